@@ -1,0 +1,14 @@
+//! Registrar's domain: the model, its validated newtypes and the rules that decide access.
+//!
+//! Architecture invariant: this crate does no I/O and has no async code. Everything here can be
+//! unit- and property-tested in microseconds, and every other crate trusts these types to be valid
+//! once constructed.
+
+pub mod error;
+pub mod group;
+pub mod ids;
+pub mod tenant;
+pub mod text;
+pub mod user;
+
+pub use error::ValidationError;
