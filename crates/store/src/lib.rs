@@ -1,1 +1,143 @@
+//! Registrar's persistence.
+//!
+//! Architecture invariant: this is the only crate that speaks SQL. One [`Store`] trait; one
+//! implementation, [`SqlStore`], generic over the sqlx backend and instantiated for SQLite and
+//! PostgreSQL with the same statements, so the contract tests prove both. Every write happens in
+//! one transaction together with its row in the change log, which is the audit log too.
 
+mod backend;
+mod error;
+mod records;
+mod rows;
+mod sql;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use backend::{Backend, connect};
+pub use error::{StoreError, StoreResult};
+pub use records::*;
+pub use sql::SqlStore;
+
+use async_trait::async_trait;
+use registrar_domain::group::Group;
+use registrar_domain::ids::{GroupId, TenantId, TokenId, UserId};
+use registrar_domain::tenant::{Tenant, TenantSlug};
+use registrar_domain::text::{Name, Username};
+use registrar_domain::user::User;
+
+/// Everything the server asks of the database. Every tenant-owned read and write takes the tenant
+/// explicitly: there is no way to name a row without saying whose it is.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// `sqlite` or `postgres`, for logs and metrics.
+    fn backend(&self) -> &'static str;
+    /// A round trip to the database, for health checks.
+    async fn ping(&self) -> StoreResult<()>;
+
+    async fn create_tenant(&self, actor: &Actor, new: NewTenant) -> StoreResult<Tenant>;
+    async fn tenant(&self, id: TenantId) -> StoreResult<Tenant>;
+    async fn tenant_by_slug(&self, slug: &TenantSlug) -> StoreResult<Tenant>;
+    async fn list_tenants(&self, page: &PageRequest) -> StoreResult<Page<Tenant>>;
+    async fn rename_tenant(&self, actor: &Actor, id: TenantId, name: Name) -> StoreResult<Tenant>;
+
+    async fn create_user(&self, actor: &Actor, tenant: TenantId, new: NewUser)
+    -> StoreResult<User>;
+    async fn user(&self, tenant: TenantId, id: UserId) -> StoreResult<User>;
+    async fn user_by_username(&self, tenant: TenantId, username: &Username) -> StoreResult<User>;
+    async fn list_users(&self, tenant: TenantId, page: &PageRequest) -> StoreResult<Page<User>>;
+    async fn update_user(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        id: UserId,
+        patch: UserPatch,
+    ) -> StoreResult<User>;
+    async fn set_password_hash(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        id: UserId,
+        hash: String,
+    ) -> StoreResult<()>;
+    async fn password_hash(&self, tenant: TenantId, id: UserId) -> StoreResult<Option<String>>;
+
+    async fn create_group(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        new: NewGroup,
+    ) -> StoreResult<Group>;
+    async fn group(&self, tenant: TenantId, id: GroupId) -> StoreResult<Group>;
+    async fn list_groups(&self, tenant: TenantId, page: &PageRequest) -> StoreResult<Page<Group>>;
+    async fn update_group(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        id: GroupId,
+        patch: GroupPatch,
+    ) -> StoreResult<Group>;
+    /// Adds a direct member; `false` when they already were one.
+    async fn add_member(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        group: GroupId,
+        user: UserId,
+    ) -> StoreResult<bool>;
+    /// Removes a direct member; `false` when they were not one.
+    async fn remove_member(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        group: GroupId,
+        user: UserId,
+    ) -> StoreResult<bool>;
+    /// Direct members, by username.
+    async fn group_members(
+        &self,
+        tenant: TenantId,
+        group: GroupId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<User>>;
+    /// Groups the user is a direct member of.
+    async fn user_groups(&self, tenant: TenantId, user: UserId) -> StoreResult<Vec<Group>>;
+
+    /// Makes `manager` a line manager of `managee`; `false` when they already were.
+    async fn add_manager(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        link: ManagerLink,
+    ) -> StoreResult<bool>;
+    async fn remove_manager(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        manager: UserId,
+        managee: UserId,
+    ) -> StoreResult<bool>;
+    async fn managers_of(&self, tenant: TenantId, user: UserId) -> StoreResult<Vec<ManagerLink>>;
+    async fn managees_of(&self, tenant: TenantId, user: UserId) -> StoreResult<Vec<ManagerLink>>;
+
+    async fn create_token(&self, actor: &Actor, new: NewToken) -> StoreResult<TokenRecord>;
+    /// The live token whose secret hashes to `hash`, if any (expired ones are not returned).
+    async fn token_by_secret_hash(&self, hash: &str) -> StoreResult<Option<TokenRecord>>;
+    async fn revoke_token(
+        &self,
+        actor: &Actor,
+        tenant: Option<TenantId>,
+        id: TokenId,
+    ) -> StoreResult<()>;
+    /// API tokens of a tenant (never sessions), newest first.
+    async fn list_api_tokens(&self, tenant: TenantId) -> StoreResult<Vec<TokenRecord>>;
+
+    /// The change log of one tenant (or of tenant management when `None`), oldest first.
+    async fn changes(
+        &self,
+        tenant: Option<TenantId>,
+        after_revision: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<ChangeRecord>>;
+    /// The newest revision written, 0 on an empty database.
+    async fn latest_revision(&self) -> StoreResult<i64>;
+}

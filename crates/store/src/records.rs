@@ -1,0 +1,206 @@
+//! What goes into and comes out of the store besides the domain types themselves.
+
+use std::fmt;
+
+use registrar_domain::ids::{GroupId, TenantId, TokenId, UserId};
+use registrar_domain::tenant::{Preset, TenantSlug};
+use registrar_domain::text::{Email, Labels, Name, Username};
+use registrar_domain::user::UserStatus;
+use time::{Date, OffsetDateTime};
+
+/// Who made a change, as the audit log records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    User(UserId),
+    /// An operator token: manages tenants, sees nothing inside them.
+    Operator(TokenId),
+    /// The command line run by whoever holds the database (bootstrap, demo data).
+    Cli,
+}
+
+impl fmt::Display for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Actor::User(id) => write!(f, "user:{id}"),
+            Actor::Operator(id) => write!(f, "operator:{id}"),
+            Actor::Cli => f.write_str("cli"),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewTenant {
+    pub slug: TenantSlug,
+    pub name: Name,
+    pub preset: Preset,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: Username,
+    pub email: Option<Email>,
+    pub display_name: Name,
+    pub labels: Labels,
+    pub status: UserStatus,
+    pub expires_on: Option<Date>,
+    pub primary_group: Option<GroupId>,
+    pub superadmin: bool,
+    /// An argon2id PHC string; the store never sees a password.
+    pub password_hash: Option<String>,
+}
+
+/// A partial update: `None` leaves a field alone; for optional fields `Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct UserPatch {
+    pub username: Option<Username>,
+    pub email: Option<Option<Email>>,
+    pub display_name: Option<Name>,
+    pub labels: Option<Labels>,
+    pub status: Option<UserStatus>,
+    pub expires_on: Option<Option<Date>>,
+    pub primary_group: Option<Option<GroupId>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewGroup {
+    pub name: Name,
+    pub description: String,
+    pub parent: Option<GroupId>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct GroupPatch {
+    pub name: Option<Name>,
+    pub description: Option<String>,
+    pub parent: Option<Option<GroupId>>,
+}
+
+/// Where a line-management link came from, so a feed can replace its own links without touching
+/// those an administrator made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ManagerSource {
+    /// Set by an administrator (managee lists, ad-hoc teams).
+    Explicit,
+    /// Set by the HR feed's manager attribute.
+    Feed,
+}
+
+impl ManagerSource {
+    pub fn code(self) -> &'static str {
+        match self {
+            ManagerSource::Explicit => "explicit",
+            ManagerSource::Feed => "feed",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Option<Self> {
+        match s {
+            "explicit" => Some(ManagerSource::Explicit),
+            "feed" => Some(ManagerSource::Feed),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ManagerLink {
+    pub manager: UserId,
+    pub managee: UserId,
+    pub source: ManagerSource,
+}
+
+/// Keyset pagination with an optional case-insensitive substring search.
+#[derive(Debug, Clone)]
+pub struct PageRequest {
+    /// The `next` cursor of the previous page.
+    pub after: Option<String>,
+    pub limit: u32,
+    pub search: Option<String>,
+}
+
+impl PageRequest {
+    pub const MAX_LIMIT: u32 = 500;
+
+    pub fn first(limit: u32) -> Self {
+        Self {
+            after: None,
+            limit,
+            search: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass back as `after` for the next page; `None` on the last page.
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// A browser login; comes with a CSRF secret.
+    Session,
+    /// An integration's bearer token, acting as one user of one tenant.
+    Api,
+    /// Tenant management only; belongs to no tenant.
+    Operator,
+}
+
+impl TokenKind {
+    pub fn code(self) -> &'static str {
+        match self {
+            TokenKind::Session => "session",
+            TokenKind::Api => "api",
+            TokenKind::Operator => "operator",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Option<Self> {
+        match s {
+            "session" => Some(TokenKind::Session),
+            "api" => Some(TokenKind::Api),
+            "operator" => Some(TokenKind::Operator),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    pub id: TokenId,
+    pub tenant: Option<TenantId>,
+    pub user: Option<UserId>,
+    pub kind: TokenKind,
+    pub name: String,
+    /// SHA-256 of the secret, hex.
+    pub secret_hash: String,
+    pub csrf_hash: Option<String>,
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub id: TokenId,
+    pub tenant: Option<TenantId>,
+    pub user: Option<UserId>,
+    pub kind: TokenKind,
+    pub name: String,
+    pub csrf_hash: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+/// One row of the change log: who did what to which entity, with before and after.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangeRecord {
+    pub revision: i64,
+    pub tenant: Option<TenantId>,
+    pub actor: String,
+    pub action: String,
+    pub entity: String,
+    pub entity_id: String,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+    pub at: OffsetDateTime,
+}

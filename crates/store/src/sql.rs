@@ -1,0 +1,1060 @@
+//! The one implementation of [`Store`], generic over the sqlx backend. Statements use `$n`
+//! placeholders, which both SQLite and PostgreSQL accept, and only portable SQL.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use registrar_domain::group::{Group, would_cycle};
+use registrar_domain::ids::{GroupId, TenantId, TokenId, UserId};
+use registrar_domain::tenant::{Tenant, TenantSlug};
+use registrar_domain::text::{Name, Username};
+use registrar_domain::user::User;
+use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Pool, Transaction, Type};
+use time::OffsetDateTime;
+
+use crate::backend::Backend;
+use crate::rows::*;
+use crate::*;
+
+/// Both pools are the same pool on PostgreSQL; on SQLite writes go through a pool of one.
+#[derive(Debug)]
+pub struct SqlStore<DB: sqlx::Database> {
+    read: Pool<DB>,
+    write: Pool<DB>,
+}
+
+impl<DB: sqlx::Database> SqlStore<DB> {
+    pub fn new(read: Pool<DB>, write: Pool<DB>) -> Self {
+        Self { read, write }
+    }
+}
+
+/// One audit/change-log row, written in the same transaction as the change it describes.
+struct Entry<'a> {
+    tenant: Option<TenantId>,
+    actor: &'a Actor,
+    action: &'static str,
+    entity: &'static str,
+    entity_id: String,
+    before: Option<serde_json::Value>,
+    after: Option<serde_json::Value>,
+}
+
+fn like_pattern(search: Option<&str>) -> String {
+    match search.map(str::trim).filter(|s| !s.is_empty()) {
+        None => "%".to_owned(),
+        Some(s) => {
+            let escaped = s
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            format!("%{escaped}%")
+        }
+    }
+}
+
+fn limit(page: &PageRequest) -> i64 {
+    i64::from(page.limit.clamp(1, PageRequest::MAX_LIMIT))
+}
+
+/// Fetches one row more than asked to learn whether a next page exists.
+fn paginate<T>(mut items: Vec<T>, page: &PageRequest, key: impl Fn(&T) -> String) -> Page<T> {
+    let n = page.limit.clamp(1, PageRequest::MAX_LIMIT) as usize;
+    let next = if items.len() > n {
+        items.truncate(n);
+        items.last().map(key)
+    } else {
+        None
+    };
+    Page { items, next }
+}
+
+fn convert<R, T: TryFrom<R, Error = StoreError>>(rows: Vec<R>) -> StoreResult<Vec<T>> {
+    rows.into_iter().map(T::try_from).collect()
+}
+
+/// Millisecond precision, as stored, so that what a write returns equals what a read returns.
+fn now() -> OffsetDateTime {
+    let t = OffsetDateTime::now_utc();
+    t.replace_nanosecond(t.nanosecond() / 1_000_000 * 1_000_000)
+        .unwrap_or(t)
+}
+
+impl<DB> SqlStore<DB>
+where
+    DB: Backend,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> String: Encode<'q, DB>,
+    for<'q> i64: Encode<'q, DB>,
+    for<'q> bool: Encode<'q, DB>,
+    String: Type<DB>,
+    i64: Type<DB>,
+    bool: Type<DB>,
+    for<'r> String: Decode<'r, DB>,
+    for<'r> i64: Decode<'r, DB>,
+    for<'r> bool: Decode<'r, DB>,
+    for<'a> &'a str: ColumnIndex<DB::Row>,
+    usize: ColumnIndex<DB::Row>,
+    for<'q> Option<String>: Encode<'q, DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'r> Option<String>: Decode<'r, DB>,
+    for<'r> Option<i64>: Decode<'r, DB>,
+{
+    async fn begin(&self) -> StoreResult<Transaction<'static, DB>> {
+        let mut tx = self.write.begin().await?;
+        if let Some(statement) = DB::SERIALIZE_WRITES {
+            sqlx::query::<DB>(statement).execute(&mut *tx).await?;
+        }
+        Ok(tx)
+    }
+
+    async fn record(tx: &mut DB::Connection, e: Entry<'_>) -> StoreResult<i64> {
+        let revision: i64 = sqlx::query_scalar::<DB, i64>(
+            "INSERT INTO changes (tenant_id, actor, action, entity, entity_id, before, after, at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING revision",
+        )
+        .bind(e.tenant.map(|t| t.to_string()))
+        .bind(e.actor.to_string())
+        .bind(e.action.to_owned())
+        .bind(e.entity.to_owned())
+        .bind(e.entity_id)
+        .bind(e.before.map(|v| v.to_string()))
+        .bind(e.after.map(|v| v.to_string()))
+        .bind(to_millis(now()))
+        .fetch_one(tx)
+        .await?;
+        Ok(revision)
+    }
+
+    async fn load_user(tx: &mut DB::Connection, tenant: TenantId, id: UserId) -> StoreResult<User> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND id = $2");
+        sqlx::query_as::<DB, UserRow>(&sql)
+            .bind(tenant.to_string())
+            .bind(id.to_string())
+            .fetch_optional(tx)
+            .await?
+            .ok_or_else(|| StoreError::not_found("user", id))?
+            .try_into()
+    }
+
+    async fn load_group(
+        tx: &mut DB::Connection,
+        tenant: TenantId,
+        id: GroupId,
+    ) -> StoreResult<Group> {
+        let sql = format!("SELECT {GROUP_COLUMNS} FROM groups WHERE tenant_id = $1 AND id = $2");
+        sqlx::query_as::<DB, GroupRow>(&sql)
+            .bind(tenant.to_string())
+            .bind(id.to_string())
+            .fetch_optional(tx)
+            .await?
+            .ok_or_else(|| StoreError::not_found("group", id))?
+            .try_into()
+    }
+
+    async fn load_tenant(tx: &mut DB::Connection, id: TenantId) -> StoreResult<Tenant> {
+        let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE id = $1");
+        sqlx::query_as::<DB, TenantRow>(&sql)
+            .bind(id.to_string())
+            .fetch_optional(tx)
+            .await?
+            .ok_or_else(|| StoreError::not_found("tenant", id))?
+            .try_into()
+    }
+
+    /// Refuses a parent that is missing from the tenant or that would nest the group in itself.
+    async fn check_parent(
+        tx: &mut DB::Connection,
+        tenant: TenantId,
+        group: GroupId,
+        parent: GroupId,
+    ) -> StoreResult<()> {
+        let rows: Vec<(String, Option<String>)> = sqlx::query_as::<DB, (String, Option<String>)>(
+            "SELECT id, parent_id FROM groups WHERE tenant_id = $1",
+        )
+        .bind(tenant.to_string())
+        .fetch_all(tx)
+        .await?;
+        let mut parents = HashMap::new();
+        let mut known = std::collections::HashSet::new();
+        for (id, p) in rows {
+            let id = GroupId::parse(&id)?;
+            known.insert(id);
+            if let Some(p) = p {
+                parents.insert(id, GroupId::parse(&p)?);
+            }
+        }
+        if !known.contains(&parent) {
+            return Err(StoreError::MissingReference {
+                field: "parent",
+                value: parent.to_string(),
+            });
+        }
+        if would_cycle(group, parent, |g| parents.get(&g).copied()) {
+            return Err(StoreError::Rule(format!(
+                "group {group} cannot nest in {parent}: that would make it its own ancestor"
+            )));
+        }
+        Ok(())
+    }
+
+    async fn write_user(tx: &mut DB::Connection, u: &User, insert: bool) -> StoreResult<()> {
+        let sql = if insert {
+            "INSERT INTO users (id, tenant_id, username, email, display_name, labels, status, \
+             expires_on, primary_group_id, superadmin, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        } else {
+            "UPDATE users SET username = $3, email = $4, display_name = $5, labels = $6, \
+             status = $7, expires_on = $8, primary_group_id = $9, superadmin = $10, \
+             updated_at = $12 WHERE id = $1 AND tenant_id = $2 AND created_at = $11"
+        };
+        let username = u.username.to_string();
+        let email = u.email.as_ref().map(|e| e.to_string());
+        let group = u.primary_group.map(|g| g.to_string());
+        sqlx::query::<DB>(sql)
+            .bind(u.id.to_string())
+            .bind(u.tenant_id.to_string())
+            .bind(username.clone())
+            .bind(email.clone())
+            .bind(u.display_name.to_string())
+            .bind(serde_json::to_string(u.labels.as_map()).unwrap_or_else(|_| "{}".into()))
+            .bind(u.status.code().to_owned())
+            .bind(u.expires_on.map(date_text))
+            .bind(group.clone())
+            .bind(u.superadmin)
+            .bind(to_millis(u.created_at))
+            .bind(to_millis(u.updated_at))
+            .execute(tx)
+            .await
+            .map_err(|e| {
+                StoreError::from_write(
+                    e,
+                    &[
+                        ("email", email.as_deref().unwrap_or_default()),
+                        ("username", &username),
+                    ],
+                    &[("primary_group_id", group.as_deref().unwrap_or_default())],
+                )
+            })?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl<DB> Store for SqlStore<DB>
+where
+    DB: Backend,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> String: Encode<'q, DB>,
+    for<'q> i64: Encode<'q, DB>,
+    for<'q> bool: Encode<'q, DB>,
+    String: Type<DB>,
+    i64: Type<DB>,
+    bool: Type<DB>,
+    for<'r> String: Decode<'r, DB>,
+    for<'r> i64: Decode<'r, DB>,
+    for<'r> bool: Decode<'r, DB>,
+    for<'a> &'a str: ColumnIndex<DB::Row>,
+    usize: ColumnIndex<DB::Row>,
+    for<'q> Option<String>: Encode<'q, DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'r> Option<String>: Decode<'r, DB>,
+    for<'r> Option<i64>: Decode<'r, DB>,
+{
+    fn backend(&self) -> &'static str {
+        DB::BACKEND
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        let mut conn = self.read.acquire().await?;
+        sqlx::query::<DB>("SELECT 1").execute(&mut *conn).await?;
+        Ok(())
+    }
+
+    async fn create_tenant(&self, actor: &Actor, new: NewTenant) -> StoreResult<Tenant> {
+        let tenant = Tenant {
+            id: TenantId::new(),
+            slug: new.slug,
+            name: new.name,
+            preset: new.preset,
+            created_at: now(),
+        };
+        let mut tx = self.begin().await?;
+        let slug = tenant.slug.to_string();
+        sqlx::query::<DB>(
+            "INSERT INTO tenants (id, slug, name, preset, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(tenant.id.to_string())
+        .bind(slug.clone())
+        .bind(tenant.name.to_string())
+        .bind(tenant.preset.code().to_owned())
+        .bind(to_millis(tenant.created_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| StoreError::from_write(e, &[("slug", &slug)], &[]))?;
+        Self::record(
+            &mut tx,
+            Entry {
+                tenant: Some(tenant.id),
+                actor,
+                action: "tenant.created",
+                entity: "tenant",
+                entity_id: tenant.id.to_string(),
+                before: None,
+                after: Some(tenant_json(&tenant)),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(tenant)
+    }
+
+    async fn tenant(&self, id: TenantId) -> StoreResult<Tenant> {
+        let mut conn = self.read.acquire().await?;
+        Self::load_tenant(&mut conn, id).await
+    }
+
+    async fn tenant_by_slug(&self, slug: &TenantSlug) -> StoreResult<Tenant> {
+        let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE slug = $1");
+        sqlx::query_as::<DB, TenantRow>(&sql)
+            .bind(slug.to_string())
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or_else(|| StoreError::not_found("tenant", slug))?
+            .try_into()
+    }
+
+    async fn list_tenants(&self, page: &PageRequest) -> StoreResult<Page<Tenant>> {
+        let sql = format!(
+            "SELECT {TENANT_COLUMNS} FROM tenants WHERE slug > $1 \
+             AND (LOWER(slug) LIKE $2 ESCAPE '\\' OR LOWER(name) LIKE $2 ESCAPE '\\') \
+             ORDER BY slug LIMIT $3"
+        );
+        let rows = sqlx::query_as::<DB, TenantRow>(&sql)
+            .bind(page.after.clone().unwrap_or_default())
+            .bind(like_pattern(page.search.as_deref()))
+            .bind(limit(page) + 1)
+            .fetch_all(&self.read)
+            .await?;
+        Ok(paginate(convert(rows)?, page, |t: &Tenant| {
+            t.slug.to_string()
+        }))
+    }
+
+    async fn rename_tenant(&self, actor: &Actor, id: TenantId, name: Name) -> StoreResult<Tenant> {
+        let mut tx = self.begin().await?;
+        let before = Self::load_tenant(&mut tx, id).await?;
+        let after = Tenant {
+            name,
+            ..before.clone()
+        };
+        if after != before {
+            sqlx::query::<DB>("UPDATE tenants SET name = $1 WHERE id = $2")
+                .bind(after.name.to_string())
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await?;
+            Self::record(
+                &mut tx,
+                Entry {
+                    tenant: Some(id),
+                    actor,
+                    action: "tenant.updated",
+                    entity: "tenant",
+                    entity_id: id.to_string(),
+                    before: Some(tenant_json(&before)),
+                    after: Some(tenant_json(&after)),
+                },
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    async fn create_user(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        new: NewUser,
+    ) -> StoreResult<User> {
+        let at = now();
+        let user = User {
+            id: UserId::new(),
+            tenant_id: tenant,
+            username: new.username,
+            email: new.email,
+            display_name: new.display_name,
+            labels: new.labels,
+            status: new.status,
+            expires_on: new.expires_on,
+            primary_group: new.primary_group,
+            superadmin: new.superadmin,
+            created_at: at,
+            updated_at: at,
+        };
+        let mut tx = self.begin().await?;
+        Self::load_tenant(&mut tx, tenant).await?;
+        Self::write_user(&mut tx, &user, true).await?;
+        if let Some(hash) = new.password_hash {
+            sqlx::query::<DB>("UPDATE users SET password_hash = $1 WHERE id = $2")
+                .bind(hash)
+                .bind(user.id.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        Self::record(
+            &mut tx,
+            Entry {
+                tenant: Some(tenant),
+                actor,
+                action: "user.created",
+                entity: "user",
+                entity_id: user.id.to_string(),
+                before: None,
+                after: Some(user_json(&user)),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    async fn user(&self, tenant: TenantId, id: UserId) -> StoreResult<User> {
+        let mut conn = self.read.acquire().await?;
+        Self::load_user(&mut conn, tenant, id).await
+    }
+
+    async fn user_by_username(&self, tenant: TenantId, username: &Username) -> StoreResult<User> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND username = $2");
+        sqlx::query_as::<DB, UserRow>(&sql)
+            .bind(tenant.to_string())
+            .bind(username.to_string())
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or_else(|| StoreError::not_found("user", username))?
+            .try_into()
+    }
+
+    async fn list_users(&self, tenant: TenantId, page: &PageRequest) -> StoreResult<Page<User>> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND username > $2 \
+             AND (username LIKE $3 ESCAPE '\\' OR LOWER(COALESCE(email, '')) LIKE $3 ESCAPE '\\' \
+                  OR LOWER(display_name) LIKE $3 ESCAPE '\\') \
+             ORDER BY username LIMIT $4"
+        );
+        let rows = sqlx::query_as::<DB, UserRow>(&sql)
+            .bind(tenant.to_string())
+            .bind(page.after.clone().unwrap_or_default())
+            .bind(like_pattern(page.search.as_deref()))
+            .bind(limit(page) + 1)
+            .fetch_all(&self.read)
+            .await?;
+        Ok(paginate(convert(rows)?, page, |u: &User| {
+            u.username.to_string()
+        }))
+    }
+
+    async fn update_user(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        id: UserId,
+        patch: UserPatch,
+    ) -> StoreResult<User> {
+        let mut tx = self.begin().await?;
+        let before = Self::load_user(&mut tx, tenant, id).await?;
+        let mut after = before.clone();
+        if let Some(v) = patch.username {
+            after.username = v;
+        }
+        if let Some(v) = patch.email {
+            after.email = v;
+        }
+        if let Some(v) = patch.display_name {
+            after.display_name = v;
+        }
+        if let Some(v) = patch.labels {
+            after.labels = v;
+        }
+        if let Some(v) = patch.status {
+            after.status = v;
+        }
+        if let Some(v) = patch.expires_on {
+            after.expires_on = v;
+        }
+        if let Some(v) = patch.primary_group {
+            after.primary_group = v;
+        }
+        if after == before {
+            return Ok(before);
+        }
+        after.updated_at = now();
+        Self::write_user(&mut tx, &after, false).await?;
+        Self::record(
+            &mut tx,
+            Entry {
+                tenant: Some(tenant),
+                actor,
+                action: "user.updated",
+                entity: "user",
+                entity_id: id.to_string(),
+                before: Some(user_json(&before)),
+                after: Some(user_json(&after)),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    async fn set_password_hash(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        id: UserId,
+        hash: String,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let done = sqlx::query::<DB>(
+            "UPDATE users SET password_hash = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4",
+        )
+        .bind(hash)
+        .bind(to_millis(now()))
+        .bind(tenant.to_string())
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        if DB::rows_affected(&done) == 0 {
+            return Err(StoreError::not_found("user", id));
+        }
+        Self::record(
+            &mut tx,
+            Entry {
+                tenant: Some(tenant),
+                actor,
+                action: "user.password_set",
+                entity: "user",
+                entity_id: id.to_string(),
+                before: None,
+                after: None,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn password_hash(&self, tenant: TenantId, id: UserId) -> StoreResult<Option<String>> {
+        let row: Option<(Option<String>,)> = sqlx::query_as::<DB, (Option<String>,)>(
+            "SELECT password_hash FROM users WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant.to_string())
+        .bind(id.to_string())
+        .fetch_optional(&self.read)
+        .await?;
+        row.map(|(h,)| h)
+            .ok_or_else(|| StoreError::not_found("user", id))
+    }
+
+    async fn create_group(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        new: NewGroup,
+    ) -> StoreResult<Group> {
+        let group = Group {
+            id: GroupId::new(),
+            tenant_id: tenant,
+            name: new.name,
+            description: new.description,
+            parent: new.parent,
+        };
+        let mut tx = self.begin().await?;
+        Self::load_tenant(&mut tx, tenant).await?;
+        if let Some(parent) = group.parent {
+            Self::check_parent(&mut tx, tenant, group.id, parent).await?;
+        }
+        let at = to_millis(now());
+        sqlx::query::<DB>(
+            "INSERT INTO groups (id, tenant_id, name, description, parent_id, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6)",
+        )
+        .bind(group.id.to_string())
+        .bind(tenant.to_string())
+        .bind(group.name.to_string())
+        .bind(group.description.clone())
+        .bind(group.parent.map(|p| p.to_string()))
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        Self::record(
+            &mut tx,
+            Entry {
+                tenant: Some(tenant),
+                actor,
+                action: "group.created",
+                entity: "group",
+                entity_id: group.id.to_string(),
+                before: None,
+                after: Some(group_json(&group)),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(group)
+    }
+
+    async fn group(&self, tenant: TenantId, id: GroupId) -> StoreResult<Group> {
+        let mut conn = self.read.acquire().await?;
+        Self::load_group(&mut conn, tenant, id).await
+    }
+
+    async fn list_groups(&self, tenant: TenantId, page: &PageRequest) -> StoreResult<Page<Group>> {
+        let sql = format!(
+            "SELECT {GROUP_COLUMNS} FROM groups WHERE tenant_id = $1 AND id > $2 \
+             AND (LOWER(name) LIKE $3 ESCAPE '\\' OR LOWER(description) LIKE $3 ESCAPE '\\') \
+             ORDER BY id LIMIT $4"
+        );
+        let rows = sqlx::query_as::<DB, GroupRow>(&sql)
+            .bind(tenant.to_string())
+            .bind(page.after.clone().unwrap_or_default())
+            .bind(like_pattern(page.search.as_deref()))
+            .bind(limit(page) + 1)
+            .fetch_all(&self.read)
+            .await?;
+        Ok(paginate(convert(rows)?, page, |g: &Group| g.id.to_string()))
+    }
+
+    async fn update_group(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        id: GroupId,
+        patch: GroupPatch,
+    ) -> StoreResult<Group> {
+        let mut tx = self.begin().await?;
+        let before = Self::load_group(&mut tx, tenant, id).await?;
+        let mut after = before.clone();
+        if let Some(v) = patch.name {
+            after.name = v;
+        }
+        if let Some(v) = patch.description {
+            after.description = v;
+        }
+        if let Some(v) = patch.parent {
+            after.parent = v;
+        }
+        if after == before {
+            return Ok(before);
+        }
+        if let Some(parent) = after.parent.filter(|p| Some(*p) != before.parent) {
+            Self::check_parent(&mut tx, tenant, id, parent).await?;
+        }
+        sqlx::query::<DB>(
+            "UPDATE groups SET name = $1, description = $2, parent_id = $3, updated_at = $4 \
+             WHERE tenant_id = $5 AND id = $6",
+        )
+        .bind(after.name.to_string())
+        .bind(after.description.clone())
+        .bind(after.parent.map(|p| p.to_string()))
+        .bind(to_millis(now()))
+        .bind(tenant.to_string())
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        Self::record(
+            &mut tx,
+            Entry {
+                tenant: Some(tenant),
+                actor,
+                action: "group.updated",
+                entity: "group",
+                entity_id: id.to_string(),
+                before: Some(group_json(&before)),
+                after: Some(group_json(&after)),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    async fn add_member(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        group: GroupId,
+        user: UserId,
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        Self::load_group(&mut tx, tenant, group).await?;
+        Self::load_user(&mut tx, tenant, user).await?;
+        let done = sqlx::query::<DB>(
+            "INSERT INTO group_members (tenant_id, group_id, user_id) VALUES ($1, $2, $3) \
+             ON CONFLICT (group_id, user_id) DO NOTHING",
+        )
+        .bind(tenant.to_string())
+        .bind(group.to_string())
+        .bind(user.to_string())
+        .execute(&mut *tx)
+        .await?;
+        let added = DB::rows_affected(&done) > 0;
+        if added {
+            Self::record(
+                &mut tx,
+                Entry {
+                    tenant: Some(tenant),
+                    actor,
+                    action: "group.member_added",
+                    entity: "group",
+                    entity_id: group.to_string(),
+                    before: None,
+                    after: Some(serde_json::json!({ "user": user })),
+                },
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(added)
+    }
+
+    async fn remove_member(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        group: GroupId,
+        user: UserId,
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        Self::load_group(&mut tx, tenant, group).await?;
+        let done = sqlx::query::<DB>(
+            "DELETE FROM group_members WHERE tenant_id = $1 AND group_id = $2 AND user_id = $3",
+        )
+        .bind(tenant.to_string())
+        .bind(group.to_string())
+        .bind(user.to_string())
+        .execute(&mut *tx)
+        .await?;
+        let removed = DB::rows_affected(&done) > 0;
+        if removed {
+            Self::record(
+                &mut tx,
+                Entry {
+                    tenant: Some(tenant),
+                    actor,
+                    action: "group.member_removed",
+                    entity: "group",
+                    entity_id: group.to_string(),
+                    before: Some(serde_json::json!({ "user": user })),
+                    after: None,
+                },
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(removed)
+    }
+
+    async fn group_members(
+        &self,
+        tenant: TenantId,
+        group: GroupId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<User>> {
+        self.group(tenant, group).await?;
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND username > $2 \
+             AND id IN (SELECT user_id FROM group_members WHERE tenant_id = $1 AND group_id = $3) \
+             ORDER BY username LIMIT $4"
+        );
+        let rows = sqlx::query_as::<DB, UserRow>(&sql)
+            .bind(tenant.to_string())
+            .bind(page.after.clone().unwrap_or_default())
+            .bind(group.to_string())
+            .bind(limit(page) + 1)
+            .fetch_all(&self.read)
+            .await?;
+        Ok(paginate(convert(rows)?, page, |u: &User| {
+            u.username.to_string()
+        }))
+    }
+
+    async fn user_groups(&self, tenant: TenantId, user: UserId) -> StoreResult<Vec<Group>> {
+        self.user(tenant, user).await?;
+        let sql = format!(
+            "SELECT {GROUP_COLUMNS} FROM groups WHERE tenant_id = $1 \
+             AND id IN (SELECT group_id FROM group_members WHERE tenant_id = $1 AND user_id = $2) \
+             ORDER BY name, id"
+        );
+        let rows = sqlx::query_as::<DB, GroupRow>(&sql)
+            .bind(tenant.to_string())
+            .bind(user.to_string())
+            .fetch_all(&self.read)
+            .await?;
+        convert(rows)
+    }
+
+    async fn add_manager(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        link: ManagerLink,
+    ) -> StoreResult<bool> {
+        if link.manager == link.managee {
+            return Err(StoreError::Rule(format!(
+                "user {} cannot be their own manager",
+                link.manager
+            )));
+        }
+        let mut tx = self.begin().await?;
+        Self::load_user(&mut tx, tenant, link.manager).await?;
+        Self::load_user(&mut tx, tenant, link.managee).await?;
+        let done = sqlx::query::<DB>(
+            "INSERT INTO managers (tenant_id, manager_id, managee_id, source) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (manager_id, managee_id) DO NOTHING",
+        )
+        .bind(tenant.to_string())
+        .bind(link.manager.to_string())
+        .bind(link.managee.to_string())
+        .bind(link.source.code().to_owned())
+        .execute(&mut *tx)
+        .await?;
+        let added = DB::rows_affected(&done) > 0;
+        if added {
+            Self::record(
+                &mut tx,
+                Entry {
+                    tenant: Some(tenant),
+                    actor,
+                    action: "manager.added",
+                    entity: "user",
+                    entity_id: link.managee.to_string(),
+                    before: None,
+                    after: Some(
+                        serde_json::json!({ "manager": link.manager, "source": link.source.code() }),
+                    ),
+                },
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(added)
+    }
+
+    async fn remove_manager(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        manager: UserId,
+        managee: UserId,
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let done = sqlx::query::<DB>(
+            "DELETE FROM managers WHERE tenant_id = $1 AND manager_id = $2 AND managee_id = $3",
+        )
+        .bind(tenant.to_string())
+        .bind(manager.to_string())
+        .bind(managee.to_string())
+        .execute(&mut *tx)
+        .await?;
+        let removed = DB::rows_affected(&done) > 0;
+        if removed {
+            Self::record(
+                &mut tx,
+                Entry {
+                    tenant: Some(tenant),
+                    actor,
+                    action: "manager.removed",
+                    entity: "user",
+                    entity_id: managee.to_string(),
+                    before: Some(serde_json::json!({ "manager": manager })),
+                    after: None,
+                },
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(removed)
+    }
+
+    async fn managers_of(&self, tenant: TenantId, user: UserId) -> StoreResult<Vec<ManagerLink>> {
+        let rows = sqlx::query_as::<DB, ManagerRow>(
+            "SELECT manager_id, managee_id, source FROM managers \
+             WHERE tenant_id = $1 AND managee_id = $2 ORDER BY manager_id",
+        )
+        .bind(tenant.to_string())
+        .bind(user.to_string())
+        .fetch_all(&self.read)
+        .await?;
+        convert(rows)
+    }
+
+    async fn managees_of(&self, tenant: TenantId, user: UserId) -> StoreResult<Vec<ManagerLink>> {
+        let rows = sqlx::query_as::<DB, ManagerRow>(
+            "SELECT manager_id, managee_id, source FROM managers \
+             WHERE tenant_id = $1 AND manager_id = $2 ORDER BY managee_id",
+        )
+        .bind(tenant.to_string())
+        .bind(user.to_string())
+        .fetch_all(&self.read)
+        .await?;
+        convert(rows)
+    }
+
+    async fn create_token(&self, actor: &Actor, new: NewToken) -> StoreResult<TokenRecord> {
+        let record = TokenRecord {
+            id: new.id,
+            tenant: new.tenant,
+            user: new.user,
+            kind: new.kind,
+            name: new.name,
+            csrf_hash: new.csrf_hash,
+            created_at: now(),
+            expires_at: new.expires_at,
+        };
+        let mut tx = self.begin().await?;
+        sqlx::query::<DB>(
+            "INSERT INTO tokens (id, tenant_id, user_id, kind, name, secret_hash, csrf_hash, \
+             created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(record.id.to_string())
+        .bind(record.tenant.map(|t| t.to_string()))
+        .bind(record.user.map(|u| u.to_string()))
+        .bind(record.kind.code().to_owned())
+        .bind(record.name.clone())
+        .bind(new.secret_hash)
+        .bind(record.csrf_hash.clone())
+        .bind(to_millis(record.created_at))
+        .bind(record.expires_at.map(to_millis))
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| {
+            StoreError::from_write(e, &[], &[("user_id", &format!("{:?}", record.user))])
+        })?;
+        // Browser sessions are logins, not changes to the tenant; tokens are.
+        if record.kind != TokenKind::Session {
+            Self::record(
+                &mut tx,
+                Entry {
+                    tenant: record.tenant,
+                    actor,
+                    action: "token.created",
+                    entity: "token",
+                    entity_id: record.id.to_string(),
+                    before: None,
+                    after: Some(serde_json::json!({
+                        "name": record.name,
+                        "kind": record.kind.code(),
+                        "user": record.user,
+                    })),
+                },
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    async fn token_by_secret_hash(&self, hash: &str) -> StoreResult<Option<TokenRecord>> {
+        let sql = format!(
+            "SELECT {TOKEN_COLUMNS} FROM tokens WHERE secret_hash = $1 \
+             AND (expires_at IS NULL OR expires_at > $2)"
+        );
+        sqlx::query_as::<DB, TokenRow>(&sql)
+            .bind(hash.to_owned())
+            .bind(to_millis(now()))
+            .fetch_optional(&self.read)
+            .await?
+            .map(TokenRecord::try_from)
+            .transpose()
+    }
+
+    async fn revoke_token(
+        &self,
+        actor: &Actor,
+        tenant: Option<TenantId>,
+        id: TokenId,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let sql = format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE id = $1");
+        let record: Option<TokenRecord> = sqlx::query_as::<DB, TokenRow>(&sql)
+            .bind(id.to_string())
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(TokenRecord::try_from)
+            .transpose()?;
+        // Another tenant's token is indistinguishable from no token.
+        let record = record
+            .filter(|r| r.tenant == tenant)
+            .ok_or_else(|| StoreError::not_found("token", id))?;
+        sqlx::query::<DB>("DELETE FROM tokens WHERE id = $1")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        if record.kind != TokenKind::Session {
+            Self::record(
+                &mut tx,
+                Entry {
+                    tenant,
+                    actor,
+                    action: "token.revoked",
+                    entity: "token",
+                    entity_id: id.to_string(),
+                    before: Some(serde_json::json!({ "name": record.name, "kind": record.kind.code() })),
+                    after: None,
+                },
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn list_api_tokens(&self, tenant: TenantId) -> StoreResult<Vec<TokenRecord>> {
+        let sql = format!(
+            "SELECT {TOKEN_COLUMNS} FROM tokens WHERE tenant_id = $1 AND kind = 'api' \
+             ORDER BY created_at DESC, id"
+        );
+        let rows = sqlx::query_as::<DB, TokenRow>(&sql)
+            .bind(tenant.to_string())
+            .fetch_all(&self.read)
+            .await?;
+        convert(rows)
+    }
+
+    async fn changes(
+        &self,
+        tenant: Option<TenantId>,
+        after_revision: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<ChangeRecord>> {
+        let filter = if tenant.is_some() {
+            "tenant_id = $3"
+        } else {
+            "tenant_id IS NULL AND $3 = ''"
+        };
+        let sql = format!(
+            "SELECT {CHANGE_COLUMNS} FROM changes WHERE revision > $1 AND {filter} \
+             ORDER BY revision LIMIT $2"
+        );
+        let rows = sqlx::query_as::<DB, ChangeRow>(&sql)
+            .bind(after_revision)
+            .bind(i64::from(limit.clamp(1, 10_000)))
+            .bind(tenant.map(|t| t.to_string()).unwrap_or_default())
+            .fetch_all(&self.read)
+            .await?;
+        convert(rows)
+    }
+
+    async fn latest_revision(&self) -> StoreResult<i64> {
+        let (revision,): (i64,) =
+            sqlx::query_as::<DB, (i64,)>("SELECT COALESCE(MAX(revision), 0) FROM changes")
+                .fetch_one(&self.read)
+                .await?;
+        Ok(revision)
+    }
+}

@@ -1,0 +1,523 @@
+//! The store contract: every test runs on SQLite, and again on PostgreSQL when `DATABASE_URL`
+//! names a server (a fresh database per test).
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use registrar_domain::ids::{GroupId, TenantId, TokenId, UserId};
+use registrar_domain::tenant::{Preset, TenantSlug};
+use registrar_domain::text::{Email, Labels, Name, Username};
+use registrar_domain::user::UserStatus;
+use registrar_store::testing::{Kind, TestDatabase, postgres_url};
+use registrar_store::*;
+use time::macros::date;
+
+/// Declares one async test per backend. The PostgreSQL variant reports itself skipped when no
+/// server is configured, so the SQLite run stays self-contained.
+macro_rules! contract {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test] async fn $name() { super::$name(super::Kind::Sqlite).await })*
+        }
+        mod postgres {
+            $(#[tokio::test] async fn $name() {
+                if super::postgres_url().is_none() {
+                    eprintln!("skipped: DATABASE_URL does not name a PostgreSQL server");
+                    return;
+                }
+                super::$name(super::Kind::Postgres).await
+            })*
+        }
+    };
+}
+
+contract!(
+    tenants_have_unique_slugs,
+    users_are_created_read_and_listed,
+    usernames_and_emails_are_unique_per_tenant,
+    updates_change_only_the_patched_fields_and_are_audited,
+    nothing_of_one_tenant_is_visible_from_another,
+    groups_nest_without_cycles,
+    membership_is_idempotent_and_audited,
+    line_management_links_users_of_one_tenant,
+    tokens_are_found_by_secret_hash_until_they_expire_or_are_revoked,
+    the_change_log_is_ordered_and_never_holds_password_hashes,
+);
+
+struct Fixture {
+    store: Arc<dyn Store>,
+    _db: TestDatabase,
+}
+
+async fn fixture(kind: Kind) -> Fixture {
+    let db = TestDatabase::new(kind).await;
+    let store = connect(&db.url).await.unwrap();
+    Fixture { store, _db: db }
+}
+
+async fn tenant(store: &Arc<dyn Store>, slug: &str) -> TenantId {
+    store
+        .create_tenant(
+            &Actor::Cli,
+            NewTenant {
+                slug: TenantSlug::parse(slug).unwrap(),
+                name: Name::parse("name", slug).unwrap(),
+                preset: Preset::ClassicLms,
+            },
+        )
+        .await
+        .unwrap()
+        .id
+}
+
+fn new_user(username: &str, email: Option<&str>) -> NewUser {
+    NewUser {
+        username: Username::parse(username).unwrap(),
+        email: email.map(|e| Email::parse(e).unwrap()),
+        display_name: Name::parse("display name", username).unwrap(),
+        labels: Labels::default(),
+        status: UserStatus::Activated,
+        expires_on: None,
+        primary_group: None,
+        superadmin: false,
+        password_hash: Some("$argon2id$fake".into()),
+    }
+}
+
+async fn user(store: &Arc<dyn Store>, t: TenantId, username: &str) -> UserId {
+    store
+        .create_user(&Actor::Cli, t, new_user(username, None))
+        .await
+        .unwrap()
+        .id
+}
+
+async fn group(store: &Arc<dyn Store>, t: TenantId, name: &str, parent: Option<GroupId>) -> GroupId {
+    store
+        .create_group(
+            &Actor::Cli,
+            t,
+            NewGroup {
+                name: Name::parse("name", name).unwrap(),
+                description: String::new(),
+                parent,
+            },
+        )
+        .await
+        .unwrap()
+        .id
+}
+
+async fn tenants_have_unique_slugs(kind: Kind) {
+    let f = fixture(kind).await;
+    let id = tenant(&f.store, "acme").await;
+    let again = f
+        .store
+        .create_tenant(
+            &Actor::Cli,
+            NewTenant {
+                slug: TenantSlug::parse("acme").unwrap(),
+                name: Name::parse("name", "Other").unwrap(),
+                preset: Preset::Levels,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&again, StoreError::Conflict { field: "slug", value } if value == "acme"),
+        "{again:?}"
+    );
+    let by_slug = f
+        .store
+        .tenant_by_slug(&TenantSlug::parse("acme").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(by_slug.id, id);
+    assert_eq!(f.store.tenant(id).await.unwrap(), by_slug);
+    tenant(&f.store, "beta").await;
+    let page = f.store.list_tenants(&PageRequest::first(1)).await.unwrap();
+    assert_eq!(page.items.len(), 1);
+    let rest = f
+        .store
+        .list_tenants(&PageRequest {
+            after: page.next.clone(),
+            limit: 10,
+            search: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(rest.items[0].slug.as_str(), "beta");
+    assert_eq!(rest.next, None);
+}
+
+async fn users_are_created_read_and_listed(kind: Kind) {
+    let f = fixture(kind).await;
+    let t = tenant(&f.store, "acme").await;
+    let mut labels = BTreeMap::new();
+    labels.insert("department".to_owned(), "Sales".to_owned());
+    let created = f
+        .store
+        .create_user(
+            &Actor::Cli,
+            t,
+            NewUser {
+                labels: Labels::parse(labels).unwrap(),
+                expires_on: Some(date!(2030 - 12 - 31)),
+                ..new_user("ann", Some("Ann@Example.com"))
+            },
+        )
+        .await
+        .unwrap();
+    let read = f.store.user(t, created.id).await.unwrap();
+    assert_eq!(read, created);
+    assert_eq!(read.email.unwrap().as_str(), "ann@example.com");
+    assert_eq!(read.expires_on, Some(date!(2030 - 12 - 31)));
+    for name in ["bob", "carla", "dmitri", "eve"] {
+        user(&f.store, t, name).await;
+    }
+    let mut seen = vec![];
+    let mut after = None;
+    loop {
+        let page = f
+            .store
+            .list_users(
+                t,
+                &PageRequest {
+                    after,
+                    limit: 2,
+                    search: None,
+                },
+            )
+            .await
+            .unwrap();
+        seen.extend(page.items.iter().map(|u| u.username.to_string()));
+        after = page.next;
+        if after.is_none() {
+            break;
+        }
+    }
+    assert_eq!(seen, ["ann", "bob", "carla", "dmitri", "eve"]);
+    let found = f
+        .store
+        .list_users(
+            t,
+            &PageRequest {
+                after: None,
+                limit: 10,
+                search: Some("EXAMPLE.com".into()),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(found.items.len(), 1);
+    let none = f
+        .store
+        .list_users(
+            t,
+            &PageRequest {
+                after: None,
+                limit: 10,
+                search: Some("%".into()),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(none.items.is_empty(), "a % in a search is literal");
+}
+
+async fn usernames_and_emails_are_unique_per_tenant(kind: Kind) {
+    let f = fixture(kind).await;
+    let t = tenant(&f.store, "acme").await;
+    let other = tenant(&f.store, "other").await;
+    f.store
+        .create_user(&Actor::Cli, t, new_user("ann", Some("ann@example.com")))
+        .await
+        .unwrap();
+    let dup_name = f
+        .store
+        .create_user(&Actor::Cli, t, new_user("ann", Some("x@example.com")))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&dup_name, StoreError::Conflict { field: "username", .. }),
+        "{dup_name:?}"
+    );
+    let dup_email = f
+        .store
+        .create_user(&Actor::Cli, t, new_user("ann2", Some("ann@example.com")))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&dup_email, StoreError::Conflict { field: "email", .. }),
+        "{dup_email:?}"
+    );
+    // Another tenant may use both.
+    f.store
+        .create_user(&Actor::Cli, other, new_user("ann", Some("ann@example.com")))
+        .await
+        .unwrap();
+    // Users without email do not collide.
+    user(&f.store, t, "nomail1").await;
+    user(&f.store, t, "nomail2").await;
+}
+
+async fn updates_change_only_the_patched_fields_and_are_audited(kind: Kind) {
+    let f = fixture(kind).await;
+    let t = tenant(&f.store, "acme").await;
+    let g = group(&f.store, t, "Sales", None).await;
+    let u = user(&f.store, t, "ann").await;
+    let before = f.store.latest_revision().await.unwrap();
+    let updated = f
+        .store
+        .update_user(
+            &Actor::Cli,
+            t,
+            u,
+            UserPatch {
+                email: Some(Some(Email::parse("ann@new.io").unwrap())),
+                primary_group: Some(Some(g)),
+                status: Some(UserStatus::Deactivated),
+                ..UserPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated.username.as_str(), "ann");
+    assert_eq!(updated.primary_group, Some(g));
+    assert_eq!(updated.status, UserStatus::Deactivated);
+    assert_eq!(f.store.user(t, u).await.unwrap(), updated);
+    let log = f.store.changes(Some(t), before, 10).await.unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].action, "user.updated");
+    assert_eq!(log[0].before.as_ref().unwrap()["status"], "activated");
+    assert_eq!(log[0].after.as_ref().unwrap()["status"], "deactivated");
+    // A no-op patch writes nothing.
+    f.store
+        .update_user(&Actor::Cli, t, u, UserPatch::default())
+        .await
+        .unwrap();
+    assert_eq!(f.store.changes(Some(t), before, 10).await.unwrap().len(), 1);
+    // A missing primary group is named.
+    let missing = f
+        .store
+        .update_user(
+            &Actor::Cli,
+            t,
+            u,
+            UserPatch {
+                primary_group: Some(Some(GroupId::new())),
+                ..UserPatch::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&missing, StoreError::MissingReference { field: "primary_group", .. }),
+        "{missing:?}"
+    );
+}
+
+async fn nothing_of_one_tenant_is_visible_from_another(kind: Kind) {
+    let f = fixture(kind).await;
+    let a = tenant(&f.store, "alpha").await;
+    let b = tenant(&f.store, "beta").await;
+    let ua = user(&f.store, a, "ann").await;
+    let ga = group(&f.store, a, "Alpha group", None).await;
+    let ub = user(&f.store, b, "bob").await;
+    assert!(matches!(f.store.user(b, ua).await, Err(StoreError::NotFound { .. })));
+    assert!(matches!(f.store.group(b, ga).await, Err(StoreError::NotFound { .. })));
+    let listed = f.store.list_users(b, &PageRequest::first(100)).await.unwrap();
+    assert_eq!(listed.items.len(), 1);
+    assert_eq!(listed.items[0].id, ub);
+    // No cross-tenant links, whichever way they are attempted.
+    assert!(f.store.add_member(&Actor::Cli, b, ga, ub).await.is_err());
+    assert!(f.store.add_member(&Actor::Cli, a, ga, ub).await.is_err());
+    let cross = f
+        .store
+        .update_user(
+            &Actor::Cli,
+            b,
+            ub,
+            UserPatch {
+                primary_group: Some(Some(ga)),
+                ..UserPatch::default()
+            },
+        )
+        .await;
+    assert!(cross.is_err(), "a primary group of another tenant is refused");
+    let link = ManagerLink {
+        manager: ua,
+        managee: ub,
+        source: ManagerSource::Explicit,
+    };
+    assert!(f.store.add_manager(&Actor::Cli, b, link).await.is_err());
+    assert!(f.store.changes(Some(b), 0, 100).await.unwrap().iter().all(|c| c.tenant == Some(b)));
+}
+
+async fn groups_nest_without_cycles(kind: Kind) {
+    let f = fixture(kind).await;
+    let t = tenant(&f.store, "acme").await;
+    let root = group(&f.store, t, "Company", None).await;
+    let mid = group(&f.store, t, "Sales", Some(root)).await;
+    let leaf = group(&f.store, t, "Sales North", Some(mid)).await;
+    let cycle = f
+        .store
+        .update_group(
+            &Actor::Cli,
+            t,
+            root,
+            GroupPatch {
+                parent: Some(Some(leaf)),
+                ..GroupPatch::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(&cycle, StoreError::Rule(m) if m.contains("ancestor")), "{cycle:?}");
+    let missing = f
+        .store
+        .create_group(
+            &Actor::Cli,
+            t,
+            NewGroup {
+                name: Name::parse("name", "Orphan").unwrap(),
+                description: String::new(),
+                parent: Some(GroupId::new()),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&missing, StoreError::MissingReference { field: "parent", .. }),
+        "{missing:?}"
+    );
+    let moved = f
+        .store
+        .update_group(
+            &Actor::Cli,
+            t,
+            leaf,
+            GroupPatch {
+                parent: Some(Some(root)),
+                description: Some("moved".into()),
+                ..GroupPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(moved.parent, Some(root));
+    assert_eq!(f.store.group(t, leaf).await.unwrap(), moved);
+    let all = f.store.list_groups(t, &PageRequest::first(10)).await.unwrap();
+    assert_eq!(all.items.len(), 3);
+}
+
+async fn membership_is_idempotent_and_audited(kind: Kind) {
+    let f = fixture(kind).await;
+    let t = tenant(&f.store, "acme").await;
+    let g = group(&f.store, t, "Sales", None).await;
+    let ann = user(&f.store, t, "ann").await;
+    let bob = user(&f.store, t, "bob").await;
+    assert!(f.store.add_member(&Actor::Cli, t, g, ann).await.unwrap());
+    assert!(!f.store.add_member(&Actor::Cli, t, g, ann).await.unwrap());
+    assert!(f.store.add_member(&Actor::Cli, t, g, bob).await.unwrap());
+    let members = f.store.group_members(t, g, &PageRequest::first(1)).await.unwrap();
+    assert_eq!(members.items[0].id, ann);
+    assert!(members.next.is_some());
+    assert_eq!(f.store.user_groups(t, bob).await.unwrap()[0].id, g);
+    assert!(f.store.remove_member(&Actor::Cli, t, g, bob).await.unwrap());
+    assert!(!f.store.remove_member(&Actor::Cli, t, g, bob).await.unwrap());
+    let actions: Vec<String> = f
+        .store
+        .changes(Some(t), 0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.action)
+        .filter(|a| a.starts_with("group.member"))
+        .collect();
+    assert_eq!(
+        actions,
+        ["group.member_added", "group.member_added", "group.member_removed"]
+    );
+    let unknown = f.store.add_member(&Actor::Cli, t, g, UserId::new()).await.unwrap_err();
+    assert!(matches!(unknown, StoreError::NotFound { entity: "user", .. }));
+}
+
+async fn line_management_links_users_of_one_tenant(kind: Kind) {
+    let f = fixture(kind).await;
+    let t = tenant(&f.store, "acme").await;
+    let boss = user(&f.store, t, "boss").await;
+    let ann = user(&f.store, t, "ann").await;
+    let bob = user(&f.store, t, "bob").await;
+    for managee in [ann, bob] {
+        let link = ManagerLink {
+            manager: boss,
+            managee,
+            source: ManagerSource::Feed,
+        };
+        assert!(f.store.add_manager(&Actor::Cli, t, link).await.unwrap());
+    }
+    assert_eq!(f.store.managees_of(t, boss).await.unwrap().len(), 2);
+    let of_ann = f.store.managers_of(t, ann).await.unwrap();
+    assert_eq!(of_ann[0].manager, boss);
+    assert_eq!(of_ann[0].source, ManagerSource::Feed);
+    let own = ManagerLink {
+        manager: ann,
+        managee: ann,
+        source: ManagerSource::Explicit,
+    };
+    assert!(matches!(f.store.add_manager(&Actor::Cli, t, own).await, Err(StoreError::Rule(_))));
+    assert!(f.store.remove_manager(&Actor::Cli, t, boss, ann).await.unwrap());
+    assert_eq!(f.store.managees_of(t, boss).await.unwrap().len(), 1);
+}
+
+async fn tokens_are_found_by_secret_hash_until_they_expire_or_are_revoked(kind: Kind) {
+    let f = fixture(kind).await;
+    let t = tenant(&f.store, "acme").await;
+    let other = tenant(&f.store, "other").await;
+    let u = user(&f.store, t, "ann").await;
+    let token = |hash: &str, expires_at| NewToken {
+        id: TokenId::new(),
+        tenant: Some(t),
+        user: Some(u),
+        kind: TokenKind::Api,
+        name: "hr feed".into(),
+        secret_hash: hash.into(),
+        csrf_hash: None,
+        expires_at,
+    };
+    let live = f.store.create_token(&Actor::Cli, token("h1", None)).await.unwrap();
+    let past = time::OffsetDateTime::now_utc() - time::Duration::hours(1);
+    f.store.create_token(&Actor::Cli, token("h2", Some(past))).await.unwrap();
+    assert_eq!(f.store.token_by_secret_hash("h1").await.unwrap().unwrap().id, live.id);
+    assert_eq!(f.store.token_by_secret_hash("h2").await.unwrap(), None);
+    assert_eq!(f.store.token_by_secret_hash("nope").await.unwrap(), None);
+    assert_eq!(f.store.list_api_tokens(t).await.unwrap().len(), 2);
+    let foreign = f.store.revoke_token(&Actor::Cli, Some(other), live.id).await;
+    assert!(matches!(foreign, Err(StoreError::NotFound { .. })));
+    f.store.revoke_token(&Actor::Cli, Some(t), live.id).await.unwrap();
+    assert_eq!(f.store.token_by_secret_hash("h1").await.unwrap(), None);
+}
+
+async fn the_change_log_is_ordered_and_never_holds_password_hashes(kind: Kind) {
+    let f = fixture(kind).await;
+    let t = tenant(&f.store, "acme").await;
+    let u = user(&f.store, t, "ann").await;
+    f.store
+        .set_password_hash(&Actor::User(u), t, u, "$argon2id$secret".into())
+        .await
+        .unwrap();
+    assert_eq!(
+        f.store.password_hash(t, u).await.unwrap().as_deref(),
+        Some("$argon2id$secret")
+    );
+    let log = f.store.changes(Some(t), 0, 100).await.unwrap();
+    let actions: Vec<&str> = log.iter().map(|c| c.action.as_str()).collect();
+    assert_eq!(actions, ["tenant.created", "user.created", "user.password_set"]);
+    assert!(log.windows(2).all(|w| w[0].revision < w[1].revision));
+    assert_eq!(log[2].actor, format!("user:{u}"));
+    let text = format!("{log:?}");
+    assert!(!text.contains("argon2"), "password hashes stay out of the audit log");
+    assert_eq!(f.store.latest_revision().await.unwrap(), log[2].revision);
+}
