@@ -22,7 +22,10 @@ pub enum StoreError {
     Invalid(#[from] ValidationError),
     /// A row that no longer parses into a domain value: a bug or a hand-edited database.
     #[error("stored {entity} is corrupt: {detail}")]
-    Corrupt { entity: &'static str, detail: String },
+    Corrupt {
+        entity: &'static str,
+        detail: String,
+    },
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]

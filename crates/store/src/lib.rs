@@ -33,8 +33,17 @@ pub trait Store: Send + Sync + 'static {
     fn backend(&self) -> &'static str;
     /// A round trip to the database, for health checks.
     async fn ping(&self) -> StoreResult<()>;
+    /// Closes every connection; later calls fail with a database error. For shutdown.
+    async fn close(&self);
 
-    async fn create_tenant(&self, actor: &Actor, new: NewTenant) -> StoreResult<Tenant>;
+    /// Creates a tenant and, in the same transaction, its first administrator if one is given:
+    /// there is never a tenant that nobody can administer because the second step failed.
+    async fn create_tenant(
+        &self,
+        actor: &Actor,
+        new: NewTenant,
+        first_admin: Option<NewUser>,
+    ) -> StoreResult<(Tenant, Option<User>)>;
     async fn tenant(&self, id: TenantId) -> StoreResult<Tenant>;
     async fn tenant_by_slug(&self, slug: &TenantSlug) -> StoreResult<Tenant>;
     async fn list_tenants(&self, page: &PageRequest) -> StoreResult<Page<Tenant>>;

@@ -38,12 +38,7 @@ pub(crate) fn from_millis(entity: &'static str, ms: i64) -> Result<OffsetDateTim
 
 pub(crate) fn date_text(d: Date) -> String {
     // ISO 8601 calendar dates sort as text in both databases.
-    format!(
-        "{:04}-{:02}-{:02}",
-        d.year(),
-        u8::from(d.month()),
-        d.day()
-    )
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
 }
 
 fn parse_date(entity: &'static str, s: &str) -> Result<Date, StoreError> {
@@ -101,7 +96,12 @@ impl TryFrom<UserRow> for User {
             id: UserId::from_uuid(uuid("user", &r.id)?),
             tenant_id: TenantId::from_uuid(uuid("user", &r.tenant_id)?),
             username: Username::parse(&r.username).map_err(c)?,
-            email: r.email.as_deref().map(Email::parse).transpose().map_err(c)?,
+            email: r
+                .email
+                .as_deref()
+                .map(Email::parse)
+                .transpose()
+                .map_err(c)?,
             display_name: Name::parse("display name", &r.display_name).map_err(c)?,
             labels: serde_json::from_str(&r.labels)
                 .map_err(|e| corrupt("user", e))
@@ -200,7 +200,10 @@ impl TryFrom<TokenRow> for TokenRecord {
             name: r.name,
             csrf_hash: r.csrf_hash,
             created_at: from_millis("token", r.created_at)?,
-            expires_at: r.expires_at.map(|ms| from_millis("token", ms)).transpose()?,
+            expires_at: r
+                .expires_at
+                .map(|ms| from_millis("token", ms))
+                .transpose()?,
         })
     }
 }

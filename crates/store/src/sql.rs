@@ -200,6 +200,51 @@ where
         Ok(())
     }
 
+    async fn insert_user(
+        tx: &mut DB::Connection,
+        actor: &Actor,
+        tenant: TenantId,
+        new: NewUser,
+    ) -> StoreResult<User> {
+        let at = now();
+        let user = User {
+            id: UserId::new(),
+            tenant_id: tenant,
+            username: new.username,
+            email: new.email,
+            display_name: new.display_name,
+            labels: new.labels,
+            status: new.status,
+            expires_on: new.expires_on,
+            primary_group: new.primary_group,
+            superadmin: new.superadmin,
+            created_at: at,
+            updated_at: at,
+        };
+        Self::write_user(&mut *tx, &user, true).await?;
+        if let Some(hash) = new.password_hash {
+            sqlx::query::<DB>("UPDATE users SET password_hash = $1 WHERE id = $2")
+                .bind(hash)
+                .bind(user.id.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        Self::record(
+            tx,
+            Entry {
+                tenant: Some(tenant),
+                actor,
+                action: "user.created",
+                entity: "user",
+                entity_id: user.id.to_string(),
+                before: None,
+                after: Some(user_json(&user)),
+            },
+        )
+        .await?;
+        Ok(user)
+    }
+
     async fn write_user(tx: &mut DB::Connection, u: &User, insert: bool) -> StoreResult<()> {
         let sql = if insert {
             "INSERT INTO users (id, tenant_id, username, email, display_name, labels, status, \
@@ -274,7 +319,17 @@ where
         Ok(())
     }
 
-    async fn create_tenant(&self, actor: &Actor, new: NewTenant) -> StoreResult<Tenant> {
+    async fn close(&self) {
+        self.write.close().await;
+        self.read.close().await;
+    }
+
+    async fn create_tenant(
+        &self,
+        actor: &Actor,
+        new: NewTenant,
+        first_admin: Option<NewUser>,
+    ) -> StoreResult<(Tenant, Option<User>)> {
         let tenant = Tenant {
             id: TenantId::new(),
             slug: new.slug,
@@ -308,8 +363,12 @@ where
             },
         )
         .await?;
+        let admin = match first_admin {
+            Some(new) => Some(Self::insert_user(&mut tx, actor, tenant.id, new).await?),
+            None => None,
+        };
         tx.commit().await?;
-        Ok(tenant)
+        Ok((tenant, admin))
     }
 
     async fn tenant(&self, id: TenantId) -> StoreResult<Tenant> {
@@ -381,44 +440,9 @@ where
         tenant: TenantId,
         new: NewUser,
     ) -> StoreResult<User> {
-        let at = now();
-        let user = User {
-            id: UserId::new(),
-            tenant_id: tenant,
-            username: new.username,
-            email: new.email,
-            display_name: new.display_name,
-            labels: new.labels,
-            status: new.status,
-            expires_on: new.expires_on,
-            primary_group: new.primary_group,
-            superadmin: new.superadmin,
-            created_at: at,
-            updated_at: at,
-        };
         let mut tx = self.begin().await?;
         Self::load_tenant(&mut tx, tenant).await?;
-        Self::write_user(&mut tx, &user, true).await?;
-        if let Some(hash) = new.password_hash {
-            sqlx::query::<DB>("UPDATE users SET password_hash = $1 WHERE id = $2")
-                .bind(hash)
-                .bind(user.id.to_string())
-                .execute(&mut *tx)
-                .await?;
-        }
-        Self::record(
-            &mut tx,
-            Entry {
-                tenant: Some(tenant),
-                actor,
-                action: "user.created",
-                entity: "user",
-                entity_id: user.id.to_string(),
-                before: None,
-                after: Some(user_json(&user)),
-            },
-        )
-        .await?;
+        let user = Self::insert_user(&mut tx, actor, tenant, new).await?;
         tx.commit().await?;
         Ok(user)
     }
@@ -429,7 +453,8 @@ where
     }
 
     async fn user_by_username(&self, tenant: TenantId, username: &Username) -> StoreResult<User> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND username = $2");
+        let sql =
+            format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND username = $2");
         sqlx::query_as::<DB, UserRow>(&sql)
             .bind(tenant.to_string())
             .bind(username.to_string())
@@ -1004,7 +1029,9 @@ where
                     action: "token.revoked",
                     entity: "token",
                     entity_id: id.to_string(),
-                    before: Some(serde_json::json!({ "name": record.name, "kind": record.kind.code() })),
+                    before: Some(
+                        serde_json::json!({ "name": record.name, "kind": record.kind.code() }),
+                    ),
                     after: None,
                 },
             )

@@ -34,6 +34,7 @@ macro_rules! contract {
 
 contract!(
     tenants_have_unique_slugs,
+    a_tenant_and_its_first_admin_are_created_together_or_not_at_all,
     users_are_created_read_and_listed,
     usernames_and_emails_are_unique_per_tenant,
     updates_change_only_the_patched_fields_and_are_audited,
@@ -65,9 +66,11 @@ async fn tenant(store: &Arc<dyn Store>, slug: &str) -> TenantId {
                 name: Name::parse("name", slug).unwrap(),
                 preset: Preset::ClassicLms,
             },
+            None,
         )
         .await
         .unwrap()
+        .0
         .id
 }
 
@@ -93,7 +96,12 @@ async fn user(store: &Arc<dyn Store>, t: TenantId, username: &str) -> UserId {
         .id
 }
 
-async fn group(store: &Arc<dyn Store>, t: TenantId, name: &str, parent: Option<GroupId>) -> GroupId {
+async fn group(
+    store: &Arc<dyn Store>,
+    t: TenantId,
+    name: &str,
+    parent: Option<GroupId>,
+) -> GroupId {
     store
         .create_group(
             &Actor::Cli,
@@ -121,6 +129,7 @@ async fn tenants_have_unique_slugs(kind: Kind) {
                 name: Name::parse("name", "Other").unwrap(),
                 preset: Preset::Levels,
             },
+            None,
         )
         .await
         .unwrap_err();
@@ -240,7 +249,13 @@ async fn usernames_and_emails_are_unique_per_tenant(kind: Kind) {
         .await
         .unwrap_err();
     assert!(
-        matches!(&dup_name, StoreError::Conflict { field: "username", .. }),
+        matches!(
+            &dup_name,
+            StoreError::Conflict {
+                field: "username",
+                ..
+            }
+        ),
         "{dup_name:?}"
     );
     let dup_email = f
@@ -313,7 +328,13 @@ async fn updates_change_only_the_patched_fields_and_are_audited(kind: Kind) {
         .await
         .unwrap_err();
     assert!(
-        matches!(&missing, StoreError::MissingReference { field: "primary_group", .. }),
+        matches!(
+            &missing,
+            StoreError::MissingReference {
+                field: "primary_group",
+                ..
+            }
+        ),
         "{missing:?}"
     );
 }
@@ -325,9 +346,19 @@ async fn nothing_of_one_tenant_is_visible_from_another(kind: Kind) {
     let ua = user(&f.store, a, "ann").await;
     let ga = group(&f.store, a, "Alpha group", None).await;
     let ub = user(&f.store, b, "bob").await;
-    assert!(matches!(f.store.user(b, ua).await, Err(StoreError::NotFound { .. })));
-    assert!(matches!(f.store.group(b, ga).await, Err(StoreError::NotFound { .. })));
-    let listed = f.store.list_users(b, &PageRequest::first(100)).await.unwrap();
+    assert!(matches!(
+        f.store.user(b, ua).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        f.store.group(b, ga).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    let listed = f
+        .store
+        .list_users(b, &PageRequest::first(100))
+        .await
+        .unwrap();
     assert_eq!(listed.items.len(), 1);
     assert_eq!(listed.items[0].id, ub);
     // No cross-tenant links, whichever way they are attempted.
@@ -345,14 +376,24 @@ async fn nothing_of_one_tenant_is_visible_from_another(kind: Kind) {
             },
         )
         .await;
-    assert!(cross.is_err(), "a primary group of another tenant is refused");
+    assert!(
+        cross.is_err(),
+        "a primary group of another tenant is refused"
+    );
     let link = ManagerLink {
         manager: ua,
         managee: ub,
         source: ManagerSource::Explicit,
     };
     assert!(f.store.add_manager(&Actor::Cli, b, link).await.is_err());
-    assert!(f.store.changes(Some(b), 0, 100).await.unwrap().iter().all(|c| c.tenant == Some(b)));
+    assert!(
+        f.store
+            .changes(Some(b), 0, 100)
+            .await
+            .unwrap()
+            .iter()
+            .all(|c| c.tenant == Some(b))
+    );
 }
 
 async fn groups_nest_without_cycles(kind: Kind) {
@@ -374,7 +415,10 @@ async fn groups_nest_without_cycles(kind: Kind) {
         )
         .await
         .unwrap_err();
-    assert!(matches!(&cycle, StoreError::Rule(m) if m.contains("ancestor")), "{cycle:?}");
+    assert!(
+        matches!(&cycle, StoreError::Rule(m) if m.contains("ancestor")),
+        "{cycle:?}"
+    );
     let missing = f
         .store
         .create_group(
@@ -389,7 +433,13 @@ async fn groups_nest_without_cycles(kind: Kind) {
         .await
         .unwrap_err();
     assert!(
-        matches!(&missing, StoreError::MissingReference { field: "parent", .. }),
+        matches!(
+            &missing,
+            StoreError::MissingReference {
+                field: "parent",
+                ..
+            }
+        ),
         "{missing:?}"
     );
     let moved = f
@@ -408,7 +458,11 @@ async fn groups_nest_without_cycles(kind: Kind) {
         .unwrap();
     assert_eq!(moved.parent, Some(root));
     assert_eq!(f.store.group(t, leaf).await.unwrap(), moved);
-    let all = f.store.list_groups(t, &PageRequest::first(10)).await.unwrap();
+    let all = f
+        .store
+        .list_groups(t, &PageRequest::first(10))
+        .await
+        .unwrap();
     assert_eq!(all.items.len(), 3);
 }
 
@@ -421,7 +475,11 @@ async fn membership_is_idempotent_and_audited(kind: Kind) {
     assert!(f.store.add_member(&Actor::Cli, t, g, ann).await.unwrap());
     assert!(!f.store.add_member(&Actor::Cli, t, g, ann).await.unwrap());
     assert!(f.store.add_member(&Actor::Cli, t, g, bob).await.unwrap());
-    let members = f.store.group_members(t, g, &PageRequest::first(1)).await.unwrap();
+    let members = f
+        .store
+        .group_members(t, g, &PageRequest::first(1))
+        .await
+        .unwrap();
     assert_eq!(members.items[0].id, ann);
     assert!(members.next.is_some());
     assert_eq!(f.store.user_groups(t, bob).await.unwrap()[0].id, g);
@@ -438,10 +496,21 @@ async fn membership_is_idempotent_and_audited(kind: Kind) {
         .collect();
     assert_eq!(
         actions,
-        ["group.member_added", "group.member_added", "group.member_removed"]
+        [
+            "group.member_added",
+            "group.member_added",
+            "group.member_removed"
+        ]
     );
-    let unknown = f.store.add_member(&Actor::Cli, t, g, UserId::new()).await.unwrap_err();
-    assert!(matches!(unknown, StoreError::NotFound { entity: "user", .. }));
+    let unknown = f
+        .store
+        .add_member(&Actor::Cli, t, g, UserId::new())
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        unknown,
+        StoreError::NotFound { entity: "user", .. }
+    ));
 }
 
 async fn line_management_links_users_of_one_tenant(kind: Kind) {
@@ -467,8 +536,16 @@ async fn line_management_links_users_of_one_tenant(kind: Kind) {
         managee: ann,
         source: ManagerSource::Explicit,
     };
-    assert!(matches!(f.store.add_manager(&Actor::Cli, t, own).await, Err(StoreError::Rule(_))));
-    assert!(f.store.remove_manager(&Actor::Cli, t, boss, ann).await.unwrap());
+    assert!(matches!(
+        f.store.add_manager(&Actor::Cli, t, own).await,
+        Err(StoreError::Rule(_))
+    ));
+    assert!(
+        f.store
+            .remove_manager(&Actor::Cli, t, boss, ann)
+            .await
+            .unwrap()
+    );
     assert_eq!(f.store.managees_of(t, boss).await.unwrap().len(), 1);
 }
 
@@ -487,16 +564,37 @@ async fn tokens_are_found_by_secret_hash_until_they_expire_or_are_revoked(kind: 
         csrf_hash: None,
         expires_at,
     };
-    let live = f.store.create_token(&Actor::Cli, token("h1", None)).await.unwrap();
+    let live = f
+        .store
+        .create_token(&Actor::Cli, token("h1", None))
+        .await
+        .unwrap();
     let past = time::OffsetDateTime::now_utc() - time::Duration::hours(1);
-    f.store.create_token(&Actor::Cli, token("h2", Some(past))).await.unwrap();
-    assert_eq!(f.store.token_by_secret_hash("h1").await.unwrap().unwrap().id, live.id);
+    f.store
+        .create_token(&Actor::Cli, token("h2", Some(past)))
+        .await
+        .unwrap();
+    assert_eq!(
+        f.store
+            .token_by_secret_hash("h1")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        live.id
+    );
     assert_eq!(f.store.token_by_secret_hash("h2").await.unwrap(), None);
     assert_eq!(f.store.token_by_secret_hash("nope").await.unwrap(), None);
     assert_eq!(f.store.list_api_tokens(t).await.unwrap().len(), 2);
-    let foreign = f.store.revoke_token(&Actor::Cli, Some(other), live.id).await;
+    let foreign = f
+        .store
+        .revoke_token(&Actor::Cli, Some(other), live.id)
+        .await;
     assert!(matches!(foreign, Err(StoreError::NotFound { .. })));
-    f.store.revoke_token(&Actor::Cli, Some(t), live.id).await.unwrap();
+    f.store
+        .revoke_token(&Actor::Cli, Some(t), live.id)
+        .await
+        .unwrap();
     assert_eq!(f.store.token_by_secret_hash("h1").await.unwrap(), None);
 }
 
@@ -514,10 +612,56 @@ async fn the_change_log_is_ordered_and_never_holds_password_hashes(kind: Kind) {
     );
     let log = f.store.changes(Some(t), 0, 100).await.unwrap();
     let actions: Vec<&str> = log.iter().map(|c| c.action.as_str()).collect();
-    assert_eq!(actions, ["tenant.created", "user.created", "user.password_set"]);
+    assert_eq!(
+        actions,
+        ["tenant.created", "user.created", "user.password_set"]
+    );
     assert!(log.windows(2).all(|w| w[0].revision < w[1].revision));
     assert_eq!(log[2].actor, format!("user:{u}"));
     let text = format!("{log:?}");
-    assert!(!text.contains("argon2"), "password hashes stay out of the audit log");
+    assert!(
+        !text.contains("argon2"),
+        "password hashes stay out of the audit log"
+    );
     assert_eq!(f.store.latest_revision().await.unwrap(), log[2].revision);
+}
+
+async fn a_tenant_and_its_first_admin_are_created_together_or_not_at_all(kind: Kind) {
+    let f = fixture(kind).await;
+    let new = |slug: &str| NewTenant {
+        slug: TenantSlug::parse(slug).unwrap(),
+        name: Name::parse("name", slug).unwrap(),
+        preset: Preset::GroupRoles,
+    };
+    let admin = NewUser {
+        superadmin: true,
+        ..new_user("admin", Some("admin@acme.io"))
+    };
+    let (t, created) = f
+        .store
+        .create_tenant(&Actor::Cli, new("acme"), Some(admin.clone()))
+        .await
+        .unwrap();
+    let created = created.unwrap();
+    assert!(created.superadmin);
+    assert_eq!(f.store.user(t.id, created.id).await.unwrap(), created);
+    // The admin's insert fails (its primary group does not exist): the tenant is not kept either.
+    let broken = NewUser {
+        primary_group: Some(GroupId::new()),
+        ..admin
+    };
+    let err = f
+        .store
+        .create_tenant(&Actor::Cli, new("broken"), Some(broken))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::MissingReference { .. }),
+        "{err:?}"
+    );
+    let gone = f
+        .store
+        .tenant_by_slug(&TenantSlug::parse("broken").unwrap())
+        .await;
+    assert!(matches!(gone, Err(StoreError::NotFound { .. })), "{gone:?}");
 }
