@@ -1,1 +1,127 @@
+//! Registrar's HTTP edge.
+//!
+//! Architecture invariant: this is the only crate that knows HTTP. Handlers parse input into
+//! domain types, ask the store (and, for access, the domain's rules), and map every error to a
+//! problem body in one place (`error`). No SQL here.
 
+pub mod auth;
+pub mod bootstrap;
+pub mod dto;
+pub mod error;
+pub mod extract;
+pub mod metrics;
+pub mod openapi;
+pub mod ratelimit;
+pub mod routes;
+pub mod state;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post, put};
+use registrar_store::Store;
+use tokio::net::TcpListener;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::error::ApiError;
+pub use crate::state::{AppState, Settings};
+
+/// The whole HTTP surface for the given state. Tests may drive it directly.
+pub fn router(state: AppState) -> Router {
+    use routes::*;
+    let api = Router::new()
+        .route("/auth/login", post(session::login))
+        .route("/auth/logout", post(session::logout))
+        .route("/me", get(session::me))
+        .route("/tenants", get(tenants::list).post(tenants::create))
+        .route("/tenants/{id}", get(tenants::get).patch(tenants::update))
+        .route(
+            "/tenant",
+            get(tenants::current).patch(tenants::update_current),
+        )
+        .route("/users", get(users::list).post(users::create))
+        .route("/users/{id}", get(users::get).patch(users::update))
+        .route("/users/{id}/password", put(users::set_password))
+        .route("/users/{id}/groups", get(users::groups))
+        .route("/users/{id}/managers", get(users::managers))
+        .route("/users/{id}/managees", get(users::managees))
+        .route(
+            "/users/{id}/managers/{manager_id}",
+            put(users::add_manager).delete(users::remove_manager),
+        )
+        .route("/groups", get(groups::list).post(groups::create))
+        .route("/groups/{id}", get(groups::get).patch(groups::update))
+        .route("/groups/{id}/members", get(groups::members))
+        .route(
+            "/groups/{id}/members/{user_id}",
+            put(groups::add_member).delete(groups::remove_member),
+        )
+        .route("/tokens", get(tokens::list).post(tokens::create))
+        .route("/tokens/{id}", axum::routing::delete(tokens::revoke))
+        .route("/audit", get(audit::list))
+        .fallback(|| async { ApiError::NotFound("no such API endpoint".into()) });
+
+    let request_id = axum::http::HeaderName::from_static("x-request-id");
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/api/openapi.json", get(openapi::serve))
+        .route("/healthz", get(health::healthz))
+        .route("/metrics", get(health::metrics))
+        .fallback(|| async { ApiError::NotFound("not found".into()) })
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            metrics::track,
+        ))
+        .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(TraceLayer::new_for_http())
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .with_state(state)
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, settings: Settings) -> Self {
+        Self {
+            store,
+            metrics: Arc::new(metrics::Metrics::new()),
+            limiter: Arc::new(ratelimit::LoginLimiter::new()),
+            settings: Arc::new(settings),
+        }
+    }
+}
+
+/// A bound, not yet serving, server. Binding first lets callers (tests, `serve --demo`) learn the
+/// real port when they asked for port 0.
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    pub async fn bind(addr: SocketAddr, state: AppState) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(addr).await?;
+        Ok(Self { listener, state })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` resolves, then finishes in-flight requests.
+    pub async fn serve(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let app = router(self.state);
+        axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+    }
+}

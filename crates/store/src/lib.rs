@@ -17,6 +17,9 @@ pub use backend::{Backend, connect};
 pub use error::{StoreError, StoreResult};
 pub use records::*;
 pub use sql::SqlStore;
+/// The database error type inside [`StoreError::Database`], so callers can tell an outage from a
+/// bug without depending on sqlx themselves.
+pub use sqlx::Error as DatabaseError;
 
 use async_trait::async_trait;
 use registrar_domain::group::Group;

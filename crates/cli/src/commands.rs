@@ -1,0 +1,368 @@
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use registrar_domain::tenant::{Preset, TenantSlug};
+use registrar_domain::text::{Email, Name, Password, Username};
+use registrar_server::bootstrap::{AdminSpec, create_admin, create_tenant, issue_token};
+use registrar_server::{AppState, Application, Settings};
+use registrar_store::{Actor, PageRequest, Store, TokenKind};
+
+/// Registrar: people, roles and access for a learning platform.
+#[derive(Debug, Parser)]
+#[command(name = "registrar", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Args)]
+struct Database {
+    /// Where the data lives: `sqlite://FILE` or `postgres://USER@HOST/DB`.
+    #[arg(
+        long,
+        env = "REGISTRAR_DATABASE_URL",
+        default_value = "sqlite://registrar.db"
+    )]
+    database_url: String,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP server (JSON API, OpenAPI, health and metrics).
+    Serve(ServeArgs),
+    /// Create or upgrade the database schema, then exit.
+    Migrate(Database),
+    /// Create and list tenants.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Add an administrator (superadmin) to a tenant.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Mint API or operator tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    db: Database,
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, env = "REGISTRAR_BIND", default_value = "127.0.0.1:8080")]
+    bind: SocketAddr,
+    /// Load a demo tenant with people, groups and managers, and print how to log in.
+    #[arg(long)]
+    demo: bool,
+    /// Leave `Secure` off the session cookie (only for plain HTTP on a host other than
+    /// localhost).
+    #[arg(long, env = "REGISTRAR_INSECURE_COOKIES")]
+    insecure_cookies: bool,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "REGISTRAR_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    max_body_bytes: usize,
+}
+
+#[derive(Debug, Args)]
+struct AdminArgs {
+    /// Login name; defaults to the email.
+    #[arg(long)]
+    username: Option<String>,
+    #[arg(long)]
+    email: Option<String>,
+    /// Display name.
+    #[arg(long = "display-name", default_value = "Administrator")]
+    display_name: String,
+    /// At least 12 characters. Prefer the environment variable: arguments show in `ps`.
+    #[arg(long, env = "REGISTRAR_ADMIN_PASSWORD", hide_env_values = true)]
+    password: String,
+}
+
+#[derive(Debug, Subcommand)]
+enum TenantCommand {
+    /// Create a tenant from a preset, optionally with its first administrator.
+    Create {
+        #[command(flatten)]
+        db: Database,
+        /// Short name used at login, e.g. `acme`.
+        #[arg(long)]
+        slug: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// classic-lms, levels, management-groups or group-roles.
+        #[arg(long, default_value = "classic-lms")]
+        preset: String,
+        /// Also create the first administrator (needs --admin-* and a password).
+        #[arg(long)]
+        with_admin: bool,
+        #[arg(long = "admin-username")]
+        admin_username: Option<String>,
+        #[arg(long = "admin-email")]
+        admin_email: Option<String>,
+        #[arg(long = "admin-display-name", default_value = "Administrator")]
+        admin_display_name: String,
+        #[arg(
+            long = "admin-password",
+            env = "REGISTRAR_ADMIN_PASSWORD",
+            hide_env_values = true
+        )]
+        admin_password: Option<String>,
+    },
+    /// List tenants.
+    List {
+        #[command(flatten)]
+        db: Database,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Create a superadmin in an existing tenant.
+    Create {
+        #[command(flatten)]
+        db: Database,
+        /// The tenant's slug.
+        #[arg(long)]
+        tenant: String,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Mint an API token acting as a user of a tenant; the secret is printed once.
+    Create {
+        #[command(flatten)]
+        db: Database,
+        /// The tenant's slug.
+        #[arg(long)]
+        tenant: String,
+        /// The username the token acts as.
+        #[arg(long)]
+        user: String,
+        /// What it is for, e.g. `hr-feed`.
+        #[arg(long)]
+        name: String,
+    },
+    /// Mint an operator token (manages tenants, sees nothing inside them).
+    Operator {
+        #[command(flatten)]
+        db: Database,
+        #[arg(long, default_value = "operator")]
+        name: String,
+    },
+}
+
+async fn open(db: &Database) -> anyhow::Result<Arc<dyn Store>> {
+    registrar_store::connect(&db.database_url)
+        .await
+        .context("cannot open the database")
+}
+
+fn admin_spec(
+    username: Option<String>,
+    email: Option<String>,
+    display_name: &str,
+    password: &str,
+) -> anyhow::Result<AdminSpec> {
+    Ok(AdminSpec {
+        username: username.as_deref().map(Username::parse).transpose()?,
+        email: email.as_deref().map(Email::parse).transpose()?,
+        display_name: Name::parse("display name", display_name)?,
+        password: Password::parse(password)?,
+    })
+}
+
+async fn tenant_id(
+    store: &dyn Store,
+    slug: &str,
+) -> anyhow::Result<registrar_domain::ids::TenantId> {
+    let slug = TenantSlug::parse(slug)?;
+    Ok(store.tenant_by_slug(&slug).await?.id)
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Migrate(db) => {
+            let store = open(&db).await?;
+            println!(
+                "database is up to date ({}, revision {})",
+                store.backend(),
+                store.latest_revision().await?
+            );
+            Ok(())
+        }
+        Command::Tenant(TenantCommand::Create {
+            db,
+            slug,
+            name,
+            preset,
+            with_admin,
+            admin_username,
+            admin_email,
+            admin_display_name,
+            admin_password,
+        }) => {
+            let admin = if with_admin {
+                let Some(password) = admin_password else {
+                    bail!("--with-admin needs --admin-password or REGISTRAR_ADMIN_PASSWORD");
+                };
+                Some(admin_spec(
+                    admin_username,
+                    admin_email,
+                    &admin_display_name,
+                    &password,
+                )?)
+            } else {
+                None
+            };
+            let store = open(&db).await?;
+            let (tenant, admin) = create_tenant(
+                store.as_ref(),
+                &Actor::Cli,
+                TenantSlug::parse(&slug)?,
+                Name::parse("name", &name)?,
+                Preset::parse(&preset)?,
+                admin,
+            )
+            .await?;
+            println!("created tenant {} ({})", tenant.slug, tenant.id);
+            if let Some(admin) = admin {
+                println!("created administrator {} ({})", admin.username, admin.id);
+            }
+            Ok(())
+        }
+        Command::Tenant(TenantCommand::List { db }) => {
+            let store = open(&db).await?;
+            let mut after = None;
+            loop {
+                let page = store
+                    .list_tenants(&PageRequest {
+                        after,
+                        limit: 500,
+                        search: None,
+                    })
+                    .await?;
+                for t in &page.items {
+                    println!("{}\t{}\t{}\t{}", t.slug, t.id, t.preset.code(), t.name);
+                }
+                after = page.next;
+                if after.is_none() {
+                    return Ok(());
+                }
+            }
+        }
+        Command::Admin(AdminCommand::Create { db, tenant, admin }) => {
+            let spec = admin_spec(
+                admin.username,
+                admin.email,
+                &admin.display_name,
+                &admin.password,
+            )?;
+            let store = open(&db).await?;
+            let tenant = tenant_id(store.as_ref(), &tenant).await?;
+            let user = create_admin(store.as_ref(), &Actor::Cli, tenant, spec).await?;
+            println!("created administrator {} ({})", user.username, user.id);
+            Ok(())
+        }
+        Command::Token(TokenCommand::Create {
+            db,
+            tenant,
+            user,
+            name,
+        }) => {
+            let store = open(&db).await?;
+            let tenant = tenant_id(store.as_ref(), &tenant).await?;
+            let user = store
+                .user_by_username(tenant, &Username::parse(&user)?)
+                .await?;
+            let (record, secret) = issue_token(
+                store.as_ref(),
+                &Actor::Cli,
+                Some((tenant, user.id)),
+                TokenKind::Api,
+                &name,
+                None,
+            )
+            .await?;
+            eprintln!(
+                "token {} acts as {}; it is shown only now:",
+                record.id, user.username
+            );
+            println!("{secret}");
+            Ok(())
+        }
+        Command::Token(TokenCommand::Operator { db, name }) => {
+            let store = open(&db).await?;
+            let (record, secret) = issue_token(
+                store.as_ref(),
+                &Actor::Cli,
+                None,
+                TokenKind::Operator,
+                &name,
+                None,
+            )
+            .await?;
+            eprintln!("operator token {}; it is shown only now:", record.id);
+            println!("{secret}");
+            Ok(())
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    init_tracing();
+    let store = open(&args.db).await?;
+    let settings = Settings {
+        max_body_bytes: args.max_body_bytes,
+        secure_cookies: !args.insecure_cookies,
+        ..Settings::default()
+    };
+    let app = Application::bind(args.bind, AppState::new(store.clone(), settings))
+        .await
+        .with_context(|| format!("cannot listen on {}", args.bind))?;
+    let url = format!("http://{}", app.local_addr()?);
+    if args.demo {
+        crate::demo::load(store.as_ref(), &url).await?;
+    }
+    println!(
+        "Registrar is serving on {url} ({} database)",
+        store.backend()
+    );
+    tracing::info!(%url, backend = store.backend(), "serving");
+    app.serve(shutdown_signal()).await?;
+    store.close().await;
+    Ok(())
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

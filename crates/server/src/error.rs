@@ -1,0 +1,162 @@
+//! The one place where errors become HTTP: JSON problem bodies (RFC 9457) with a message that
+//! says what was wrong and where. Server-side failures are logged in full and answered with a
+//! generic body, so no SQL or internal detail reaches a client.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use registrar_domain::ValidationError;
+use registrar_store::StoreError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Syntactically broken request (malformed JSON, bad query string).
+    #[error("{0}")]
+    BadRequest(String),
+    /// Well-formed but invalid input; names the field.
+    #[error("{detail}")]
+    Invalid {
+        field: Option<String>,
+        detail: String,
+    },
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{detail}")]
+    Conflict { field: String, detail: String },
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("too many attempts; try again in {retry_after_secs} seconds")]
+    TooManyRequests { retry_after_secs: u64 },
+    /// A dependency is down (database unreachable); details are logged, not returned.
+    #[error("service unavailable")]
+    Unavailable(String),
+    /// A bug or an unexpected failure; details are logged, not returned.
+    #[error("internal error")]
+    Internal(String),
+}
+
+/// The body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI reference naming the kind of problem.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Short summary of the kind of problem, e.g. `Conflict`.
+    pub title: String,
+    pub status: u16,
+    /// What was wrong, in words meant for the person who sent the request.
+    pub detail: String,
+    /// The request field the problem is about, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn invalid(field: impl Into<String>, detail: impl Into<String>) -> Self {
+        ApiError::Invalid {
+            field: Some(field.into()),
+            detail: detail.into(),
+        }
+    }
+
+    fn field(&self) -> Option<String> {
+        match self {
+            ApiError::Invalid { field, .. } => field.clone(),
+            ApiError::Conflict { field, .. } => Some(field.clone()),
+            _ => None,
+        }
+    }
+}
+
+impl From<ValidationError> for ApiError {
+    fn from(e: ValidationError) -> Self {
+        ApiError::Invalid {
+            field: Some(e.field.replace(' ', "_")),
+            detail: e.to_string(),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound { .. } => ApiError::NotFound(e.to_string()),
+            StoreError::Conflict { field, .. } => ApiError::Conflict {
+                field: field.to_owned(),
+                detail: e.to_string(),
+            },
+            StoreError::MissingReference { field, .. } => ApiError::invalid(field, e.to_string()),
+            StoreError::Rule(detail) => ApiError::Invalid {
+                field: None,
+                detail,
+            },
+            StoreError::Invalid(v) => v.into(),
+            StoreError::Database(ref db) => match db {
+                DatabaseError::PoolTimedOut | DatabaseError::PoolClosed | DatabaseError::Io(_) => {
+                    ApiError::Unavailable(e.to_string())
+                }
+                _ => ApiError::Internal(e.to_string()),
+            },
+            StoreError::Corrupt { .. } | StoreError::Migrate(_) => {
+                ApiError::Internal(e.to_string())
+            }
+        }
+    }
+}
+
+/// The store's database errors, named here only to tell an outage from a bug.
+use registrar_store::DatabaseError;
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        match &self {
+            ApiError::Internal(detail) => tracing::error!(%detail, "internal error"),
+            ApiError::Unavailable(detail) => tracing::warn!(%detail, "dependency unavailable"),
+            _ => {}
+        }
+        let problem = Problem {
+            kind: "about:blank".into(),
+            title: status.canonical_reason().unwrap_or("Error").into(),
+            status: status.as_u16(),
+            detail: self.to_string(),
+            field: self.field(),
+        };
+        let mut response = (status, axum::Json(problem)).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if let ApiError::TooManyRequests { retry_after_secs } = self
+            && let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        response
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,196 @@
+//! Groups of the caller's tenant and their direct members.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use registrar_domain::ids::{GroupId, UserId};
+use registrar_domain::text::Name;
+use registrar_store::{GroupPatch, NewGroup};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::path_id;
+use crate::dto::{GroupOut, GroupPage, PageQuery, UserPage, double_option};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Member, Query};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewGroupIn {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// The group this one nests in.
+    pub parent: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupPatchIn {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    /// `null` makes it a top-level group.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub parent: Option<Option<String>>,
+}
+
+fn description(s: String) -> ApiResult<String> {
+    if s.chars().count() > 2000 {
+        return Err(ApiError::invalid(
+            "description",
+            "must be at most 2000 characters",
+        ));
+    }
+    Ok(s)
+}
+
+fn parent_ref(s: &str) -> ApiResult<GroupId> {
+    GroupId::parse(s).map_err(|e| ApiError::invalid("parent", e.to_string()))
+}
+
+#[utoipa::path(post, path = "/api/v1/groups", tag = "groups", request_body = NewGroupIn,
+    responses((status = 201, body = GroupOut), (status = 422, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn create(
+    State(state): State<AppState>,
+    member: Member,
+    Json(body): Json<NewGroupIn>,
+) -> ApiResult<(StatusCode, Json<GroupOut>)> {
+    member.require_administrator()?;
+    let new = NewGroup {
+        name: Name::parse("name", &body.name)?,
+        description: description(body.description)?,
+        parent: body.parent.as_deref().map(parent_ref).transpose()?,
+    };
+    let group = state
+        .store
+        .create_group(&member.actor(), member.tenant, new)
+        .await?;
+    Ok((StatusCode::CREATED, Json(group.into())))
+}
+
+#[utoipa::path(get, path = "/api/v1/groups", tag = "groups", params(PageQuery),
+    responses((status = 200, body = GroupPage)), security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    member: Member,
+    Query(page): Query<PageQuery>,
+) -> ApiResult<Json<GroupPage>> {
+    member.require_administrator()?;
+    let page = state
+        .store
+        .list_groups(member.tenant, &page.request())
+        .await?;
+    Ok(Json(GroupPage {
+        items: page.items.into_iter().map(Into::into).collect(),
+        next: page.next,
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/groups/{id}", tag = "groups",
+    responses((status = 200, body = GroupOut), (status = 404, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn get(
+    State(state): State<AppState>,
+    member: Member,
+    Path(id): Path<String>,
+) -> ApiResult<Json<GroupOut>> {
+    member.require_administrator()?;
+    let id = path_id(GroupId::parse, &id)?;
+    Ok(Json(state.store.group(member.tenant, id).await?.into()))
+}
+
+#[utoipa::path(patch, path = "/api/v1/groups/{id}", tag = "groups", request_body = GroupPatchIn,
+    responses((status = 200, body = GroupOut), (status = 422, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn update(
+    State(state): State<AppState>,
+    member: Member,
+    Path(id): Path<String>,
+    Json(body): Json<GroupPatchIn>,
+) -> ApiResult<Json<GroupOut>> {
+    member.require_administrator()?;
+    let id = path_id(GroupId::parse, &id)?;
+    let patch = GroupPatch {
+        name: body
+            .name
+            .as_deref()
+            .map(|n| Name::parse("name", n))
+            .transpose()?,
+        description: body.description.map(description).transpose()?,
+        parent: body
+            .parent
+            .map(|p| p.as_deref().map(parent_ref).transpose())
+            .transpose()?,
+    };
+    let group = state
+        .store
+        .update_group(&member.actor(), member.tenant, id, patch)
+        .await?;
+    Ok(Json(group.into()))
+}
+
+/// Direct members, by username.
+#[utoipa::path(get, path = "/api/v1/groups/{id}/members", tag = "groups", params(PageQuery),
+    responses((status = 200, body = UserPage), (status = 404, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn members(
+    State(state): State<AppState>,
+    member: Member,
+    Path(id): Path<String>,
+    Query(page): Query<PageQuery>,
+) -> ApiResult<Json<UserPage>> {
+    member.require_administrator()?;
+    let id = path_id(GroupId::parse, &id)?;
+    let page = state
+        .store
+        .group_members(member.tenant, id, &page.request())
+        .await?;
+    Ok(Json(UserPage {
+        items: page.items.into_iter().map(Into::into).collect(),
+        next: page.next,
+    }))
+}
+
+/// Adds a direct member; adding someone twice is not an error.
+#[utoipa::path(put, path = "/api/v1/groups/{id}/members/{user_id}", tag = "groups",
+    responses((status = 204), (status = 404, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn add_member(
+    State(state): State<AppState>,
+    member: Member,
+    Path((id, user)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    member.require_administrator()?;
+    let group = path_id(GroupId::parse, &id)?;
+    let user = path_id(UserId::parse, &user)?;
+    state
+        .store
+        .add_member(&member.actor(), member.tenant, group, user)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(delete, path = "/api/v1/groups/{id}/members/{user_id}", tag = "groups",
+    responses((status = 204), (status = 404, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn remove_member(
+    State(state): State<AppState>,
+    member: Member,
+    Path((id, user)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    member.require_administrator()?;
+    let group = path_id(GroupId::parse, &id)?;
+    let user = path_id(UserId::parse, &user)?;
+    if !state
+        .store
+        .remove_member(&member.actor(), member.tenant, group, user)
+        .await?
+    {
+        return Err(ApiError::NotFound(format!(
+            "user {user} is not a direct member of group {group}"
+        )));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,166 @@
+//! Tenants: operators create and list them; a tenant's own administrators read and rename theirs.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use registrar_domain::ids::TenantId;
+use registrar_domain::tenant::{Preset, TenantSlug};
+use registrar_domain::text::{Email, Name, Password, Username};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::path_id;
+use crate::bootstrap::{AdminSpec, create_tenant};
+use crate::dto::{PageQuery, TenantOut, TenantPage, UserOut};
+use crate::error::ApiResult;
+use crate::extract::{Json, Member, Operator, Query};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FirstAdminIn {
+    /// Defaults to the email.
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub display_name: String,
+    /// At least 12 characters.
+    pub password: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewTenantIn {
+    pub slug: String,
+    pub name: String,
+    /// `classic-lms`, `levels`, `management-groups` or `group-roles`.
+    pub preset: String,
+    pub admin: Option<FirstAdminIn>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedTenant {
+    pub tenant: TenantOut,
+    pub admin: Option<UserOut>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TenantPatchIn {
+    pub name: Option<String>,
+}
+
+impl FirstAdminIn {
+    fn parse(self) -> ApiResult<AdminSpec> {
+        Ok(AdminSpec {
+            username: self.username.as_deref().map(Username::parse).transpose()?,
+            email: self.email.as_deref().map(Email::parse).transpose()?,
+            display_name: Name::parse("display name", &self.display_name)?,
+            password: Password::parse(&self.password)?,
+        })
+    }
+}
+
+/// Creates a tenant from a preset, with its first administrator in the same transaction.
+#[utoipa::path(post, path = "/api/v1/tenants", tag = "tenants", request_body = NewTenantIn,
+    responses((status = 201, body = CreatedTenant), (status = 409, body = crate::error::Problem),
+              (status = 422, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn create(
+    State(state): State<AppState>,
+    operator: Operator,
+    Json(body): Json<NewTenantIn>,
+) -> ApiResult<(StatusCode, Json<CreatedTenant>)> {
+    let slug = TenantSlug::parse(&body.slug)?;
+    let name = Name::parse("name", &body.name)?;
+    let preset = Preset::parse(&body.preset)?;
+    let admin = body.admin.map(FirstAdminIn::parse).transpose()?;
+    let (tenant, admin) = create_tenant(
+        state.store.as_ref(),
+        &operator.actor(),
+        slug,
+        name,
+        preset,
+        admin,
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedTenant {
+            tenant: tenant.into(),
+            admin: admin.map(Into::into),
+        }),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/tenants", tag = "tenants", params(PageQuery),
+    responses((status = 200, body = TenantPage)), security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    _operator: Operator,
+    Query(page): Query<PageQuery>,
+) -> ApiResult<Json<TenantPage>> {
+    let page = state.store.list_tenants(&page.request()).await?;
+    Ok(Json(TenantPage {
+        items: page.items.into_iter().map(Into::into).collect(),
+        next: page.next,
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/tenants/{id}", tag = "tenants",
+    responses((status = 200, body = TenantOut), (status = 404, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn get(
+    State(state): State<AppState>,
+    _operator: Operator,
+    Path(id): Path<String>,
+) -> ApiResult<Json<TenantOut>> {
+    let id = path_id(TenantId::parse, &id)?;
+    Ok(Json(state.store.tenant(id).await?.into()))
+}
+
+#[utoipa::path(patch, path = "/api/v1/tenants/{id}", tag = "tenants", request_body = TenantPatchIn,
+    responses((status = 200, body = TenantOut), (status = 404, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn update(
+    State(state): State<AppState>,
+    operator: Operator,
+    Path(id): Path<String>,
+    Json(body): Json<TenantPatchIn>,
+) -> ApiResult<Json<TenantOut>> {
+    let id = path_id(TenantId::parse, &id)?;
+    rename(&state, &operator.actor(), id, body).await
+}
+
+async fn rename(
+    state: &AppState,
+    actor: &registrar_store::Actor,
+    id: TenantId,
+    body: TenantPatchIn,
+) -> ApiResult<Json<TenantOut>> {
+    let tenant = match body.name {
+        Some(name) => {
+            let name = Name::parse("name", &name)?;
+            state.store.rename_tenant(actor, id, name).await?
+        }
+        None => state.store.tenant(id).await?,
+    };
+    Ok(Json(tenant.into()))
+}
+
+/// The caller's own tenant.
+#[utoipa::path(get, path = "/api/v1/tenant", tag = "tenants",
+    responses((status = 200, body = TenantOut)), security(("bearer" = [])))]
+pub async fn current(State(state): State<AppState>, member: Member) -> ApiResult<Json<TenantOut>> {
+    Ok(Json(state.store.tenant(member.tenant).await?.into()))
+}
+
+#[utoipa::path(patch, path = "/api/v1/tenant", tag = "tenants", request_body = TenantPatchIn,
+    responses((status = 200, body = TenantOut), (status = 403, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn update_current(
+    State(state): State<AppState>,
+    member: Member,
+    Json(body): Json<TenantPatchIn>,
+) -> ApiResult<Json<TenantOut>> {
+    member.require_administrator()?;
+    rename(&state, &member.actor(), member.tenant, body).await
+}

@@ -1,0 +1,353 @@
+//! Users of the caller's tenant, their passwords, groups and line managers.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use registrar_domain::ids::{GroupId, UserId};
+use registrar_domain::text::{Email, Labels, Name, Password, Username};
+use registrar_domain::user::{UserStatus, may_change_status};
+use registrar_store::{ManagerLink, ManagerSource, NewUser, UserPatch};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::path_id;
+use crate::auth::{hash_password, verify_password};
+use crate::dto::{
+    GroupOut, ManagerLinkOut, PageQuery, UserOut, UserPage, double_option, parse_date,
+};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Member, Query};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUserIn {
+    /// Defaults to the email.
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub display_name: String,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// `activated` (default) or `deactivated`; `active` follows from learning activity.
+    pub status: Option<String>,
+    /// Last valid day, e.g. `2027-03-31`.
+    pub expires_on: Option<String>,
+    pub primary_group: Option<String>,
+    /// At least 12 characters; without one the user cannot log in with a password.
+    pub password: Option<String>,
+    #[serde(default)]
+    pub superadmin: bool,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatchIn {
+    pub username: Option<String>,
+    /// `null` removes the email.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub email: Option<Option<String>>,
+    pub display_name: Option<String>,
+    pub labels: Option<BTreeMap<String, String>>,
+    /// `activated` or `deactivated`. Nobody changes their own status.
+    pub status: Option<String>,
+    /// `null` removes the expiry date.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub expires_on: Option<Option<String>>,
+    /// `null` removes the primary group.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub primary_group: Option<Option<String>>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordIn {
+    pub password: String,
+    /// Required when changing one's own password.
+    pub current_password: Option<String>,
+}
+
+/// Statuses an administrator may set by hand.
+fn settable_status(s: &str) -> ApiResult<UserStatus> {
+    match UserStatus::parse(s)? {
+        UserStatus::Active => Err(ApiError::invalid(
+            "status",
+            "status \"active\" cannot be set: it follows from the user's first learning activity",
+        )),
+        other => Ok(other),
+    }
+}
+
+fn group_ref(s: &str) -> ApiResult<GroupId> {
+    GroupId::parse(s).map_err(|e| ApiError::invalid("primary_group", e.to_string()))
+}
+
+#[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = NewUserIn,
+    responses((status = 201, body = UserOut), (status = 409, body = crate::error::Problem),
+              (status = 422, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn create(
+    State(state): State<AppState>,
+    member: Member,
+    Json(body): Json<NewUserIn>,
+) -> ApiResult<(StatusCode, Json<UserOut>)> {
+    member.require_administrator()?;
+    let email = body.email.as_deref().map(Email::parse).transpose()?;
+    let username = match (body.username.as_deref(), &email) {
+        (Some(u), _) => Username::parse(u)?,
+        (None, Some(e)) => Username::from_email(e),
+        (None, None) => {
+            return Err(ApiError::invalid(
+                "username",
+                "a user needs a username or an email (the username defaults to the email)",
+            ));
+        }
+    };
+    let password_hash = match body.password.as_deref() {
+        Some(p) => Some(hash_password(Password::parse(p)?).await?),
+        None => None,
+    };
+    let new = NewUser {
+        username,
+        email,
+        display_name: Name::parse("display name", &body.display_name)?,
+        labels: Labels::parse(body.labels)?,
+        status: body
+            .status
+            .as_deref()
+            .map(settable_status)
+            .transpose()?
+            .unwrap_or(UserStatus::Activated),
+        expires_on: body
+            .expires_on
+            .as_deref()
+            .map(|d| parse_date("expires_on", d))
+            .transpose()?,
+        primary_group: body.primary_group.as_deref().map(group_ref).transpose()?,
+        superadmin: body.superadmin,
+        password_hash,
+    };
+    let user = state
+        .store
+        .create_user(&member.actor(), member.tenant, new)
+        .await?;
+    Ok((StatusCode::CREATED, Json(user.into())))
+}
+
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", params(PageQuery),
+    responses((status = 200, body = UserPage)), security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    member: Member,
+    Query(page): Query<PageQuery>,
+) -> ApiResult<Json<UserPage>> {
+    member.require_administrator()?;
+    let page = state
+        .store
+        .list_users(member.tenant, &page.request())
+        .await?;
+    Ok(Json(UserPage {
+        items: page.items.into_iter().map(Into::into).collect(),
+        next: page.next,
+    }))
+}
+
+/// Reads a user: administrators any user of the tenant, everyone else only themselves.
+#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users",
+    responses((status = 200, body = UserOut), (status = 404, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn get(
+    State(state): State<AppState>,
+    member: Member,
+    Path(id): Path<String>,
+) -> ApiResult<Json<UserOut>> {
+    let id = path_id(UserId::parse, &id)?;
+    if id != member.user.id {
+        member.require_administrator()?;
+    }
+    Ok(Json(state.store.user(member.tenant, id).await?.into()))
+}
+
+#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", request_body = UserPatchIn,
+    responses((status = 200, body = UserOut), (status = 403, body = crate::error::Problem),
+              (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn update(
+    State(state): State<AppState>,
+    member: Member,
+    Path(id): Path<String>,
+    Json(body): Json<UserPatchIn>,
+) -> ApiResult<Json<UserOut>> {
+    member.require_administrator()?;
+    let id = path_id(UserId::parse, &id)?;
+    let status = body.status.as_deref().map(settable_status).transpose()?;
+    if status.is_some() && !may_change_status(member.user.id, id) {
+        return Err(ApiError::Forbidden(
+            "nobody changes their own status; ask another administrator".into(),
+        ));
+    }
+    let patch = UserPatch {
+        username: body.username.as_deref().map(Username::parse).transpose()?,
+        email: body
+            .email
+            .map(|e| e.as_deref().map(Email::parse).transpose())
+            .transpose()?,
+        display_name: body
+            .display_name
+            .as_deref()
+            .map(|n| Name::parse("display name", n))
+            .transpose()?,
+        labels: body.labels.map(Labels::parse).transpose()?,
+        status,
+        expires_on: body
+            .expires_on
+            .map(|d| {
+                d.as_deref()
+                    .map(|d| parse_date("expires_on", d))
+                    .transpose()
+            })
+            .transpose()?,
+        primary_group: body
+            .primary_group
+            .map(|g| g.as_deref().map(group_ref).transpose())
+            .transpose()?,
+    };
+    let user = state
+        .store
+        .update_user(&member.actor(), member.tenant, id, patch)
+        .await?;
+    Ok(Json(user.into()))
+}
+
+/// Sets a password: one's own with the current one, anyone's as an administrator.
+#[utoipa::path(put, path = "/api/v1/users/{id}/password", tag = "users", request_body = PasswordIn,
+    responses((status = 204), (status = 403, body = crate::error::Problem),
+              (status = 422, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn set_password(
+    State(state): State<AppState>,
+    member: Member,
+    Path(id): Path<String>,
+    Json(body): Json<PasswordIn>,
+) -> ApiResult<StatusCode> {
+    let id = path_id(UserId::parse, &id)?;
+    if id == member.user.id {
+        let current = body.current_password.clone().ok_or_else(|| {
+            ApiError::invalid(
+                "current_password",
+                "changing your own password needs the current one",
+            )
+        })?;
+        let hash = state.store.password_hash(member.tenant, id).await?;
+        if !verify_password(current, hash).await? {
+            return Err(ApiError::invalid(
+                "current_password",
+                "the current password is wrong",
+            ));
+        }
+    } else {
+        member.require_administrator()?;
+    }
+    let hash = hash_password(Password::parse(&body.password)?).await?;
+    state
+        .store
+        .set_password_hash(&member.actor(), member.tenant, id, hash)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/api/v1/users/{id}/groups", tag = "users",
+    responses((status = 200, body = Vec<GroupOut>)), security(("bearer" = [])))]
+pub async fn groups(
+    State(state): State<AppState>,
+    member: Member,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<GroupOut>>> {
+    let id = path_id(UserId::parse, &id)?;
+    if id != member.user.id {
+        member.require_administrator()?;
+    }
+    let groups = state.store.user_groups(member.tenant, id).await?;
+    Ok(Json(groups.into_iter().map(Into::into).collect()))
+}
+
+#[utoipa::path(get, path = "/api/v1/users/{id}/managers", tag = "line management",
+    responses((status = 200, body = Vec<ManagerLinkOut>)), security(("bearer" = [])))]
+pub async fn managers(
+    State(state): State<AppState>,
+    member: Member,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<ManagerLinkOut>>> {
+    let id = path_id(UserId::parse, &id)?;
+    if id != member.user.id {
+        member.require_administrator()?;
+    }
+    state.store.user(member.tenant, id).await?;
+    let links = state.store.managers_of(member.tenant, id).await?;
+    Ok(Json(links.into_iter().map(Into::into).collect()))
+}
+
+#[utoipa::path(get, path = "/api/v1/users/{id}/managees", tag = "line management",
+    responses((status = 200, body = Vec<ManagerLinkOut>)), security(("bearer" = [])))]
+pub async fn managees(
+    State(state): State<AppState>,
+    member: Member,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<ManagerLinkOut>>> {
+    let id = path_id(UserId::parse, &id)?;
+    if id != member.user.id {
+        member.require_administrator()?;
+    }
+    state.store.user(member.tenant, id).await?;
+    let links = state.store.managees_of(member.tenant, id).await?;
+    Ok(Json(links.into_iter().map(Into::into).collect()))
+}
+
+/// Makes `manager_id` a line manager of user `id`.
+#[utoipa::path(put, path = "/api/v1/users/{id}/managers/{manager_id}", tag = "line management",
+    responses((status = 204), (status = 404, body = crate::error::Problem),
+              (status = 422, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn add_manager(
+    State(state): State<AppState>,
+    member: Member,
+    Path((id, manager)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    member.require_administrator()?;
+    let link = ManagerLink {
+        managee: path_id(UserId::parse, &id)?,
+        manager: path_id(UserId::parse, &manager)?,
+        source: ManagerSource::Explicit,
+    };
+    state
+        .store
+        .add_manager(&member.actor(), member.tenant, link)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(delete, path = "/api/v1/users/{id}/managers/{manager_id}", tag = "line management",
+    responses((status = 204), (status = 404, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn remove_manager(
+    State(state): State<AppState>,
+    member: Member,
+    Path((id, manager)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    member.require_administrator()?;
+    let managee = path_id(UserId::parse, &id)?;
+    let manager = path_id(UserId::parse, &manager)?;
+    if !state
+        .store
+        .remove_manager(&member.actor(), member.tenant, manager, managee)
+        .await?
+    {
+        return Err(ApiError::NotFound(format!(
+            "user {manager} is not a manager of user {managee}"
+        )));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
