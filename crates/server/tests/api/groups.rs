@@ -1,0 +1,135 @@
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{assert_problem, spawn_app};
+
+fn id(v: &Value) -> &str {
+    v["id"].as_str().unwrap()
+}
+
+#[tokio::test]
+async fn groups_nest_and_refuse_cycles() {
+    let app = spawn_app().await;
+    let company = app.create_group("Company", None).await;
+    let sales = app.create_group("Sales", Some(id(&company))).await;
+    let north = app.create_group("Sales North", Some(id(&sales))).await;
+    assert_eq!(north["parent"], sales["id"]);
+    let cycle = app
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/groups/{}", id(&company)),
+            json!({ "parent": id(&north) }),
+        )
+        .await;
+    assert_problem(cycle, 422, None, "its own ancestor").await;
+    let top = app
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/groups/{}", id(&north)),
+            json!({ "parent": null }),
+        )
+        .await;
+    assert_eq!(top.json::<Value>().await.unwrap()["parent"], Value::Null);
+    let missing = app
+        .send(
+            Method::POST,
+            "/api/v1/groups",
+            json!({ "name": "x", "parent": "01900000-0000-7000-8000-000000000000" }),
+        )
+        .await;
+    assert_problem(missing, 422, Some("parent"), "does not exist").await;
+    let listed: Value = app
+        .get("/api/v1/groups?q=sales")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn members_are_added_listed_and_removed() {
+    let app = spawn_app().await;
+    let sales = app.create_group("Sales", None).await;
+    let ann = app.create_user("ann", json!({})).await;
+    let path = format!("/api/v1/groups/{}/members/{}", id(&sales), id(&ann));
+    assert_eq!(
+        app.send(Method::PUT, &path, json!(null)).await.status(),
+        204
+    );
+    assert_eq!(
+        app.send(Method::PUT, &path, json!(null)).await.status(),
+        204,
+        "idempotent"
+    );
+    let members: Value = app
+        .get(&format!("/api/v1/groups/{}/members", id(&sales)))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(members["items"][0]["username"], "ann");
+    let of_ann: Vec<Value> = app
+        .get(&format!("/api/v1/users/{}/groups", id(&ann)))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(of_ann[0]["name"], "Sales");
+    assert_eq!(
+        app.send(Method::DELETE, &path, json!(null)).await.status(),
+        204
+    );
+    let again = app.send(Method::DELETE, &path, json!(null)).await;
+    assert_problem(again, 404, None, "not a direct member").await;
+    let stranger = format!(
+        "/api/v1/groups/{}/members/01900000-0000-7000-8000-000000000000",
+        id(&sales)
+    );
+    assert_problem(
+        app.send(Method::PUT, &stranger, json!(null)).await,
+        404,
+        None,
+        "user",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn line_managers_are_set_listed_and_removed() {
+    let app = spawn_app().await;
+    let boss = app.create_user("boss", json!({})).await;
+    let ann = app.create_user("ann", json!({})).await;
+    let path = format!("/api/v1/users/{}/managers/{}", id(&ann), id(&boss));
+    assert_eq!(
+        app.send(Method::PUT, &path, json!(null)).await.status(),
+        204
+    );
+    let managers: Vec<Value> = app
+        .get(&format!("/api/v1/users/{}/managers", id(&ann)))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(managers[0]["manager"], boss["id"]);
+    assert_eq!(managers[0]["source"], "explicit");
+    let team: Vec<Value> = app
+        .get(&format!("/api/v1/users/{}/managees", id(&boss)))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(team[0]["managee"], ann["id"]);
+    let own = format!("/api/v1/users/{}/managers/{}", id(&ann), id(&ann));
+    assert_problem(
+        app.send(Method::PUT, &own, json!(null)).await,
+        422,
+        None,
+        "own manager",
+    )
+    .await;
+    assert_eq!(
+        app.send(Method::DELETE, &path, json!(null)).await.status(),
+        204
+    );
+}

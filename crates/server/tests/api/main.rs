@@ -1,0 +1,11 @@
+//! One integration-test binary: the real server on port 0, driven over HTTP.
+#![allow(clippy::unwrap_used)]
+
+mod auth;
+mod errors;
+mod fault;
+mod groups;
+mod helpers;
+mod isolation;
+mod operations;
+mod users;

@@ -1,0 +1,259 @@
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{assert_problem, spawn_app};
+
+#[tokio::test]
+async fn a_username_defaults_to_the_email_and_stays_separate_from_it() {
+    let app = spawn_app().await;
+    let r = app
+        .send(
+            Method::POST,
+            "/api/v1/users",
+            json!({ "email": "Ann.Smith@Example.com", "display_name": "Ann Smith",
+                    "labels": { "department": "Sales" }, "expires_on": "2031-01-31" }),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let ann: Value = r.json().await.unwrap();
+    assert_eq!(ann["username"], "ann.smith@example.com");
+    assert_eq!(ann["status"], "activated");
+    assert_eq!(ann["labels"]["department"], "Sales");
+    assert_eq!(ann["expires_on"], "2031-01-31");
+    let id = ann["id"].as_str().unwrap();
+    let changed: Value = app
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/users/{id}"),
+            json!({ "email": "ann@new.example" }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(changed["email"], "ann@new.example");
+    assert_eq!(
+        changed["username"], "ann.smith@example.com",
+        "the login stays"
+    );
+    let cleared: Value = app
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/users/{id}"),
+            json!({ "email": null, "expires_on": null }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(cleared["email"], Value::Null);
+    assert_eq!(cleared["expires_on"], Value::Null);
+    assert_eq!(
+        cleared["display_name"], "Ann Smith",
+        "absent fields are left alone"
+    );
+}
+
+#[tokio::test]
+async fn users_are_listed_in_pages_and_searched() {
+    let app = spawn_app().await;
+    for name in ["bob", "carla", "dmitri", "eve"] {
+        app.create_user(name, json!({ "email": format!("{name}@acme.example") }))
+            .await;
+    }
+    let mut names = vec![];
+    let mut next: Option<String> = None;
+    loop {
+        let path = match &next {
+            Some(after) => format!("/api/v1/users?limit=2&after={after}"),
+            None => "/api/v1/users?limit=2".to_owned(),
+        };
+        let page: Value = app.get(&path).await.json().await.unwrap();
+        names.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|u| u["username"].as_str().unwrap().to_owned()),
+        );
+        next = page["next"].as_str().map(str::to_owned);
+        if next.is_none() {
+            break;
+        }
+    }
+    assert_eq!(names, ["admin", "bob", "carla", "dmitri", "eve"]);
+    let found: Value = app.get("/api/v1/users?q=DMIT").await.json().await.unwrap();
+    assert_eq!(found["items"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_duplicate_username_or_email_is_a_conflict_naming_the_field() {
+    let app = spawn_app().await;
+    app.create_user("ann", json!({ "email": "ann@acme.example" }))
+        .await;
+    let same_name = app
+        .send(
+            Method::POST,
+            "/api/v1/users",
+            json!({ "username": "ANN", "display_name": "x" }),
+        )
+        .await;
+    assert_problem(same_name, 409, Some("username"), "\"ann\" is already taken").await;
+    let same_email = app
+        .send(
+            Method::POST,
+            "/api/v1/users",
+            json!({ "username": "ann2", "email": "ann@acme.example", "display_name": "x" }),
+        )
+        .await;
+    assert_problem(same_email, 409, Some("email"), "already taken").await;
+}
+
+#[tokio::test]
+async fn invalid_fields_are_refused_with_their_name_and_nothing_is_written() {
+    let app = spawn_app().await;
+    let before: Value = app.get("/api/v1/audit").await.json().await.unwrap();
+    let cases = [
+        (
+            json!({ "email": "not-an-email", "display_name": "x" }),
+            "email",
+            "must contain an @",
+        ),
+        (
+            json!({ "username": "has space", "display_name": "x" }),
+            "username",
+            "may contain only",
+        ),
+        (
+            json!({ "username": "ok", "display_name": "  " }),
+            "display_name",
+            "must not be empty",
+        ),
+        (
+            json!({ "username": "ok", "display_name": "x", "expires_on": "31/12/2030" }),
+            "expires_on",
+            "2027-03-31",
+        ),
+        (
+            json!({ "username": "ok", "display_name": "x", "password": "short" }),
+            "password",
+            "at least 12",
+        ),
+        (
+            json!({ "username": "ok", "display_name": "x", "status": "expired" }),
+            "status",
+            "expiry date",
+        ),
+        (
+            json!({ "username": "ok", "display_name": "x", "status": "active" }),
+            "status",
+            "learning activity",
+        ),
+        (
+            json!({ "username": "ok", "display_name": "x", "labels": { "bad key": "v" } }),
+            "label_key",
+            "a-z",
+        ),
+        (
+            json!({ "username": "ok", "display_name": "x", "primary_group": "nope" }),
+            "primary_group",
+            "UUID",
+        ),
+        (
+            json!({ "username": "ok", "display_name": "x", "admin": true }),
+            "admin",
+            "unknown field",
+        ),
+        (json!({ "username": "ok" }), "display_name", "missing field"),
+    ];
+    for (body, field, fragment) in cases {
+        let r = app.send(Method::POST, "/api/v1/users", body.clone()).await;
+        assert_problem(r, 422, Some(field), fragment).await;
+    }
+    let after: Value = app.get("/api/v1/audit").await.json().await.unwrap();
+    assert_eq!(before, after, "no refused request left a trace");
+}
+
+#[tokio::test]
+async fn a_primary_group_that_does_not_exist_is_named() {
+    let app = spawn_app().await;
+    let r = app
+        .send(
+            Method::POST,
+            "/api/v1/users",
+            json!({ "username": "ok", "display_name": "x", "primary_group": "01900000-0000-7000-8000-000000000000" }),
+        )
+        .await;
+    assert_problem(r, 422, Some("primary_group"), "does not exist").await;
+}
+
+#[tokio::test]
+async fn nobody_changes_their_own_status() {
+    let app = spawn_app().await;
+    let r = app
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/users/{}", app.admin.id),
+            json!({ "status": "deactivated" }),
+        )
+        .await;
+    assert_problem(r, 403, None, "own status").await;
+    let ann = app.create_user("ann", json!({})).await;
+    let r = app
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/users/{}", ann["id"].as_str().unwrap()),
+            json!({ "status": "deactivated" }),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["status"], "deactivated");
+}
+
+#[tokio::test]
+async fn a_user_who_is_not_an_administrator_sees_only_themselves() {
+    let app = spawn_app().await;
+    let ann = app
+        .create_user("ann", json!({ "password": "ann's password!" }))
+        .await;
+    let body: Value = app
+        .login("ann", "ann's password!")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let token = body["token"].as_str().unwrap();
+    let own = app
+        .request(
+            Method::GET,
+            &format!("/api/v1/users/{}", ann["id"].as_str().unwrap()),
+            token,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status(), 200);
+    let other = app
+        .request(
+            Method::GET,
+            &format!("/api/v1/users/{}", app.admin.id),
+            token,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_problem(other, 403, None, "may not administer").await;
+    let list = app
+        .request(Method::GET, "/api/v1/users", token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(list.status(), 403);
+    let create = app
+        .request(Method::POST, "/api/v1/users", token)
+        .json(&json!({ "username": "x", "display_name": "x" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(create.status(), 403);
+}
