@@ -84,7 +84,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
 /// Whoever the request authenticates as.
 #[derive(Debug, Clone)]
 pub enum Principal {
-    Member(Member),
+    Member(Box<Member>),
     Operator(Operator),
 }
 
@@ -194,11 +194,11 @@ impl FromRequestParts<AppState> for Principal {
                         "this account is deactivated or expired; contact your administrator".into(),
                     ));
                 }
-                Ok(Principal::Member(Member {
+                Ok(Principal::Member(Box::new(Member {
                     tenant,
                     user,
                     token,
-                }))
+                })))
             }
             _ => Err(ApiError::Internal(format!(
                 "token {} has an inconsistent owner",
@@ -216,7 +216,7 @@ impl FromRequestParts<AppState> for Member {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         match Principal::from_request_parts(parts, state).await? {
-            Principal::Member(m) => Ok(m),
+            Principal::Member(m) => Ok(*m),
             Principal::Operator(_) => Err(ApiError::Forbidden(
                 "operator tokens manage tenants only; use a token of a user of the tenant".into(),
             )),

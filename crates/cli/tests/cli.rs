@@ -1,0 +1,167 @@
+//! The real binary, as the README tells people to run it.
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_registrar");
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn temp_db() -> (String, std::path::PathBuf) {
+    let path = std::env::temp_dir().join(format!(
+        "registrar-cli-{}-{}.db",
+        std::process::id(),
+        Instant::now().elapsed().as_nanos()
+    ));
+    (format!("sqlite://{}", path.display()), path)
+}
+
+/// Starts `registrar serve --demo` on a free port and collects what it prints until it serves.
+fn serve_demo(database_url: &str) -> (Server, Vec<String>) {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--demo", "--bind", "127.0.0.1:0", "--database-url", database_url])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let server = Server(child);
+    let mut lines = vec![];
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        let done = line.starts_with("Registrar is serving on");
+        lines.push(line);
+        if done {
+            break;
+        }
+    }
+    (server, lines)
+}
+
+fn find<'a>(lines: &'a [String], marker: &str) -> &'a str {
+    lines
+        .iter()
+        .find_map(|l| l.split_once(marker).map(|(_, rest)| rest))
+        .unwrap_or_else(|| panic!("no {marker:?} in {lines:#?}"))
+}
+
+#[tokio::test]
+async fn serve_demo_prints_a_login_that_works_and_serves_healthz() {
+    let (url, path) = temp_db();
+    let (_server, lines) = serve_demo(&url);
+    let base = find(&lines, "Registrar is serving on ")
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let health = loop {
+        match client.get(format!("{base}/healthz")).send().await {
+            Ok(r) => break r,
+            Err(_) if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(100)).await,
+            Err(e) => panic!("{e}"),
+        }
+    };
+    assert_eq!(health.status(), 200);
+
+    let login = find(&lines, "administrator login: ");
+    let field = |name: &str| {
+        login
+            .split_whitespace()
+            .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+            .unwrap()
+            .to_owned()
+    };
+    let r = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({
+            "tenant": field("tenant"), "username": field("username"), "password": field("password")
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    let token = find(&lines, "API token (acts as admin): ").trim().to_owned();
+    let users: serde_json::Value = client
+        .get(format!("{base}/api/v1/users?limit=100"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(users["items"].as_array().unwrap().len() >= 20, "the demo has people");
+    let _ = std::fs::remove_file(path);
+}
+
+#[test]
+fn every_command_has_help() {
+    for args in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["migrate", "--help"],
+        vec!["tenant", "create", "--help"],
+        vec!["tenant", "list", "--help"],
+        vec!["admin", "create", "--help"],
+        vec!["token", "create", "--help"],
+        vec!["token", "operator", "--help"],
+    ] {
+        let out = Command::new(BIN).args(&args).output().unwrap();
+        assert!(out.status.success(), "{args:?}");
+        assert!(String::from_utf8_lossy(&out.stdout).contains("Usage:"), "{args:?}");
+    }
+}
+
+#[test]
+fn bootstrap_commands_create_a_tenant_an_admin_and_a_token() {
+    let (url, path) = temp_db();
+    let run = |args: &[&str]| {
+        let out = Command::new(BIN)
+            .args(args)
+            .args(["--database-url", &url])
+            .env("REGISTRAR_ADMIN_PASSWORD", "a long enough password")
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, _, err) = run(&["migrate"]);
+    assert!(ok, "{err}");
+    let (ok, out, err) = run(&[
+        "tenant", "create", "--slug", "acme", "--name", "Acme", "--preset", "group-roles",
+        "--with-admin", "--admin-email", "boss@acme.example",
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("created administrator boss@acme.example"));
+    let (ok, out, _) = run(&["tenant", "list"]);
+    assert!(ok && out.contains("acme") && out.contains("group-roles"));
+    let (ok, _, err) = run(&["admin", "create", "--tenant", "acme", "--username", "second"]);
+    assert!(ok, "{err}");
+    let (ok, out, err) = run(&["token", "create", "--tenant", "acme", "--user", "second", "--name", "feed"]);
+    assert!(ok, "{err}");
+    assert!(out.trim().starts_with("rgr_"));
+    // Bad input is refused with a message naming it.
+    let (ok, _, err) = run(&["tenant", "create", "--slug", "Bad Slug", "--name", "x"]);
+    assert!(!ok);
+    assert!(err.contains("invalid tenant slug \"Bad Slug\""), "{err}");
+    let (ok, _, err) = run(&["token", "create", "--tenant", "nope", "--user", "x", "--name", "y"]);
+    assert!(!ok);
+    assert!(err.contains("tenant \"nope\" not found"), "{err}");
+    let _ = std::fs::remove_file(path);
+}
