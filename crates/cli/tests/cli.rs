@@ -28,7 +28,14 @@ fn temp_db() -> (String, std::path::PathBuf) {
 /// Starts `registrar serve --demo` on a free port and collects what it prints until it serves.
 fn serve_demo(database_url: &str) -> (Server, Vec<String>) {
     let mut child = Command::new(BIN)
-        .args(["serve", "--demo", "--bind", "127.0.0.1:0", "--database-url", database_url])
+        .args([
+            "serve",
+            "--demo",
+            "--bind",
+            "127.0.0.1:0",
+            "--database-url",
+            database_url,
+        ])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -69,7 +76,9 @@ async fn serve_demo_prints_a_login_that_works_and_serves_healthz() {
     let health = loop {
         match client.get(format!("{base}/healthz")).send().await {
             Ok(r) => break r,
-            Err(_) if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(100)).await,
+            Err(_) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await
+            }
             Err(e) => panic!("{e}"),
         }
     };
@@ -93,7 +102,9 @@ async fn serve_demo_prints_a_login_that_works_and_serves_healthz() {
         .unwrap();
     assert_eq!(r.status(), 200);
 
-    let token = find(&lines, "API token (acts as admin): ").trim().to_owned();
+    let token = find(&lines, "API token (acts as admin): ")
+        .trim()
+        .to_owned();
     let users: serde_json::Value = client
         .get(format!("{base}/api/v1/users?limit=100"))
         .bearer_auth(&token)
@@ -103,7 +114,10 @@ async fn serve_demo_prints_a_login_that_works_and_serves_healthz() {
         .json()
         .await
         .unwrap();
-    assert!(users["items"].as_array().unwrap().len() >= 20, "the demo has people");
+    assert!(
+        users["items"].as_array().unwrap().len() >= 20,
+        "the demo has people"
+    );
     let _ = std::fs::remove_file(path);
 }
 
@@ -121,7 +135,10 @@ fn every_command_has_help() {
     ] {
         let out = Command::new(BIN).args(&args).output().unwrap();
         assert!(out.status.success(), "{args:?}");
-        assert!(String::from_utf8_lossy(&out.stdout).contains("Usage:"), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("Usage:"),
+            "{args:?}"
+        );
     }
 }
 
@@ -144,23 +161,43 @@ fn bootstrap_commands_create_a_tenant_an_admin_and_a_token() {
     let (ok, _, err) = run(&["migrate"]);
     assert!(ok, "{err}");
     let (ok, out, err) = run(&[
-        "tenant", "create", "--slug", "acme", "--name", "Acme", "--preset", "group-roles",
-        "--with-admin", "--admin-email", "boss@acme.example",
+        "tenant",
+        "create",
+        "--slug",
+        "acme",
+        "--name",
+        "Acme",
+        "--preset",
+        "group-roles",
+        "--with-admin",
+        "--admin-email",
+        "boss@acme.example",
     ]);
     assert!(ok, "{err}");
     assert!(out.contains("created administrator boss@acme.example"));
     let (ok, out, _) = run(&["tenant", "list"]);
     assert!(ok && out.contains("acme") && out.contains("group-roles"));
-    let (ok, _, err) = run(&["admin", "create", "--tenant", "acme", "--username", "second"]);
+    let (ok, _, err) = run(&[
+        "admin",
+        "create",
+        "--tenant",
+        "acme",
+        "--username",
+        "second",
+    ]);
     assert!(ok, "{err}");
-    let (ok, out, err) = run(&["token", "create", "--tenant", "acme", "--user", "second", "--name", "feed"]);
+    let (ok, out, err) = run(&[
+        "token", "create", "--tenant", "acme", "--user", "second", "--name", "feed",
+    ]);
     assert!(ok, "{err}");
     assert!(out.trim().starts_with("rgr_"));
     // Bad input is refused with a message naming it.
     let (ok, _, err) = run(&["tenant", "create", "--slug", "Bad Slug", "--name", "x"]);
     assert!(!ok);
     assert!(err.contains("invalid tenant slug \"Bad Slug\""), "{err}");
-    let (ok, _, err) = run(&["token", "create", "--tenant", "nope", "--user", "x", "--name", "y"]);
+    let (ok, _, err) = run(&[
+        "token", "create", "--tenant", "nope", "--user", "x", "--name", "y",
+    ]);
     assert!(!ok);
     assert!(err.contains("tenant \"nope\" not found"), "{err}");
     let _ = std::fs::remove_file(path);
