@@ -250,7 +250,16 @@ mod tests {
 
     #[test]
     fn malformed_emails_are_refused_with_a_reason() {
-        for bad in ["", "ann", "ann@", "@example.com", "ann@example", "a b@x.io", "a@b@c.io", "a@-x.io"] {
+        for bad in [
+            "",
+            "ann",
+            "ann@",
+            "@example.com",
+            "ann@example",
+            "a b@x.io",
+            "a@b@c.io",
+            "a@-x.io",
+        ] {
             let err = Email::parse(bad).unwrap_err();
             assert_eq!(err.field, "email", "{bad}");
         }

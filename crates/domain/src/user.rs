@@ -122,14 +122,23 @@ mod tests {
     #[test]
     fn a_user_is_expired_from_the_day_after_the_expiry_date() {
         let u = user(UserStatus::Active, Some(date!(2026 - 03 - 31)));
-        assert_eq!(u.effective_status(date!(2026 - 03 - 31)), EffectiveStatus::Active);
-        assert_eq!(u.effective_status(date!(2026 - 04 - 01)), EffectiveStatus::Expired);
+        assert_eq!(
+            u.effective_status(date!(2026 - 03 - 31)),
+            EffectiveStatus::Active
+        );
+        assert_eq!(
+            u.effective_status(date!(2026 - 04 - 01)),
+            EffectiveStatus::Expired
+        );
     }
 
     #[test]
     fn moving_the_expiry_date_restores_the_previous_status_without_activating() {
         let mut u = user(UserStatus::Deactivated, Some(date!(2026 - 01 - 01)));
-        assert_eq!(u.effective_status(date!(2026 - 06 - 01)), EffectiveStatus::Expired);
+        assert_eq!(
+            u.effective_status(date!(2026 - 06 - 01)),
+            EffectiveStatus::Expired
+        );
         u.expires_on = Some(date!(2027 - 01 - 01));
         assert_eq!(
             u.effective_status(date!(2026 - 06 - 01)),
