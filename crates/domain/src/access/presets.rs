@@ -179,7 +179,9 @@ impl R {
 use Reach::{Assigned, Own, Team, Tenant};
 use ScopeKind as S;
 
-/// What every learner has over their own account and the courses they are enrolled in.
+/// What every learner has over their own account and the courses they are enrolled in. No
+/// enrollment lists or reports: `own` covers the whole enrolled course, and a course report is
+/// about everyone in it. A learner's own results are their own user record.
 const LEARNER_OWN: &[P] = &[
     P::UsersView,
     P::CoursesView,
@@ -189,9 +191,7 @@ const LEARNER_OWN: &[P] = &[
     P::SessionsView,
     P::SessionsAttend,
     P::LearningPlansView,
-    P::EnrollmentsView,
     P::ForumPost,
-    P::ReportsRun,
 ];
 
 /// What a course tutor and a course administrator share over their course (SPEC 2).
@@ -573,7 +573,7 @@ pub fn group_roles() -> PresetData {
                 P::ForumPost,
             ],
         )
-        .with(Own, &[P::UsersView, P::UsersEdit, P::ReportsRun])
+        .with(Own, &[P::UsersView, P::UsersEdit])
         .done();
     let author = R::new("author", "Author")
         .at(&[S::Group])
