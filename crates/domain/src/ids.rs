@@ -1,35 +1,27 @@
 //! Identifiers. All ids are UUIDs (version 7, time-ordered) so that no id reveals how many
 //! objects another tenant holds, and so that ids can be made before a row is written.
 
-use std::fmt;
-use std::str::FromStr;
-
-use serde::{Deserialize, Serialize};
-use uuid::Uuid;
-
-use crate::ValidationError;
-
 macro_rules! uuid_id {
     ($(#[$doc:meta])* $name:ident, $field:literal) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ::serde::Serialize, ::serde::Deserialize)]
         #[serde(transparent)]
-        pub struct $name(Uuid);
+        pub struct $name(::uuid::Uuid);
 
         impl $name {
             pub fn new() -> Self {
-                Self(Uuid::now_v7())
+                Self(::uuid::Uuid::now_v7())
             }
-            pub fn from_uuid(id: Uuid) -> Self {
+            pub fn from_uuid(id: ::uuid::Uuid) -> Self {
                 Self(id)
             }
-            pub fn as_uuid(&self) -> Uuid {
+            pub fn as_uuid(&self) -> ::uuid::Uuid {
                 self.0
             }
-            pub fn parse(s: &str) -> Result<Self, ValidationError> {
-                Uuid::parse_str(s.trim())
+            pub fn parse(s: &str) -> Result<Self, $crate::ValidationError> {
+                ::uuid::Uuid::parse_str(s.trim())
                     .map(Self)
-                    .map_err(|_| ValidationError::new($field, s, "not a valid id (expected a UUID)"))
+                    .map_err(|_| $crate::ValidationError::new($field, s, "not a valid id (expected a UUID)"))
             }
         }
 
@@ -39,20 +31,22 @@ macro_rules! uuid_id {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                self.0.fmt(f)
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                ::std::fmt::Display::fmt(&self.0, f)
             }
         }
 
-        impl FromStr for $name {
-            type Err = ValidationError;
+        impl ::std::str::FromStr for $name {
+            type Err = $crate::ValidationError;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 Self::parse(s)
             }
         }
     };
 }
+
+pub(crate) use uuid_id;
 
 uuid_id!(
     /// A tenant: an isolated platform.

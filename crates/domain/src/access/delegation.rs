@@ -1,0 +1,441 @@
+//! The rules on changing access: who may grant what to whom, status changes, line management
+//! and owner hand-over. Pure functions over the model; the server calls them before it writes.
+
+use std::collections::BTreeSet;
+
+use time::Date;
+
+use super::catalog::Permission;
+use super::data::Change;
+use super::engine::check_applies;
+use super::error::AccessError;
+use super::grant::{Grant, Policy, Principal};
+use super::model::{AccessModel, PLATFORM};
+use super::object::{ObjectKind, ObjectRef};
+use super::reach::Reach;
+use super::role::{Capability, Precondition, Role, RoleId, Scope};
+use crate::ids::UserId;
+
+impl AccessModel {
+    /// Checks that `granter` may make `grant`, and that the grant is well-formed: the role may
+    /// be granted at that kind of scope, the holder is eligible and has the prerequisite role,
+    /// the holder limit and the precondition on the object hold, the feature is on, nobody grants
+    /// to themselves, and the role gives nothing the granter does not hold there.
+    pub fn validate_grant(
+        &self,
+        granter: UserId,
+        grant: &Grant,
+        today: Date,
+    ) -> Result<(), AccessError> {
+        let g = self
+            .user_slot(granter)
+            .ok_or(AccessError::UnknownUser(granter))?;
+        let role = self
+            .data
+            .roles
+            .get(&grant.role)
+            .ok_or_else(|| AccessError::UnknownRole(grant.role.to_string()))?;
+        self.validate_shape(role, grant)?;
+
+        if grant.principal == Principal::User(granter) {
+            return Err(AccessError::SelfGrant { user: granter });
+        }
+        let grantees = self.grantees(grant.principal);
+        if let Principal::Group(_) = grant.principal
+            && grantees.contains(&g)
+        {
+            return Err(AccessError::SelfGrant { user: granter });
+        }
+        if let Some(max) = role.constraints.max_holders {
+            if let Principal::Group(_) = grant.principal {
+                return Err(AccessError::LimitedRoleToGroup {
+                    role: role.code.to_string(),
+                });
+            }
+            let others = self
+                .data
+                .grants
+                .values()
+                .filter(|o| {
+                    o.role == grant.role
+                        && o.scope == grant.scope
+                        && o.id != grant.id
+                        && o.principal != grant.principal
+                })
+                .count();
+            if others >= max as usize {
+                return Err(AccessError::TooManyHolders {
+                    role: role.code.to_string(),
+                    scope: grant.scope,
+                    max,
+                });
+            }
+        }
+        for u in &grantees {
+            self.check_holder(*u, role)?;
+        }
+        self.check_delegation(g, granter, role, grant, &grantees, today)
+    }
+
+    /// Validates attaching `policy` to `principal`: every item as if it were a grant.
+    pub fn validate_attachment(
+        &self,
+        granter: UserId,
+        policy: &Policy,
+        principal: Principal,
+        today: Date,
+    ) -> Result<(), AccessError> {
+        for item in &policy.items {
+            let g = Grant {
+                id: super::grant::GrantId::new(),
+                principal,
+                role: item.role,
+                scope: item.scope,
+            };
+            self.validate_grant(granter, &g, today)?;
+        }
+        Ok(())
+    }
+
+    /// Scope kind, scope object, principal, feature and precondition: what makes a grant
+    /// meaningful regardless of who makes it.
+    fn validate_shape(&self, role: &Role, grant: &Grant) -> Result<(), AccessError> {
+        let kind = grant.scope.kind()?;
+        if !role.scopes.contains(&kind) {
+            return Err(AccessError::ScopeNotAllowed {
+                role: role.code.to_string(),
+                kind,
+                allowed: role
+                    .scopes
+                    .iter()
+                    .map(|k| k.code())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+        self.data.check_scope(&grant.scope)?;
+        match grant.principal {
+            Principal::User(u) if self.user_slot(u).is_none() => {
+                return Err(AccessError::UnknownUser(u));
+            }
+            Principal::Group(gr) if self.group_slot(gr).is_none() => {
+                return Err(AccessError::UnknownGroup(gr));
+            }
+            _ => {}
+        }
+        if let Some(f) = role.feature
+            && !self.feature(f)
+        {
+            return Err(AccessError::FeatureOff {
+                role: role.code.to_string(),
+                feature: f,
+            });
+        }
+        if let Some(Precondition::CoursePublished) = role.constraints.precondition {
+            let published = grant.scope.object().and_then(|o| {
+                (o.kind == ObjectKind::Course)
+                    .then(|| self.data.objects.get(&o).is_some_and(|c| c.published))
+            });
+            if published != Some(true) {
+                return Err(AccessError::CourseNotPublished {
+                    role: role.code.to_string(),
+                    course: grant
+                        .scope
+                        .object()
+                        .unwrap_or(ObjectRef::tenant(self.data.tenant)),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The live users a principal stands for now.
+    fn grantees(&self, p: Principal) -> BTreeSet<u32> {
+        let mut out = BTreeSet::new();
+        match p {
+            Principal::User(u) => out.extend(self.user_slot(u)),
+            Principal::Group(g) => {
+                if let Some(g) = self.group_slot(g) {
+                    self.subtree_users(g, &mut out);
+                }
+            }
+        }
+        out
+    }
+
+    /// Eligibility and prerequisite for one would-be holder.
+    fn check_holder(&self, u: u32, role: &Role) -> Result<(), AccessError> {
+        let sources = &self.users[u as usize].compiled.sources;
+        let user = self.users[u as usize].id;
+        let c = &role.constraints;
+        if !c.eligible.is_empty()
+            && !sources
+                .iter()
+                .any(|s| s.scope == Scope::Platform && c.eligible.contains(&s.role))
+        {
+            return Err(AccessError::Ineligible {
+                role: role.code.to_string(),
+                user,
+                eligible: self.codes(&c.eligible),
+            });
+        }
+        if let Some(pre) = c.prerequisite
+            && !sources.iter().any(|s| s.role == pre)
+        {
+            return Err(AccessError::PrerequisiteMissing {
+                role: role.code.to_string(),
+                prerequisite: self.codes(&[pre]),
+                user,
+            });
+        }
+        Ok(())
+    }
+
+    fn codes(&self, roles: &[RoleId]) -> String {
+        roles
+            .iter()
+            .map(|r| {
+                self.data
+                    .roles
+                    .get(r)
+                    .map_or_else(|| r.to_string(), |r| r.code.to_string())
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// Superadmins and the owner may grant anything.
+    pub fn is_exempt(&self, user: UserId) -> bool {
+        self.user_slot(user).is_some_and(|u| self.exempt(u))
+    }
+
+    fn exempt(&self, u: u32) -> bool {
+        let slot = &self.users[u as usize];
+        slot.user.superadmin
+            || slot.compiled.sources.iter().any(|s| {
+                s.scope == Scope::Platform && self.data.roles.get(&s.role).is_some_and(|r| r.owner)
+            })
+    }
+
+    fn check_delegation(
+        &self,
+        g: u32,
+        granter: UserId,
+        role: &Role,
+        grant: &Grant,
+        grantees: &BTreeSet<u32>,
+        today: Date,
+    ) -> Result<(), AccessError> {
+        if self.status_blocks(g, today) {
+            return Err(AccessError::MissingPermission {
+                user: granter,
+                permission: Permission::RolesAssign,
+                target: format!("{} (the granter cannot log in)", grant.scope),
+            });
+        }
+        if self.exempt(g) {
+            return Ok(());
+        }
+        // The right to grant at all, at this scope.
+        let assign_target = match grant.scope {
+            Scope::Object(o) => o,
+            Scope::Platform | Scope::PublicGroups => ObjectRef::tenant(self.data.tenant),
+        };
+        let may_assign = check_applies(Permission::RolesAssign, assign_target.kind).is_ok()
+            && self
+                .obj_slot(&assign_target)
+                .is_some_and(|o| self.allowed(g, Permission::RolesAssign, o, today));
+        if !may_assign {
+            return Err(AccessError::MissingPermission {
+                user: granter,
+                permission: Permission::RolesAssign,
+                target: assign_target.to_string(),
+            });
+        }
+        // Everything the role gives must be covered by what the granter holds there.
+        let mut missing = BTreeSet::new();
+        for cap in &role.capabilities {
+            if !self.covers_capability(g, *cap, grant.scope, grantees) {
+                missing.insert(*cap);
+            }
+        }
+        // A responsibility extends the holder's platform-wide `assigned` permissions to the
+        // scope: the granter must hold those there too.
+        if role.assigns && grant.scope != Scope::Platform {
+            for u in grantees {
+                for e in &self.users[*u as usize].compiled.entries {
+                    if e.scope == PLATFORM
+                        && e.reach == Reach::Assigned
+                        && !self.holds_at(g, e.perm, grant.scope)
+                    {
+                        missing.insert(Capability::new(e.perm, Reach::Assigned));
+                    }
+                }
+            }
+        }
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(AccessError::Delegation {
+                granter,
+                role: role.code.to_string(),
+                scope: grant.scope,
+                missing: missing.into_iter().collect(),
+            })
+        }
+    }
+
+    fn status_blocks(&self, u: u32, today: Date) -> bool {
+        !self.effective_status(u, today).may_log_in()
+    }
+
+    fn tenant_wide(&self, g: u32, p: Permission) -> bool {
+        self.entries(g, p)
+            .iter()
+            .any(|e| e.scope == PLATFORM && e.reach == Reach::Tenant)
+    }
+
+    /// Whether the granter may do `p` on everything inside `scope` through a scope.
+    fn holds_at(&self, g: u32, p: Permission, scope: Scope) -> bool {
+        match scope {
+            Scope::Platform | Scope::PublicGroups => self.tenant_wide(g, p),
+            Scope::Object(o) => self
+                .obj_slot(&o)
+                .is_some_and(|o| self.through_scope(g, p, o)),
+        }
+    }
+
+    fn covers_capability(
+        &self,
+        g: u32,
+        cap: Capability,
+        scope: Scope,
+        grantees: &BTreeSet<u32>,
+    ) -> bool {
+        match scope {
+            Scope::Platform => {
+                let lattice = self
+                    .entries(g, cap.permission)
+                    .iter()
+                    .any(|e| e.scope == PLATFORM && e.reach.covers(cap.reach));
+                if !lattice {
+                    return false;
+                }
+                if cap.reach != Reach::Assigned || self.tenant_wide(g, cap.permission) {
+                    return true;
+                }
+                // Platform-wide `assigned` reaches the grantee's responsibilities at once: the
+                // granter must hold the permission on each of them.
+                grantees.iter().all(|u| {
+                    let c = &self.users[*u as usize].compiled;
+                    !c.assigned_public
+                        && c.assigned
+                            .iter()
+                            .all(|a| self.through_scope(g, cap.permission, *a))
+                })
+            }
+            Scope::PublicGroups | Scope::Object(_) => self.holds_at(g, cap.permission, scope),
+        }
+    }
+
+    /// Checks that `actor` may set `target`'s status: not their own, not an expired account
+    /// (its expiry date decides), and only with `users.status` on the target.
+    pub fn validate_status_change(
+        &self,
+        actor: UserId,
+        target: UserId,
+        today: Date,
+    ) -> Result<(), AccessError> {
+        if actor == target {
+            return Err(AccessError::SelfStatusChange { user: actor });
+        }
+        let t = self
+            .user_slot(target)
+            .ok_or(AccessError::UnknownUser(target))?;
+        if self.effective_status(t, today) == crate::user::EffectiveStatus::Expired {
+            return Err(AccessError::ExpiredStatusChange { user: target });
+        }
+        let obj = ObjectRef::user(target);
+        if self.allows(actor, Permission::UsersStatus, &obj, today)? {
+            Ok(())
+        } else {
+            Err(AccessError::MissingPermission {
+                user: actor,
+                permission: Permission::UsersStatus,
+                target: obj.to_string(),
+            })
+        }
+    }
+
+    /// Checks a new line-management link: not oneself, and only active accounts are managed.
+    pub fn validate_manager(
+        &self,
+        manager: UserId,
+        managee: UserId,
+        today: Date,
+    ) -> Result<(), AccessError> {
+        if manager == managee {
+            return Err(AccessError::SelfManager(manager));
+        }
+        self.user_slot(manager)
+            .ok_or(AccessError::UnknownUser(manager))?;
+        let e = self
+            .user_slot(managee)
+            .ok_or(AccessError::UnknownUser(managee))?;
+        if self.status_blocks(e, today) {
+            return Err(AccessError::InactiveManagee { managee });
+        }
+        Ok(())
+    }
+
+    /// The changes that hand ownership from `from` to `to`: the owner grant moves, and the old
+    /// owner keeps the tenant's former-owner role (Admin) at platform scope.
+    pub fn hand_over_ownership(
+        &self,
+        from: UserId,
+        to: UserId,
+        today: Date,
+    ) -> Result<Vec<Change>, AccessError> {
+        let owner_role = self
+            .data
+            .roles
+            .values()
+            .find(|r| r.owner)
+            .ok_or(AccessError::NoOwnerRole)?;
+        let demote_to = self
+            .data
+            .settings
+            .former_owner_role
+            .ok_or(AccessError::NoOwnerRole)?;
+        let old = self
+            .data
+            .grants
+            .values()
+            .find(|g| {
+                g.role == owner_role.id
+                    && g.principal == Principal::User(from)
+                    && g.scope == Scope::Platform
+            })
+            .ok_or(AccessError::NotOwner(from))?;
+        if from == to {
+            return Err(AccessError::SelfGrant { user: from });
+        }
+        let t = self.user_slot(to).ok_or(AccessError::UnknownUser(to))?;
+        if self.status_blocks(t, today) {
+            return Err(AccessError::InactiveManagee { managee: to });
+        }
+        Ok(vec![
+            Change::RemoveGrant { grant: old.id },
+            Change::UpsertGrant(Grant::new(
+                Principal::User(to),
+                owner_role.id,
+                Scope::Platform,
+            )),
+            Change::UpsertGrant(Grant::new(
+                Principal::User(from),
+                demote_to,
+                Scope::Platform,
+            )),
+        ])
+    }
+}

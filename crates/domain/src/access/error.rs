@@ -1,0 +1,126 @@
+//! Everything the access model refuses, each naming the input it refused.
+
+use thiserror::Error;
+
+use super::catalog::{Feature, Permission};
+use super::object::{ObjectKind, ObjectRef};
+use super::role::{Capability, Scope, ScopeKind};
+use crate::ids::{GroupId, UserId};
+
+use super::grant::{GrantId, PolicyId};
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum AccessError {
+    #[error("unknown permission {0:?}")]
+    UnknownPermission(String),
+    #[error("unknown reach {0:?} (expected own, assigned, team or tenant)")]
+    UnknownReach(String),
+    #[error("unknown object kind {0:?}")]
+    UnknownObjectKind(String),
+    #[error("invalid object reference {input:?}: {reason}")]
+    BadObjectRef { input: String, reason: &'static str },
+    #[error("unknown enrollment status {0:?}")]
+    UnknownEnrollmentStatus(String),
+    #[error("invalid role code {0:?}: use 1 to 64 characters of a-z, 0-9, - and _")]
+    BadRoleCode(String),
+
+    #[error("unknown user {0}")]
+    UnknownUser(UserId),
+    #[error("unknown group {0}")]
+    UnknownGroup(GroupId),
+    #[error("unknown object {0}")]
+    UnknownObject(ObjectRef),
+    #[error("unknown role {0}")]
+    UnknownRole(String),
+    #[error("unknown grant {0}")]
+    UnknownGrant(GrantId),
+    #[error("unknown policy {0}")]
+    UnknownPolicy(PolicyId),
+    #[error("a role with code {0:?} already exists")]
+    DuplicateRoleCode(String),
+    #[error(
+        "{object} cannot be changed as a learning object: users, groups and the tenant have their own changes"
+    )]
+    NotALearningObject { object: ObjectRef },
+    #[error("{child} cannot sit inside {parent}")]
+    BadParent { child: ObjectRef, parent: ObjectRef },
+    #[error("making group {parent} the parent of group {group} would create a cycle")]
+    GroupCycle { group: GroupId, parent: GroupId },
+
+    #[error("permission {permission} does not apply to a {kind} (it applies to {expected})")]
+    NotApplicable {
+        permission: Permission,
+        kind: ObjectKind,
+        expected: String,
+    },
+    #[error("{object} cannot be a scope")]
+    NotAScope { object: ObjectRef },
+    #[error("role {role:?} cannot be granted at {kind} scope (allowed: {allowed})")]
+    ScopeNotAllowed {
+        role: String,
+        kind: ScopeKind,
+        allowed: String,
+    },
+    #[error(
+        "user {user} is not eligible for role {role:?}: it needs one of the platform roles {eligible}"
+    )]
+    Ineligible {
+        role: String,
+        user: UserId,
+        eligible: String,
+    },
+    #[error("user {user} cannot hold role {role:?} without role {prerequisite:?}")]
+    PrerequisiteMissing {
+        role: String,
+        prerequisite: String,
+        user: UserId,
+    },
+    #[error("role {role:?} allows at most {max} holder(s) at {scope}, and it has them")]
+    TooManyHolders {
+        role: String,
+        scope: Scope,
+        max: u32,
+    },
+    #[error("role {role:?} needs a published course, and {course} is not published")]
+    CourseNotPublished { role: String, course: ObjectRef },
+    #[error("role {role:?} needs the {feature} feature, which is off in this tenant")]
+    FeatureOff { role: String, feature: Feature },
+    #[error("role {role:?} has a holder limit and can only be granted to a user, not to a group")]
+    LimitedRoleToGroup { role: String },
+
+    #[error("user {user} cannot grant roles to themselves or to a group they belong to")]
+    SelfGrant { user: UserId },
+    #[error("user {user} cannot change their own status")]
+    SelfStatusChange { user: UserId },
+    #[error("user {user} is expired; move the expiry date to change their status")]
+    ExpiredStatusChange { user: UserId },
+    #[error("user {user} lacks {permission} on {target}")]
+    MissingPermission {
+        user: UserId,
+        permission: Permission,
+        target: String,
+    },
+    #[error("user {granter} cannot grant role {role:?} at {scope}: they lack {}", join(.missing))]
+    Delegation {
+        granter: UserId,
+        role: String,
+        scope: Scope,
+        missing: Vec<Capability>,
+    },
+    #[error("user {managee} is not active and cannot be given a manager")]
+    InactiveManagee { managee: UserId },
+    #[error("a user cannot manage themselves ({0})")]
+    SelfManager(UserId),
+    #[error("user {0} is not the tenant owner")]
+    NotOwner(UserId),
+    #[error("the tenant has no owner role or no role to demote the old owner to")]
+    NoOwnerRole,
+}
+
+fn join(missing: &[Capability]) -> String {
+    missing
+        .iter()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}

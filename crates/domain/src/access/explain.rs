@@ -1,0 +1,248 @@
+//! Decisions and their explanations: structured for the API, readable through `Display`.
+
+use std::fmt;
+
+use serde::Serialize;
+use time::Date;
+
+use super::catalog::{Feature, Permission};
+use super::model::Origin;
+use super::object::{EnrollmentStatus, ObjectRef};
+use super::reach::Reach;
+use super::role::{RoleCode, RoleId, Scope};
+use crate::ids::UserId;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Decision {
+    pub allowed: bool,
+    pub explanation: Explanation,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "outcome")]
+pub enum Explanation {
+    Allowed(Allowance),
+    Denied(Denial),
+}
+
+/// How one object relates to another along an explanation's chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Relation {
+    /// A user is a direct member of a group.
+    MemberOf,
+    /// An object sits inside another (lesson in course, course in group, group in group).
+    Inside,
+    /// The first user manages the second.
+    Manages,
+    /// The user is enrolled in the course.
+    EnrolledIn,
+    /// The user created the object.
+    Created,
+    /// The user holds a responsibility (an assigning grant) at the object.
+    HoldsRoleAt,
+    /// The object is a public group.
+    IsPublic,
+}
+
+impl Relation {
+    fn phrase(self) -> &'static str {
+        match self {
+            Relation::MemberOf => "is a member of",
+            Relation::Inside => "is inside",
+            Relation::Manages => "manages",
+            Relation::EnrolledIn => "is enrolled in",
+            Relation::Created => "created",
+            Relation::HoldsRoleAt => "holds a responsibility at",
+            Relation::IsPublic => "is public",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Link {
+    pub from: ObjectRef,
+    pub relation: Relation,
+    pub to: ObjectRef,
+}
+
+impl fmt::Display for Link {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.relation == Relation::IsPublic {
+            write!(f, "{} {}", self.from, self.relation.phrase())
+        } else {
+            write!(f, "{} {} {}", self.from, self.relation.phrase(), self.to)
+        }
+    }
+}
+
+/// The grant (or other source) a decision rests on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Basis {
+    pub origin: Origin,
+    pub role: RoleId,
+    pub role_code: RoleCode,
+    pub scope: Scope,
+}
+
+impl fmt::Display for Basis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "role {} at {}", self.role_code, self.scope)?;
+        match self.origin {
+            Origin::Grant { grant } => write!(f, " (grant {grant})"),
+            Origin::GroupGrant { grant, group } => {
+                write!(f, " (grant {grant} to group:{group})")
+            }
+            Origin::Policy { policy, principal } => {
+                write!(f, " (policy {policy} attached to {principal})")
+            }
+            Origin::DefaultRole => f.write_str(" (the tenant's default role)"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "via")]
+pub enum Via {
+    /// Superadmins hold every permission and cannot be restricted.
+    Superadmin,
+    Grant {
+        #[serde(flatten)]
+        basis: Basis,
+        permission: Permission,
+        reach: Reach,
+        /// From the object up to what the reach is anchored at.
+        chain: Vec<Link>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Allowance {
+    pub user: UserId,
+    pub permission: Permission,
+    pub object: ObjectRef,
+    #[serde(flatten)]
+    pub via: Via,
+}
+
+/// Something that denies regardless of grants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "veto")]
+pub enum Veto {
+    Deactivated,
+    Expired {
+        last_day: Option<Date>,
+    },
+    FeatureOff {
+        feature: Feature,
+    },
+    Enrollment {
+        course: ObjectRef,
+        status: EnrollmentStatus,
+    },
+}
+
+impl fmt::Display for Veto {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Veto::Deactivated => f.write_str("the user is deactivated"),
+            Veto::Expired { last_day: Some(d) } => write!(f, "the user expired after {d}"),
+            Veto::Expired { last_day: None } => f.write_str("the user is expired"),
+            Veto::FeatureOff { feature } => write!(f, "the {feature} feature is off"),
+            Veto::Enrollment { course, status } => {
+                write!(f, "the enrollment in {course} is {status}")
+            }
+        }
+    }
+}
+
+/// A grant that holds the permission (or reaches the object) but did not allow this check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Near {
+    #[serde(flatten)]
+    pub basis: Basis,
+    /// The reach it holds the permission with, if it holds it at all.
+    pub reach: Option<Reach>,
+    /// What is missing between this grant and the object.
+    pub missing: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Denial {
+    pub user: UserId,
+    pub permission: Permission,
+    pub object: ObjectRef,
+    pub vetoes: Vec<Veto>,
+    pub closest: Vec<Near>,
+    /// The missing link, in one sentence.
+    pub missing: String,
+    /// Roles in the tenant that include the permission at all, to say what would be needed.
+    pub roles_with_permission: Vec<RoleCode>,
+}
+
+impl fmt::Display for Decision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.explanation.fmt(f)
+    }
+}
+
+impl fmt::Display for Explanation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Explanation::Allowed(a) => {
+                write!(
+                    f,
+                    "allowed: user {} may {} {}",
+                    a.user, a.permission, a.object
+                )?;
+                match &a.via {
+                    Via::Superadmin => f.write_str(" as a superadmin"),
+                    Via::Grant {
+                        basis,
+                        reach,
+                        chain,
+                        ..
+                    } => {
+                        write!(f, " through {basis} with reach {reach}")?;
+                        for (i, l) in chain.iter().enumerate() {
+                            f.write_str(if i == 0 { ": " } else { ", " })?;
+                            l.fmt(f)?;
+                        }
+                        Ok(())
+                    }
+                }
+            }
+            Explanation::Denied(d) => {
+                write!(
+                    f,
+                    "denied: user {} may not {} {}",
+                    d.user, d.permission, d.object
+                )?;
+                if !d.vetoes.is_empty() {
+                    f.write_str(" because ")?;
+                    for (i, v) in d.vetoes.iter().enumerate() {
+                        if i > 0 {
+                            f.write_str(" and ")?;
+                        }
+                        v.fmt(f)?;
+                    }
+                    return Ok(());
+                }
+                write!(f, ": {}", d.missing)?;
+                for n in &d.closest {
+                    write!(f, "; closest: {}", n.basis)?;
+                    if let Some(r) = n.reach {
+                        write!(f, " with reach {r}")?;
+                    }
+                    write!(f, ", but {}", n.missing)?;
+                }
+                if !d.roles_with_permission.is_empty() {
+                    let codes: Vec<&str> =
+                        d.roles_with_permission.iter().map(|c| c.as_str()).collect();
+                    write!(f, "; roles that include it: {}", codes.join(", "))?;
+                }
+                Ok(())
+            }
+        }
+    }
+}

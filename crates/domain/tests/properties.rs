@@ -1,0 +1,513 @@
+//! Property tests: random tenants built by random change sequences, the fast engine against the
+//! naive reference evaluator, and delegation never creating authority out of nothing.
+#![allow(clippy::unwrap_used)]
+
+mod reference;
+
+use std::collections::BTreeSet;
+
+use proptest::prelude::*;
+use registrar_domain::access::*;
+use registrar_domain::ids::{GroupId, TenantId, UserId};
+use registrar_domain::tenant::Preset;
+use registrar_domain::user::UserStatus;
+use time::Date;
+use time::macros::date;
+
+const TODAY: Date = date!(2026 - 05 - 01);
+
+/// A tiny deterministic generator: proptest supplies the seed, so a failure prints a seed that
+/// reproduces it.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        // xorshift64*
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        if n == 0 {
+            0
+        } else {
+            (self.next() % n as u64) as usize
+        }
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+    fn pick<T: Copy>(&mut self, v: &[T]) -> Option<T> {
+        if v.is_empty() {
+            None
+        } else {
+            Some(v[self.below(v.len())])
+        }
+    }
+}
+
+/// Permissions random roles draw from: few enough that roles overlap and delegation can work.
+const POOL: &[Permission] = &[
+    Permission::RolesAssign,
+    Permission::UsersView,
+    Permission::UsersEdit,
+    Permission::GroupsView,
+    Permission::CoursesView,
+    Permission::CoursesEdit,
+    Permission::CoursesAccess,
+    Permission::LessonsEdit,
+    Permission::SessionsAttend,
+    Permission::EventsManage,
+    Permission::ReportsRun,
+    Permission::TeamsEdit,
+    Permission::ChannelsView,
+    Permission::SystemConfigure,
+];
+
+const LEARNING_KINDS: &[ObjectKind] = &[
+    ObjectKind::Course,
+    ObjectKind::Course,
+    ObjectKind::Lesson,
+    ObjectKind::Event,
+    ObjectKind::Session,
+    ObjectKind::LearningPlan,
+    ObjectKind::Team,
+    ObjectKind::Channel,
+    ObjectKind::Report,
+    ObjectKind::Catalogue,
+];
+
+const SCOPE_KINDS: &[ScopeKind] = &[
+    ScopeKind::Platform,
+    ScopeKind::PublicGroups,
+    ScopeKind::Group,
+    ScopeKind::Course,
+    ScopeKind::Event,
+    ScopeKind::Session,
+    ScopeKind::Channel,
+    ScopeKind::User,
+];
+
+fn users(d: &AccessData) -> Vec<UserId> {
+    d.users.keys().copied().collect()
+}
+fn groups(d: &AccessData) -> Vec<GroupId> {
+    d.groups.keys().copied().collect()
+}
+fn objects_of(d: &AccessData, kinds: &[ObjectKind]) -> Vec<ObjectRef> {
+    reference::all_objects(d)
+        .into_iter()
+        .filter(|o| kinds.contains(&o.kind))
+        .collect()
+}
+
+fn random_role(r: &mut Rng, d: &AccessData) -> Role {
+    let mut role = Role::new(&format!("r{}", r.next() % 1_000_000), "random").unwrap();
+    for _ in 0..1 + r.below(6) {
+        let p = r.pick(POOL).unwrap();
+        let reach = r.pick(&Reach::ALL).unwrap();
+        role.capabilities.insert(Capability::new(p, reach));
+    }
+    for _ in 0..1 + r.below(3) {
+        role.scopes.insert(r.pick(SCOPE_KINDS).unwrap());
+    }
+    role.level = r.chance(30);
+    role.assigns = r.chance(50);
+    role.makes_team = r.chance(30);
+    if r.chance(20) {
+        let existing: Vec<RoleId> = d.roles.keys().copied().collect();
+        role.constraints.eligible = r.pick(&existing).into_iter().collect();
+    }
+    role
+}
+
+fn random_scope(r: &mut Rng, d: &AccessData) -> Scope {
+    match r.below(10) {
+        0..=3 => Scope::Platform,
+        4 => Scope::PublicGroups,
+        _ => {
+            let kinds = [
+                ObjectKind::Group,
+                ObjectKind::Course,
+                ObjectKind::Event,
+                ObjectKind::Session,
+                ObjectKind::Channel,
+                ObjectKind::User,
+            ];
+            r.pick(&objects_of(d, &kinds))
+                .map_or(Scope::Platform, Scope::Object)
+        }
+    }
+}
+
+/// A scope of a kind the role may be granted at, when one exists.
+fn scope_for(r: &mut Rng, d: &AccessData, role: &Role) -> Scope {
+    let kinds: Vec<ScopeKind> = role.scopes.iter().copied().collect();
+    match r.pick(&kinds) {
+        Some(ScopeKind::Platform) | None => Scope::Platform,
+        Some(ScopeKind::PublicGroups) => Scope::PublicGroups,
+        Some(k) => {
+            let candidates: Vec<ObjectRef> = reference::all_objects(d)
+                .into_iter()
+                .filter(|o| ScopeKind::of_object(o.kind) == Some(k))
+                .collect();
+            r.pick(&candidates).map_or(Scope::Platform, Scope::Object)
+        }
+    }
+}
+
+fn random_principal(r: &mut Rng, d: &AccessData) -> Option<Principal> {
+    if r.chance(30)
+        && let Some(g) = r.pick(&groups(d))
+    {
+        return Some(Principal::Group(g));
+    }
+    r.pick(&users(d)).map(Principal::User)
+}
+
+/// One random change that usually refers to things that exist.
+fn random_change(r: &mut Rng, d: &AccessData) -> Option<Change> {
+    let us = users(d);
+    let gs = groups(d);
+    Some(match r.below(100) {
+        0..=11 => {
+            let id = if r.chance(70) || us.is_empty() {
+                UserId::new()
+            } else {
+                r.pick(&us)?
+            };
+            let status = r.pick(&[
+                UserStatus::Active,
+                UserStatus::Active,
+                UserStatus::Activated,
+                UserStatus::Deactivated,
+            ])?;
+            let expires_on = match r.below(6) {
+                0 => Some(date!(2026 - 01 - 01)),
+                1 => Some(date!(2027 - 01 - 01)),
+                _ => None,
+            };
+            Change::UpsertUser(AccessUser {
+                id,
+                status,
+                expires_on,
+                superadmin: r.chance(4),
+            })
+        }
+        12..=13 => Change::RemoveUser { user: r.pick(&us)? },
+        14..=20 => {
+            let id = if r.chance(70) || gs.is_empty() {
+                GroupId::new()
+            } else {
+                r.pick(&gs)?
+            };
+            let parent = if r.chance(50) { r.pick(&gs) } else { None };
+            Change::UpsertGroup(AccessGroup {
+                id,
+                parent,
+                public: r.chance(40),
+            })
+        }
+        21 => Change::RemoveGroup {
+            group: r.pick(&gs)?,
+        },
+        22..=31 => Change::AddMember {
+            user: r.pick(&us)?,
+            group: r.pick(&gs)?,
+        },
+        32..=33 => Change::RemoveMember {
+            user: r.pick(&us)?,
+            group: r.pick(&gs)?,
+        },
+        34..=37 => Change::AddManager {
+            manager: r.pick(&us)?,
+            managee: r.pick(&us)?,
+        },
+        38 => Change::RemoveManager {
+            manager: r.pick(&us)?,
+            managee: r.pick(&us)?,
+        },
+        39..=52 => {
+            let existing = objects_of(d, LEARNING_KINDS);
+            let object = if r.chance(80) || existing.is_empty() {
+                ObjectRef::new(r.pick(LEARNING_KINDS)?, ObjectId::new())
+            } else {
+                r.pick(&existing)?
+            };
+            let mut o = LearningObject::new(object);
+            if r.chance(80) {
+                o.parent = r.pick(&objects_of(d, object.kind.parent_kinds()));
+            }
+            if r.chance(40) {
+                o.created_by = r.pick(&us);
+            }
+            o.published = r.chance(50);
+            o.instructor_led = r.chance(50);
+            Change::UpsertObject(o)
+        }
+        53 => Change::RemoveObject {
+            object: r.pick(&objects_of(d, LEARNING_KINDS))?,
+        },
+        54..=61 => Change::SetEnrollment {
+            user: r.pick(&us)?,
+            course: r.pick(&objects_of(d, &[ObjectKind::Course]))?.id,
+            status: r.pick(&EnrollmentStatus::ALL)?,
+        },
+        62 => {
+            let (u, c) = *d.enrollments.keys().nth(r.below(d.enrollments.len()))?;
+            Change::RemoveEnrollment { user: u, course: c }
+        }
+        63..=66 => {
+            let mut role = random_role(r, d);
+            if r.chance(30) {
+                // Edit an existing role in place.
+                let existing: Vec<&Role> = d.roles.values().collect();
+                if let Some(old) = existing.get(r.below(existing.len())) {
+                    role.id = old.id;
+                    role.code = old.code.clone();
+                }
+            }
+            Change::UpsertRole(role)
+        }
+        67 => Change::RemoveRole {
+            role: *d.roles.keys().nth(r.below(d.roles.len()))?,
+        },
+        68..=84 => {
+            let role = *d.roles.keys().nth(r.below(d.roles.len()))?;
+            let mut g = Grant::new(random_principal(r, d)?, role, random_scope(r, d));
+            if r.chance(10)
+                && let Some(old) = d.grants.keys().nth(r.below(d.grants.len()))
+            {
+                g.id = *old;
+            }
+            Change::UpsertGrant(g)
+        }
+        85..=87 => Change::RemoveGrant {
+            grant: *d.grants.keys().nth(r.below(d.grants.len()))?,
+        },
+        88..=90 => {
+            let roles: Vec<RoleId> = d.roles.keys().copied().collect();
+            let items = (0..1 + r.below(3))
+                .filter_map(|_| {
+                    Some(PolicyItem {
+                        role: r.pick(&roles)?,
+                        scope: random_scope(r, d),
+                    })
+                })
+                .collect();
+            let id = if r.chance(30) && !d.policies.is_empty() {
+                *d.policies.keys().nth(r.below(d.policies.len()))?
+            } else {
+                PolicyId::new()
+            };
+            Change::UpsertPolicy(Policy {
+                id,
+                name: "p".into(),
+                items,
+            })
+        }
+        91..=93 => Change::AttachPolicy {
+            policy: *d.policies.keys().nth(r.below(d.policies.len()))?,
+            principal: random_principal(r, d)?,
+        },
+        94 => {
+            let (policy, principal) = *d.attachments.iter().nth(r.below(d.attachments.len()))?;
+            Change::DetachPolicy { policy, principal }
+        }
+        95..=96 => Change::SetFeature {
+            feature: r.pick(&Feature::ALL)?,
+            on: r.chance(60),
+        },
+        97 => {
+            let levels: Vec<RoleId> = d.roles.values().filter(|x| x.level).map(|x| x.id).collect();
+            Change::SetSettings(AccessSettings {
+                default_role: if r.chance(70) { r.pick(&levels) } else { None },
+                former_owner_role: None,
+            })
+        }
+        _ => Change::RemovePolicy {
+            policy: *d.policies.keys().nth(r.below(d.policies.len()))?,
+        },
+    })
+}
+
+/// A random tenant, built change by change into both the plain data and the model. Both must
+/// accept or refuse each change alike.
+fn random_world(seed: u64, steps: usize) -> (AccessData, AccessModel) {
+    let mut r = Rng(seed | 1);
+    let tenant = TenantId::new();
+    let mut data = match r.below(5) {
+        4 => AccessData::new(tenant),
+        i => PresetData::for_preset(Preset::ALL[i]).data(tenant).unwrap(),
+    };
+    // Start the model from a snapshot, then move both forward incrementally.
+    let mut model = AccessModel::from_data(data.clone());
+    let mut applied = 0;
+    let mut attempts = 0;
+    while applied < steps && attempts < steps * 4 {
+        attempts += 1;
+        let Some(change) = random_change(&mut r, &data) else {
+            continue;
+        };
+        let a = data.apply(&change);
+        let b = model.apply(&change);
+        assert_eq!(a, b, "data and model disagree on {change:?}");
+        if a.is_ok() {
+            applied += 1;
+        }
+    }
+    (data, model)
+}
+
+fn assert_agrees(d: &AccessData, m: &AccessModel) {
+    let objects = reference::all_objects(d);
+    for u in d.users.keys() {
+        for o in &objects {
+            for p in Permission::ALL.iter().filter(|p| p.applies(o.kind)) {
+                let expected = reference::allows(d, *u, *p, *o, TODAY);
+                let got = m.check(*u, *p, o, TODAY).unwrap();
+                assert_eq!(got.allowed, expected, "{u} {p} {o}: {got}");
+                assert_eq!(matches!(got.explanation, Explanation::Allowed(_)), expected);
+            }
+        }
+    }
+}
+
+fn assert_reverse_agrees(d: &AccessData, m: &AccessModel, r: &mut Rng) {
+    let objects = reference::all_objects(d);
+    for u in d.users.keys() {
+        for kind in ObjectKind::ALL {
+            let perms: Vec<Permission> = Permission::ALL
+                .iter()
+                .copied()
+                .filter(|p| p.applies(kind))
+                .collect();
+            for _ in 0..2 {
+                let Some(p) = r.pick(&perms) else { continue };
+                let expected = reference::objects_for(d, *u, p, kind, TODAY);
+                let mut got = Vec::new();
+                let mut after = None;
+                let limit = 1 + r.below(3);
+                loop {
+                    let page = m.objects_for(*u, p, kind, after, limit, TODAY).unwrap();
+                    assert!(page.items.len() <= limit);
+                    got.extend(page.items);
+                    match page.next {
+                        Some(n) => after = Some(n),
+                        None => break,
+                    }
+                }
+                assert_eq!(got, expected, "objects_for {u} {p} {kind}");
+            }
+        }
+    }
+    for o in &objects {
+        for p in Permission::ALL.iter().filter(|p| p.applies(o.kind)) {
+            let expected = reference::holders(d, *p, *o, TODAY);
+            assert_eq!(
+                m.holders(*p, o, TODAY).unwrap(),
+                expected,
+                "holders {p} {o}"
+            );
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    #[test]
+    fn the_engine_agrees_with_the_reference_on_every_decision(seed in any::<u64>()) {
+        let (data, model) = random_world(seed, 70);
+        assert_agrees(&data, &model);
+        // And a model rebuilt from the same data answers the same.
+        assert_agrees(&data, &AccessModel::from_data(data.clone()));
+    }
+
+    #[test]
+    fn reverse_queries_agree_with_the_reference(seed in any::<u64>()) {
+        let (data, model) = random_world(seed, 70);
+        assert_reverse_agrees(&data, &model, &mut Rng(seed ^ 0xABCD));
+    }
+
+    #[test]
+    fn delegated_grants_never_create_authority_nobody_held(seed in any::<u64>()) {
+        let (mut data, mut model) = random_world(seed, 60);
+        let mut r = Rng(seed ^ 0x5EED);
+        // Some delegators: random roles that also carry roles.assign, granted directly.
+        for _ in 0..4 {
+            let mut role = random_role(&mut r, &data);
+            role.constraints = Constraints::default();
+            let reach = r.pick(&[Reach::Tenant, Reach::Assigned, Reach::Assigned, Reach::Own]).unwrap();
+            role.capabilities.insert(Capability::new(Permission::RolesAssign, reach));
+            let Some(user) = r.pick(&users(&data)) else { continue };
+            let scope = scope_for(&mut r, &data, &role);
+            let g = Grant::new(Principal::User(user), role.id, scope);
+            let active = Change::UpsertUser(AccessUser { superadmin: false, ..AccessUser::active(user) });
+            for c in [active, Change::UpsertRole(role), Change::UpsertGrant(g)] {
+                let ok = data.apply(&c).is_ok();
+                prop_assert_eq!(ok, model.apply(&c).is_ok());
+            }
+        }
+        let exempt = |m: &AccessModel, u: &UserId| m.is_exempt(*u);
+        let objects = reference::all_objects(&data);
+        // Mostly people who can grant at all, so that grants get through.
+        let all: Vec<UserId> = data.users.keys().copied().filter(|u| !exempt(&model, u)).collect();
+        let delegators: Vec<UserId> = all
+            .iter()
+            .copied()
+            .filter(|u| {
+                model.effective(*u).unwrap().iter().any(|h| h.permission == Permission::RolesAssign)
+            })
+            .collect();
+        let granters = if delegators.is_empty() { all } else { delegators };
+        let authority = |d: &AccessData, m: &AccessModel| {
+            let mut through = BTreeSet::new();
+            let mut platform = BTreeSet::new();
+            let mut perms = BTreeSet::new();
+            for u in d.users.keys().filter(|u| !exempt(m, u)) {
+                for o in &objects {
+                    for p in POOL.iter().chain(Permission::ALL) {
+                        if d.contains(o) && reference::through_scope(d, *u, *p, *o) {
+                            through.insert((*p, *o));
+                        }
+                    }
+                }
+                for h in m.effective(*u).unwrap() {
+                    perms.insert(h.permission);
+                    if h.basis.scope == Scope::Platform {
+                        platform.insert((h.permission, h.reach));
+                    }
+                }
+            }
+            (through, platform, perms)
+        };
+        let (through0, platform0, perms0) = authority(&data, &model);
+        let roles: Vec<RoleId> = data.roles.keys().copied().collect();
+        let mut granted = 0;
+        for _ in 0..80 {
+            let (Some(granter), Some(role), Some(principal)) =
+                (r.pick(&granters), r.pick(&roles), random_principal(&mut r, &data))
+            else { continue };
+            let scope = scope_for(&mut r, &data, &data.roles[&role]);
+            let g = Grant::new(principal, role, scope);
+            if model.validate_grant(granter, &g, TODAY).is_ok() {
+                data.apply(&Change::UpsertGrant(g)).unwrap();
+                model.apply(&Change::UpsertGrant(g)).unwrap();
+                granted += 1;
+            }
+        }
+        let (through1, platform1, perms1) = authority(&data, &model);
+        prop_assert!(through1.is_subset(&through0),
+            "new authority through scopes after {granted} grants: {:?}",
+            through1.difference(&through0).take(5).collect::<Vec<_>>());
+        for (p, reach) in &platform1 {
+            prop_assert!(platform0.iter().any(|(p0, r0)| p0 == p && r0.covers(*reach)),
+                "nobody held {p}@{reach} before");
+        }
+        prop_assert!(perms1.is_subset(&perms0));
+        // The engine still agrees with the reference afterwards.
+        assert_agrees(&data, &model);
+    }
+}

@@ -1,0 +1,241 @@
+//! A deliberately naive evaluator over the plain `AccessData`, written from the rules in
+//! `access/mod.rs` and `Reach`'s docs, sharing nothing with the engine's indexes. It recomputes
+//! everything from scratch on every call: slow, short, and easy to check by reading.
+#![allow(dead_code)]
+
+use std::collections::BTreeSet;
+
+use registrar_domain::access::*;
+use registrar_domain::ids::{GroupId, UserId};
+use time::Date;
+
+fn uid(o: &ObjectRef) -> UserId {
+    UserId::from_uuid(o.id.as_uuid())
+}
+
+fn gid(o: &ObjectRef) -> GroupId {
+    GroupId::from_uuid(o.id.as_uuid())
+}
+
+/// Every object in the tenant.
+pub fn all_objects(d: &AccessData) -> Vec<ObjectRef> {
+    let mut v = vec![ObjectRef::tenant(d.tenant)];
+    v.extend(d.users.keys().map(|u| ObjectRef::user(*u)));
+    v.extend(d.groups.keys().map(|g| ObjectRef::group(*g)));
+    v.extend(d.objects.keys().copied());
+    v
+}
+
+/// The groups a user is in, directly or because a group they are in nests in another.
+pub fn groups_of(d: &AccessData, u: UserId) -> BTreeSet<GroupId> {
+    let mut out = BTreeSet::new();
+    for (m, g) in &d.memberships {
+        if *m != u {
+            continue;
+        }
+        let mut cur = Some(*g);
+        while let Some(c) = cur {
+            if !out.insert(c) {
+                break;
+            }
+            cur = d.groups.get(&c).and_then(|gr| gr.parent);
+        }
+    }
+    out
+}
+
+/// The object, and everything it sits inside.
+pub fn ancestors(d: &AccessData, o: ObjectRef) -> Vec<ObjectRef> {
+    let mut out = vec![o];
+    match o.kind {
+        ObjectKind::User => out.extend(groups_of(d, uid(&o)).into_iter().map(ObjectRef::group)),
+        ObjectKind::Tenant => {}
+        _ => {
+            let mut cur = o;
+            loop {
+                let parent = if cur.kind == ObjectKind::Group {
+                    d.groups
+                        .get(&gid(&cur))
+                        .and_then(|g| g.parent)
+                        .map(ObjectRef::group)
+                } else {
+                    d.objects.get(&cur).and_then(|x| x.parent)
+                };
+                match parent {
+                    Some(p) if !out.contains(&p) => {
+                        out.push(p);
+                        cur = p;
+                    }
+                    _ => break,
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The (role, scope) pairs a user holds, by any route.
+pub fn sources(d: &AccessData, u: UserId) -> Vec<(&Role, Scope)> {
+    let mut principals = vec![Principal::User(u)];
+    principals.extend(groups_of(d, u).into_iter().map(Principal::Group));
+    let mut out = Vec::new();
+    for g in d.grants.values() {
+        if principals.contains(&g.principal) {
+            out.extend(d.roles.get(&g.role).map(|r| (r, g.scope)));
+        }
+    }
+    for (pid, principal) in &d.attachments {
+        if principals.contains(principal) {
+            for item in d
+                .policies
+                .get(pid)
+                .map(|p| p.items.as_slice())
+                .unwrap_or(&[])
+            {
+                out.extend(d.roles.get(&item.role).map(|r| (r, item.scope)));
+            }
+        }
+    }
+    if !out.iter().any(|(r, s)| r.level && *s == Scope::Platform)
+        && let Some(r) = d.settings.default_role.and_then(|r| d.roles.get(&r))
+    {
+        out.push((r, Scope::Platform));
+    }
+    out
+}
+
+fn is_public_group(d: &AccessData, o: &ObjectRef) -> bool {
+    o.kind == ObjectKind::Group && d.groups.get(&gid(o)).is_some_and(|g| g.public)
+}
+
+pub fn in_scope(d: &AccessData, scope: Scope, o: ObjectRef) -> bool {
+    match scope {
+        Scope::Platform => true,
+        Scope::PublicGroups => ancestors(d, o).iter().any(|a| is_public_group(d, a)),
+        Scope::Object(s) => ancestors(d, o).contains(&s),
+    }
+}
+
+fn assigned(d: &AccessData, u: UserId, o: ObjectRef) -> bool {
+    sources(d, u)
+        .iter()
+        .any(|(r, s)| r.assigns && *s != Scope::Platform && in_scope(d, *s, o))
+}
+
+fn team(d: &AccessData, u: UserId, o: ObjectRef) -> bool {
+    if o.kind != ObjectKind::User {
+        return false;
+    }
+    let v = uid(&o);
+    if d.managers.contains(&(u, v)) {
+        return true;
+    }
+    let vg = groups_of(d, v);
+    sources(d, u).iter().any(|(r, s)| {
+        r.makes_team
+            && matches!(s, Scope::Object(g) if g.kind == ObjectKind::Group && vg.contains(&gid(g)))
+    })
+}
+
+fn own(d: &AccessData, u: UserId, o: ObjectRef) -> bool {
+    ancestors(d, o).iter().any(|a| {
+        *a == ObjectRef::user(u)
+            || d.objects.get(a).is_some_and(|x| x.created_by == Some(u))
+            || (a.kind == ObjectKind::Course && d.enrollments.contains_key(&(u, a.id)))
+    })
+}
+
+fn reach_covers(d: &AccessData, u: UserId, reach: Reach, o: ObjectRef) -> bool {
+    match reach {
+        Reach::Tenant => true,
+        Reach::Assigned => assigned(d, u, o),
+        Reach::Team => team(d, u, o),
+        Reach::Own => own(d, u, o),
+    }
+}
+
+pub fn allows(d: &AccessData, u: UserId, p: Permission, o: ObjectRef, today: Date) -> bool {
+    let Some(user) = d.users.get(&u) else {
+        return false;
+    };
+    if !user.effective_status(today).may_log_in() {
+        return false;
+    }
+    let feature = p
+        .feature()
+        .or((o.kind == ObjectKind::Channel).then_some(Feature::SocialLearning));
+    if feature.is_some_and(|f| !d.features.contains(&f)) {
+        return false;
+    }
+    if user.superadmin {
+        return true;
+    }
+    if p.is_learner_access() {
+        let course = ancestors(d, o)
+            .into_iter()
+            .find(|a| a.kind == ObjectKind::Course);
+        if let Some(c) = course
+            && let Some(status) = d.enrollments.get(&(u, c.id))
+        {
+            let ilt = d.objects.get(&c).is_some_and(|x| x.instructor_led);
+            use EnrollmentStatus as S;
+            let ok = match status {
+                S::Enrolled | S::InProgress | S::Completed => true,
+                S::Waiting | S::Suspended | S::Overbooked => false,
+                // Material of an instructor-led course, but no attending; e-learning: none.
+                S::ToConfirm => ilt && p == Permission::CoursesAccess,
+            };
+            if !ok {
+                return false;
+            }
+        }
+    }
+    sources(d, u).iter().any(|(role, scope)| {
+        role.grants(p).any(|reach| {
+            in_scope(d, *scope, o)
+                && ((*scope != Scope::Platform && matches!(reach, Reach::Tenant | Reach::Assigned))
+                    || reach_covers(d, u, reach, o))
+        })
+    })
+}
+
+/// Whether `u` may do `p` on `o` and everything inside it through a scope (tenant reach, a
+/// grant at or above `o`, or an assigned object at or above `o`), not through a relation to
+/// themselves. Vetoes are ignored: this measures authority held, not exercised.
+pub fn through_scope(d: &AccessData, u: UserId, p: Permission, o: ObjectRef) -> bool {
+    sources(d, u).iter().any(|(role, scope)| {
+        role.grants(p).any(|reach| match (scope, reach) {
+            (Scope::Platform, Reach::Tenant) => true,
+            (Scope::Platform, Reach::Assigned) => assigned(d, u, o),
+            (Scope::Platform, _) => false,
+            (s, Reach::Tenant | Reach::Assigned) => in_scope(d, *s, o),
+            _ => false,
+        })
+    })
+}
+
+pub fn objects_for(
+    d: &AccessData,
+    u: UserId,
+    p: Permission,
+    kind: ObjectKind,
+    today: Date,
+) -> Vec<ObjectRef> {
+    let mut v: Vec<ObjectRef> = all_objects(d)
+        .into_iter()
+        .filter(|o| o.kind == kind && allows(d, u, p, *o, today))
+        .collect();
+    v.sort();
+    v
+}
+
+pub fn holders(d: &AccessData, p: Permission, o: ObjectRef, today: Date) -> Vec<UserId> {
+    let mut v: Vec<UserId> = d
+        .users
+        .keys()
+        .copied()
+        .filter(|u| allows(d, *u, p, o, today))
+        .collect();
+    v.sort();
+    v
+}
