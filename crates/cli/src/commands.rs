@@ -322,12 +322,21 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         secure_cookies: !args.insecure_cookies,
         ..Settings::default()
     };
-    let app = Application::bind(args.bind, AppState::new(store.clone(), settings))
+    // Demo data goes in first, so that the read model loads it like any other data.
+    let demo = if args.demo {
+        Some(crate::demo::load(store.as_ref()).await?)
+    } else {
+        None
+    };
+    let state = AppState::new(store.clone(), settings)
+        .await
+        .context("cannot load the read model")?;
+    let app = Application::bind(args.bind, state)
         .await
         .with_context(|| format!("cannot listen on {}", args.bind))?;
     let url = format!("http://{}", app.local_addr()?);
-    if args.demo {
-        crate::demo::load(store.as_ref(), &url).await?;
+    if let Some(demo) = demo {
+        demo.print(&url);
     }
     println!(
         "Registrar is serving on {url} ({} database)",

@@ -192,9 +192,18 @@ const PEOPLE: &[(&str, &str, &str, &str, Option<&str>)] = &[
     ),
 ];
 
-/// Loads the demo tenant unless it is there already, then prints how to use it. Running it again
-/// resets the administrator's password and mints fresh tokens, so the printed login always works.
-pub async fn load(store: &dyn Store, url: &str) -> anyhow::Result<()> {
+/// What to tell the person who started the demo.
+#[derive(Debug)]
+pub struct Logins {
+    tenant_name: String,
+    preset: &'static str,
+    api_token: String,
+    operator_token: String,
+}
+
+/// Loads the demo tenant unless it is there already. Running it again resets the
+/// administrator's password and mints fresh tokens, so the printed login always works.
+pub async fn load(store: &dyn Store) -> anyhow::Result<Logins> {
     let slug = TenantSlug::parse(SLUG)?;
     let tenant = match store.tenant_by_slug(&slug).await {
         Ok(t) => {
@@ -231,18 +240,30 @@ pub async fn load(store: &dyn Store, url: &str) -> anyhow::Result<()> {
         None,
     )
     .await?;
-    println!(
-        "Demo tenant {SLUG:?} ({}, preset {})",
-        tenant.name,
-        tenant.preset.code()
-    );
-    println!("  administrator login: tenant={SLUG} username={ADMIN} password={ADMIN_PASSWORD}");
-    println!("  any other demo person: username e.g. nina.north, password={PEOPLE_PASSWORD}");
-    println!("  API token (acts as {ADMIN}): {api_token}");
-    println!("  operator token (manages tenants): {operator_token}");
-    println!("  try: curl -H 'Authorization: Bearer {api_token}' {url}/api/v1/users");
-    println!("  API description: {url}/api/openapi.json");
-    Ok(())
+    Ok(Logins {
+        tenant_name: tenant.name.to_string(),
+        preset: tenant.preset.code(),
+        api_token,
+        operator_token,
+    })
+}
+
+impl Logins {
+    pub fn print(&self, url: &str) {
+        let Logins {
+            tenant_name,
+            preset,
+            api_token,
+            operator_token,
+        } = self;
+        println!("Demo tenant {SLUG:?} ({tenant_name}, preset {preset})");
+        println!("  administrator login: tenant={SLUG} username={ADMIN} password={ADMIN_PASSWORD}");
+        println!("  any other demo person: username e.g. nina.north, password={PEOPLE_PASSWORD}");
+        println!("  API token (acts as {ADMIN}): {api_token}");
+        println!("  operator token (manages tenants): {operator_token}");
+        println!("  try: curl -H 'Authorization: Bearer {api_token}' {url}/api/v1/users");
+        println!("  API description: {url}/api/openapi.json");
+    }
 }
 
 async fn create(store: &dyn Store) -> anyhow::Result<registrar_domain::tenant::Tenant> {

@@ -96,12 +96,6 @@ impl User {
     }
 }
 
-/// Nobody changes their own status (SPEC 3.1): an administrator who could deactivate or
-/// reactivate themselves could also dodge a deactivation.
-pub fn may_change_status(actor: UserId, target: UserId) -> bool {
-    actor != target
-}
-
 #[cfg(test)]
 mod tests {
     use time::macros::{date, datetime};
@@ -150,13 +144,6 @@ mod tests {
             u.effective_status(date!(2026 - 06 - 01)),
             EffectiveStatus::Deactivated
         );
-    }
-
-    #[test]
-    fn nobody_changes_their_own_status() {
-        let (a, b) = (UserId::new(), UserId::new());
-        assert!(!may_change_status(a, a));
-        assert!(may_change_status(a, b));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use registrar_domain::ValidationError;
+use registrar_domain::access::AccessError;
 use registrar_store::StoreError;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -114,6 +115,10 @@ impl From<StoreError> for ApiError {
                 detail,
             },
             StoreError::Invalid(v) => v.into(),
+            StoreError::Stale { .. } => ApiError::Conflict {
+                field: "revision".into(),
+                detail: e.to_string(),
+            },
             StoreError::Database(ref db) => match db {
                 DatabaseError::PoolTimedOut | DatabaseError::PoolClosed | DatabaseError::Io(_) => {
                     ApiError::Unavailable(e.to_string())
@@ -123,6 +128,56 @@ impl From<StoreError> for ApiError {
             StoreError::Corrupt { .. } | StoreError::Migrate(_) => {
                 ApiError::Internal(e.to_string())
             }
+        }
+    }
+}
+
+impl From<AccessError> for ApiError {
+    fn from(e: AccessError) -> Self {
+        use AccessError as A;
+        let detail = e.to_string();
+        match e {
+            A::UnknownPermission(_) => ApiError::invalid("action", detail),
+            A::UnknownReach(_) => ApiError::invalid("reach", detail),
+            A::UnknownObjectKind(_) | A::BadObjectRef { .. } => {
+                ApiError::invalid("resource", detail)
+            }
+            A::UnknownEnrollmentStatus(_) => ApiError::invalid("status", detail),
+            A::BadRoleCode(_) => ApiError::invalid("code", detail),
+            A::UnknownUser(_)
+            | A::UnknownGroup(_)
+            | A::UnknownObject(_)
+            | A::UnknownRole(_)
+            | A::UnknownGrant(_)
+            | A::UnknownPolicy(_) => ApiError::NotFound(detail),
+            A::DuplicateRoleCode(_) => ApiError::Conflict {
+                field: "code".into(),
+                detail,
+            },
+            A::NotALearningObject { .. }
+            | A::BadParent { .. }
+            | A::GroupCycle { .. }
+            | A::NotApplicable { .. }
+            | A::NotAScope { .. }
+            | A::ScopeNotAllowed { .. }
+            | A::Ineligible { .. }
+            | A::PrerequisiteMissing { .. }
+            | A::TooManyHolders { .. }
+            | A::CourseNotPublished { .. }
+            | A::FeatureOff { .. }
+            | A::LimitedRoleToGroup { .. }
+            | A::InactiveManagee { .. }
+            | A::SelfManager(_)
+            | A::NotOwner(_)
+            | A::NoOwnerRole => ApiError::Invalid {
+                field: None,
+                detail,
+            },
+            A::SelfGrant { .. }
+            | A::SelfStatusChange { .. }
+            | A::ExpiredStatusChange { .. }
+            | A::MissingPermission { .. }
+            | A::Delegation { .. } => ApiError::Forbidden(detail),
         }
     }
 }

@@ -107,19 +107,6 @@ impl Member {
     pub fn actor(&self) -> Actor {
         Actor::User(self.user.id)
     }
-
-    /// Until the decision engine grants finer rights, tenant administration is for
-    /// superadmins only; everyone else can see themselves and nothing more.
-    pub fn require_administrator(&self) -> Result<(), ApiError> {
-        if self.user.superadmin {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden(format!(
-                "user {:?} may not administer this tenant",
-                self.user.username.as_str()
-            )))
-        }
-    }
 }
 
 impl Operator {

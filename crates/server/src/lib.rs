@@ -12,6 +12,7 @@ pub mod extract;
 pub mod metrics;
 pub mod openapi;
 pub mod ratelimit;
+pub mod readmodel;
 pub mod routes;
 pub mod state;
 
@@ -72,6 +73,10 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(health::metrics))
         .fallback(|| async { ApiError::NotFound("not found".into()) })
         .layer(axum::middleware::from_fn_with_state(
+            state.access.clone(),
+            readmodel::catch_up_after_writes,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
             state.metrics.clone(),
             metrics::track,
         ))
@@ -83,13 +88,19 @@ pub fn router(state: AppState) -> Router {
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, settings: Settings) -> Self {
-        Self {
+    /// Loads the read model from the change log; the server is ready when this returns.
+    pub async fn new(
+        store: Arc<dyn Store>,
+        settings: Settings,
+    ) -> Result<Self, registrar_store::StoreError> {
+        let access = Arc::new(readmodel::ReadModel::load(store.clone()).await?);
+        Ok(Self {
             store,
+            access,
             metrics: Arc::new(metrics::Metrics::new()),
             limiter: Arc::new(ratelimit::LoginLimiter::new()),
             settings: Arc::new(settings),
-        }
+        })
     }
 }
 
@@ -116,12 +127,20 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        // Writes made through other servers reach this one within this delay.
+        let follower = self
+            .state
+            .access
+            .clone()
+            .follow(std::time::Duration::from_millis(250));
         let app = router(self.state);
-        axum::serve(
+        let served = axum::serve(
             self.listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+        follower.abort();
+        served
     }
 }

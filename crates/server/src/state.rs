@@ -1,6 +1,11 @@
 use std::sync::Arc;
 
+use registrar_domain::access::{ObjectRef, Permission};
 use registrar_store::Store;
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Member;
+use crate::readmodel::ReadModel;
 
 use crate::metrics::Metrics;
 use crate::ratelimit::LoginLimiter;
@@ -31,6 +36,8 @@ impl Default for Settings {
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    /// The decision engine's view of every tenant; the only thing that decides access.
+    pub access: Arc<ReadModel>,
     pub metrics: Arc<Metrics>,
     pub limiter: Arc<LoginLimiter>,
     pub settings: Arc<Settings>,
@@ -42,5 +49,56 @@ impl std::fmt::Debug for AppState {
             .field("store", &self.store.backend())
             .field("settings", &self.settings)
             .finish_non_exhaustive()
+    }
+}
+
+/// Today, as decisions see it (expiry dates are whole days, in UTC).
+pub fn today() -> time::Date {
+    time::OffsetDateTime::now_utc().date()
+}
+
+impl AppState {
+    /// Asks the engine whether the caller may do `permission` to `object`; a refusal carries the
+    /// engine's explanation. An object or user this server has not seen yet triggers one catch-up
+    /// with the change log before the answer.
+    pub async fn authorize(
+        &self,
+        member: &Member,
+        permission: Permission,
+        object: ObjectRef,
+    ) -> ApiResult<()> {
+        let decide = || {
+            self.access.read(member.tenant, |m| {
+                m.check(member.user.id, permission, &object, today())
+            })
+        };
+        let decision = match decide() {
+            Err(
+                registrar_domain::access::AccessError::UnknownUser(_)
+                | registrar_domain::access::AccessError::UnknownObject(_),
+            ) => {
+                self.access.sync().await?;
+                decide()
+            }
+            other => other,
+        }?;
+        if decision.allowed {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!(
+                "user {:?} may not {permission} on {object}: {}",
+                member.user.username.as_str(),
+                decision.explanation
+            )))
+        }
+    }
+
+    /// Like [`Self::authorize`] but only answers; for filtering lists.
+    pub fn allows(&self, member: &Member, permission: Permission, object: ObjectRef) -> bool {
+        self.access
+            .read(member.tenant, |m| {
+                m.allows(member.user.id, permission, &object, today())
+            })
+            .unwrap_or(false)
     }
 }

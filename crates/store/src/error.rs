@@ -20,6 +20,9 @@ pub enum StoreError {
     Rule(String),
     #[error(transparent)]
     Invalid(#[from] ValidationError),
+    /// The tenant changed since the caller validated its write; it should catch up and retry.
+    #[error("the tenant changed meanwhile (expected revision {expected}, found {actual})")]
+    Stale { expected: i64, actual: i64 },
     /// A row that no longer parses into a domain value: a bug or a hand-edited database.
     #[error("stored {entity} is corrupt: {detail}")]
     Corrupt {

@@ -152,4 +152,21 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<ChangeRecord>>;
     /// The newest revision written, 0 on an empty database.
     async fn latest_revision(&self) -> StoreResult<i64>;
+    /// The newest revision of one tenant that changed what the engine decides (audit-only rows
+    /// such as a token minted do not count), 0 when there is none.
+    async fn tenant_revision(&self, tenant: TenantId) -> StoreResult<i64>;
+
+    /// Appends validated changes in one transaction, provided the tenant is still at revision
+    /// `expected` (when given): validation against an older state would not hold. Returns the
+    /// last revision written.
+    async fn append(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        expected: Option<i64>,
+        entries: Vec<LogEntry>,
+    ) -> StoreResult<i64>;
+    /// Change-log rows that carry engine changes, of every tenant, oldest first.
+    async fn access_log(&self, after_revision: i64, limit: u32)
+    -> StoreResult<Vec<AccessLogEntry>>;
 }

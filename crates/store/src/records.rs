@@ -204,3 +204,23 @@ pub struct ChangeRecord {
     pub after: Option<serde_json::Value>,
     pub at: OffsetDateTime,
 }
+
+/// A change the server has validated against the decision engine: what the audit log shows, and
+/// what the engine applies.
+#[derive(Debug, Clone)]
+pub struct LogEntry {
+    pub action: &'static str,
+    pub entity: &'static str,
+    pub entity_id: String,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+    pub access: Vec<registrar_domain::access::Change>,
+}
+
+/// One change-log row as the read model replays it.
+#[derive(Debug, Clone)]
+pub struct AccessLogEntry {
+    pub revision: i64,
+    pub tenant: TenantId,
+    pub changes: Vec<registrar_domain::access::Change>,
+}

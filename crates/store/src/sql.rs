@@ -12,6 +12,8 @@ use registrar_domain::user::User;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Pool, Transaction, Type};
 use time::OffsetDateTime;
 
+use registrar_domain::access::{AccessGroup, AccessUser, Change, PresetData};
+
 use crate::backend::Backend;
 use crate::rows::*;
 use crate::*;
@@ -38,6 +40,8 @@ struct Entry<'a> {
     entity_id: String,
     before: Option<serde_json::Value>,
     after: Option<serde_json::Value>,
+    /// What the write means to the decision engine.
+    access: Vec<Change>,
 }
 
 fn like_pattern(search: Option<&str>) -> String {
@@ -75,6 +79,15 @@ fn convert<R, T: TryFrom<R, Error = StoreError>>(rows: Vec<R>) -> StoreResult<Ve
 }
 
 /// Millisecond precision, as stored, so that what a write returns equals what a read returns.
+/// What the engine knows of a group. Groups are not public until the API can say so.
+fn access_group(g: &Group) -> AccessGroup {
+    AccessGroup {
+        id: g.id,
+        parent: g.parent,
+        public: false,
+    }
+}
+
 fn now() -> OffsetDateTime {
     let t = OffsetDateTime::now_utc();
     t.replace_nanosecond(t.nanosecond() / 1_000_000 * 1_000_000)
@@ -112,8 +125,8 @@ where
 
     async fn record(tx: &mut DB::Connection, e: Entry<'_>) -> StoreResult<i64> {
         let revision: i64 = sqlx::query_scalar::<DB, i64>(
-            "INSERT INTO changes (tenant_id, actor, action, entity, entity_id, before, after, at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING revision",
+            "INSERT INTO changes (tenant_id, actor, action, entity, entity_id, before, after, at, \
+             access) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING revision",
         )
         .bind(e.tenant.map(|t| t.to_string()))
         .bind(e.actor.to_string())
@@ -123,6 +136,16 @@ where
         .bind(e.before.map(|v| v.to_string()))
         .bind(e.after.map(|v| v.to_string()))
         .bind(to_millis(now()))
+        .bind(if e.access.is_empty() {
+            None
+        } else {
+            Some(
+                serde_json::to_string(&e.access).map_err(|err| StoreError::Corrupt {
+                    entity: "change",
+                    detail: err.to_string(),
+                })?,
+            )
+        })
         .fetch_one(tx)
         .await?;
         Ok(revision)
@@ -152,6 +175,17 @@ where
             .await?
             .ok_or_else(|| StoreError::not_found("group", id))?
             .try_into()
+    }
+
+    async fn revision_of(tx: &mut DB::Connection, tenant: TenantId) -> StoreResult<i64> {
+        let (revision,): (i64,) = sqlx::query_as::<DB, (i64,)>(
+            "SELECT COALESCE(MAX(revision), 0) FROM changes WHERE tenant_id = $1 \
+             AND access IS NOT NULL",
+        )
+        .bind(tenant.to_string())
+        .fetch_one(tx)
+        .await?;
+        Ok(revision)
     }
 
     async fn load_tenant(tx: &mut DB::Connection, id: TenantId) -> StoreResult<Tenant> {
@@ -239,6 +273,7 @@ where
                 entity_id: user.id.to_string(),
                 before: None,
                 after: Some(user_json(&user)),
+                access: vec![Change::UpsertUser(AccessUser::from(&user))],
             },
         )
         .await?;
@@ -337,6 +372,9 @@ where
             preset: new.preset,
             created_at: now(),
         };
+        // The preset's roles, policies and groups become the tenant's own; its groups are
+        // ordinary rows too, so they can be listed, renamed and given members.
+        let preset = PresetData::for_preset(tenant.preset);
         let mut tx = self.begin().await?;
         let slug = tenant.slug.to_string();
         sqlx::query::<DB>(
@@ -350,6 +388,21 @@ where
         .execute(&mut *tx)
         .await
         .map_err(|e| StoreError::from_write(e, &[("slug", &slug)], &[]))?;
+        for (group, name) in &preset.groups {
+            let at = to_millis(tenant.created_at);
+            sqlx::query::<DB>(
+                "INSERT INTO groups (id, tenant_id, name, description, parent_id, created_at, \
+                 updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
+            )
+            .bind(group.id.to_string())
+            .bind(tenant.id.to_string())
+            .bind(name.clone())
+            .bind(format!("created by the {} preset", tenant.preset.code()))
+            .bind(group.parent.map(|p| p.to_string()))
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        }
         Self::record(
             &mut tx,
             Entry {
@@ -360,6 +413,7 @@ where
                 entity_id: tenant.id.to_string(),
                 before: None,
                 after: Some(tenant_json(&tenant)),
+                access: preset.changes(),
             },
         )
         .await?;
@@ -426,6 +480,7 @@ where
                     entity_id: id.to_string(),
                     before: Some(tenant_json(&before)),
                     after: Some(tenant_json(&after)),
+                    access: vec![],
                 },
             )
             .await?;
@@ -529,6 +584,7 @@ where
                 entity_id: id.to_string(),
                 before: Some(user_json(&before)),
                 after: Some(user_json(&after)),
+                access: vec![Change::UpsertUser(AccessUser::from(&after))],
             },
         )
         .await?;
@@ -566,6 +622,7 @@ where
                 entity_id: id.to_string(),
                 before: None,
                 after: None,
+                access: vec![],
             },
         )
         .await?;
@@ -626,6 +683,7 @@ where
                 entity_id: group.id.to_string(),
                 before: None,
                 after: Some(group_json(&group)),
+                access: vec![Change::UpsertGroup(access_group(&group))],
             },
         )
         .await?;
@@ -701,6 +759,7 @@ where
                 entity_id: id.to_string(),
                 before: Some(group_json(&before)),
                 after: Some(group_json(&after)),
+                access: vec![Change::UpsertGroup(access_group(&after))],
             },
         )
         .await?;
@@ -739,6 +798,7 @@ where
                     entity_id: group.to_string(),
                     before: None,
                     after: Some(serde_json::json!({ "user": user })),
+                    access: vec![Change::AddMember { user, group }],
                 },
             )
             .await?;
@@ -776,6 +836,7 @@ where
                     entity_id: group.to_string(),
                     before: Some(serde_json::json!({ "user": user })),
                     after: None,
+                    access: vec![Change::RemoveMember { user, group }],
                 },
             )
             .await?;
@@ -862,6 +923,10 @@ where
                     after: Some(
                         serde_json::json!({ "manager": link.manager, "source": link.source.code() }),
                     ),
+                    access: vec![Change::AddManager {
+                        manager: link.manager,
+                        managee: link.managee,
+                    }],
                 },
             )
             .await?;
@@ -898,6 +963,7 @@ where
                     entity_id: managee.to_string(),
                     before: Some(serde_json::json!({ "manager": manager })),
                     after: None,
+                    access: vec![Change::RemoveManager { manager, managee }],
                 },
             )
             .await?;
@@ -976,6 +1042,7 @@ where
                         "kind": record.kind.code(),
                         "user": record.user,
                     })),
+                    access: vec![],
                 },
             )
             .await?;
@@ -1033,6 +1100,7 @@ where
                         serde_json::json!({ "name": record.name, "kind": record.kind.code() }),
                     ),
                     after: None,
+                    access: vec![],
                 },
             )
             .await?;
@@ -1075,6 +1143,75 @@ where
             .fetch_all(&self.read)
             .await?;
         convert(rows)
+    }
+
+    async fn tenant_revision(&self, tenant: TenantId) -> StoreResult<i64> {
+        let mut conn = self.read.acquire().await?;
+        Self::revision_of(&mut conn, tenant).await
+    }
+
+    async fn append(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        expected: Option<i64>,
+        entries: Vec<LogEntry>,
+    ) -> StoreResult<i64> {
+        let mut tx = self.begin().await?;
+        Self::load_tenant(&mut tx, tenant).await?;
+        if let Some(expected) = expected {
+            let actual = Self::revision_of(&mut tx, tenant).await?;
+            if actual != expected {
+                return Err(StoreError::Stale { expected, actual });
+            }
+        }
+        let mut last = 0;
+        for e in entries {
+            last = Self::record(
+                &mut tx,
+                Entry {
+                    tenant: Some(tenant),
+                    actor,
+                    action: e.action,
+                    entity: e.entity,
+                    entity_id: e.entity_id,
+                    before: e.before,
+                    after: e.after,
+                    access: e.access,
+                },
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(last)
+    }
+
+    async fn access_log(
+        &self,
+        after_revision: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<AccessLogEntry>> {
+        let rows: Vec<(i64, String, String)> = sqlx::query_as::<DB, (i64, String, String)>(
+            "SELECT revision, tenant_id, access FROM changes \
+             WHERE revision > $1 AND access IS NOT NULL AND tenant_id IS NOT NULL \
+             ORDER BY revision LIMIT $2",
+        )
+        .bind(after_revision)
+        .bind(i64::from(limit.clamp(1, 100_000)))
+        .fetch_all(&self.read)
+        .await?;
+        rows.into_iter()
+            .map(|(revision, tenant, access)| {
+                Ok(AccessLogEntry {
+                    revision,
+                    tenant: TenantId::parse(&tenant)?,
+                    changes: serde_json::from_str(&access).map_err(|e| StoreError::Corrupt {
+                        entity: "change",
+                        detail: format!("revision {revision}: {e}"),
+                    })?,
+                })
+            })
+            .collect()
     }
 
     async fn latest_revision(&self) -> StoreResult<i64> {

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use registrar_domain::access::{AccessData, Change, Feature};
 use registrar_domain::ids::{GroupId, TenantId, TokenId, UserId};
 use registrar_domain::tenant::{Preset, TenantSlug};
 use registrar_domain::text::{Email, Labels, Name, Username};
@@ -44,6 +45,9 @@ contract!(
     line_management_links_users_of_one_tenant,
     tokens_are_found_by_secret_hash_until_they_expire_or_are_revoked,
     the_change_log_is_ordered_and_never_holds_password_hashes,
+    a_preset_tenant_starts_with_its_roles_groups_and_policies_in_the_access_log,
+    every_write_carries_its_engine_changes,
+    an_append_validated_against_an_old_revision_is_refused,
 );
 
 struct Fixture {
@@ -664,4 +668,121 @@ async fn a_tenant_and_its_first_admin_are_created_together_or_not_at_all(kind: K
         .tenant_by_slug(&TenantSlug::parse("broken").unwrap())
         .await;
     assert!(matches!(gone, Err(StoreError::NotFound { .. })), "{gone:?}");
+}
+
+async fn replay(store: &Arc<dyn Store>, tenant: TenantId) -> AccessData {
+    let mut data = AccessData::new(tenant);
+    for entry in store.access_log(0, 100_000).await.unwrap() {
+        if entry.tenant == tenant {
+            for change in &entry.changes {
+                data.apply(change).unwrap();
+            }
+        }
+    }
+    data
+}
+
+async fn a_preset_tenant_starts_with_its_roles_groups_and_policies_in_the_access_log(kind: Kind) {
+    let f = fixture(kind).await;
+    let (tenant, _) = f
+        .store
+        .create_tenant(
+            &Actor::Cli,
+            NewTenant {
+                slug: TenantSlug::parse("mg").unwrap(),
+                name: Name::parse("name", "MG").unwrap(),
+                preset: Preset::ManagementGroups,
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    let data = replay(&f.store, tenant.id).await;
+    assert!(!data.roles.is_empty() && !data.policies.is_empty() && !data.attachments.is_empty());
+    // The preset's groups are ordinary group rows as well.
+    let groups = f
+        .store
+        .list_groups(tenant.id, &PageRequest::first(100))
+        .await
+        .unwrap();
+    assert_eq!(groups.items.len(), data.groups.len());
+    assert!(groups.items.iter().all(|g| data.groups.contains_key(&g.id)));
+}
+
+async fn every_write_carries_its_engine_changes(kind: Kind) {
+    let f = fixture(kind).await;
+    let t = tenant(&f.store, "acme").await;
+    let g = group(&f.store, t, "Sales", None).await;
+    let boss = user(&f.store, t, "boss").await;
+    let ann = user(&f.store, t, "ann").await;
+    f.store.add_member(&Actor::Cli, t, g, ann).await.unwrap();
+    let link = ManagerLink {
+        manager: boss,
+        managee: ann,
+        source: ManagerSource::Feed,
+    };
+    f.store.add_manager(&Actor::Cli, t, link).await.unwrap();
+    f.store
+        .update_user(
+            &Actor::Cli,
+            t,
+            ann,
+            UserPatch {
+                status: Some(UserStatus::Deactivated),
+                ..UserPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    let data = replay(&f.store, t).await;
+    assert!(data.memberships.contains(&(ann, g)));
+    assert!(data.managers.contains(&(boss, ann)));
+    assert_eq!(data.users[&ann].status, UserStatus::Deactivated);
+    f.store.remove_member(&Actor::Cli, t, g, ann).await.unwrap();
+    f.store
+        .remove_manager(&Actor::Cli, t, boss, ann)
+        .await
+        .unwrap();
+    let data = replay(&f.store, t).await;
+    assert!(data.memberships.is_empty() && data.managers.is_empty());
+}
+
+async fn an_append_validated_against_an_old_revision_is_refused(kind: Kind) {
+    let f = fixture(kind).await;
+    let t = tenant(&f.store, "acme").await;
+    let entry = |on| LogEntry {
+        action: "feature.set",
+        entity: "tenant",
+        entity_id: t.to_string(),
+        before: None,
+        after: Some(serde_json::json!({ "on": on })),
+        access: vec![Change::SetFeature {
+            feature: Feature::SocialLearning,
+            on,
+        }],
+    };
+    let seen = f.store.tenant_revision(t).await.unwrap();
+    let written = f
+        .store
+        .append(&Actor::Cli, t, Some(seen), vec![entry(true)])
+        .await
+        .unwrap();
+    assert!(written > seen);
+    let stale = f
+        .store
+        .append(&Actor::Cli, t, Some(seen), vec![entry(false)])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(stale, StoreError::Stale { expected, actual } if expected == seen && actual == written)
+    );
+    assert!(
+        replay(&f.store, t)
+            .await
+            .features
+            .contains(&Feature::SocialLearning)
+    );
+    let audit = f.store.changes(Some(t), seen, 10).await.unwrap();
+    assert_eq!(audit.len(), 1, "the refused append wrote nothing");
+    assert_eq!(audit[0].action, "feature.set");
 }

@@ -1,6 +1,7 @@
 //! The audit log: every change to the tenant, oldest first, by revision.
 
 use axum::extract::State;
+use registrar_domain::access::{ObjectRef, Permission};
 use registrar_store::ChangeRecord;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -58,7 +59,13 @@ pub async fn list(
     member: Member,
     Query(q): Query<AuditQuery>,
 ) -> ApiResult<Json<Vec<ChangeOut>>> {
-    member.require_administrator()?;
+    state
+        .authorize(
+            &member,
+            Permission::AuditView,
+            ObjectRef::tenant(member.tenant),
+        )
+        .await?;
     let changes = state
         .store
         .changes(

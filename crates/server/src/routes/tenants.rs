@@ -2,6 +2,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use registrar_domain::access::{ObjectRef, Permission};
 use registrar_domain::ids::TenantId;
 use registrar_domain::tenant::{Preset, TenantSlug};
 use registrar_domain::text::{Email, Name, Password, Username};
@@ -161,6 +162,12 @@ pub async fn update_current(
     member: Member,
     Json(body): Json<TenantPatchIn>,
 ) -> ApiResult<Json<TenantOut>> {
-    member.require_administrator()?;
+    state
+        .authorize(
+            &member,
+            Permission::SystemConfigure,
+            ObjectRef::tenant(member.tenant),
+        )
+        .await?;
     rename(&state, &member.actor(), member.tenant, body).await
 }

@@ -2,6 +2,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use registrar_domain::access::{ObjectRef, Permission};
 use registrar_domain::ids::{TokenId, UserId};
 use registrar_store::TokenKind;
 use serde::Deserialize;
@@ -33,7 +34,13 @@ pub async fn create(
     member: Member,
     Json(body): Json<NewTokenIn>,
 ) -> ApiResult<(StatusCode, Json<NewTokenOut>)> {
-    member.require_administrator()?;
+    state
+        .authorize(
+            &member,
+            Permission::SystemConfigure,
+            ObjectRef::tenant(member.tenant),
+        )
+        .await?;
     let user = match body.user.as_deref() {
         Some(u) => UserId::parse(u).map_err(|e| ApiError::invalid("user", e.to_string()))?,
         None => member.user.id,
@@ -66,7 +73,13 @@ pub async fn create(
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "tokens",
     responses((status = 200, body = Vec<TokenOut>)), security(("bearer" = [])))]
 pub async fn list(State(state): State<AppState>, member: Member) -> ApiResult<Json<Vec<TokenOut>>> {
-    member.require_administrator()?;
+    state
+        .authorize(
+            &member,
+            Permission::SystemConfigure,
+            ObjectRef::tenant(member.tenant),
+        )
+        .await?;
     let tokens = state.store.list_api_tokens(member.tenant).await?;
     Ok(Json(tokens.into_iter().map(Into::into).collect()))
 }
@@ -79,7 +92,13 @@ pub async fn revoke(
     member: Member,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    member.require_administrator()?;
+    state
+        .authorize(
+            &member,
+            Permission::SystemConfigure,
+            ObjectRef::tenant(member.tenant),
+        )
+        .await?;
     let id = path_id(TokenId::parse, &id)?;
     state
         .store

@@ -4,9 +4,10 @@ use std::collections::BTreeMap;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use registrar_domain::access::{ObjectRef, Permission};
 use registrar_domain::ids::{GroupId, UserId};
 use registrar_domain::text::{Email, Labels, Name, Password, Username};
-use registrar_domain::user::{UserStatus, may_change_status};
+use registrar_domain::user::UserStatus;
 use registrar_store::{ManagerLink, ManagerSource, NewUser, UserPatch};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -18,7 +19,7 @@ use crate::dto::{
 };
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Member, Query};
-use crate::state::AppState;
+use crate::state::{AppState, today};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -94,7 +95,13 @@ pub async fn create(
     member: Member,
     Json(body): Json<NewUserIn>,
 ) -> ApiResult<(StatusCode, Json<UserOut>)> {
-    member.require_administrator()?;
+    state
+        .authorize(
+            &member,
+            Permission::UsersCreate,
+            ObjectRef::tenant(member.tenant),
+        )
+        .await?;
     let email = body.email.as_deref().map(Email::parse).transpose()?;
     let username = match (body.username.as_deref(), &email) {
         (Some(u), _) => Username::parse(u)?,
@@ -144,13 +151,18 @@ pub async fn list(
     member: Member,
     Query(page): Query<PageQuery>,
 ) -> ApiResult<Json<UserPage>> {
-    member.require_administrator()?;
     let page = state
         .store
         .list_users(member.tenant, &page.request())
         .await?;
     Ok(Json(UserPage {
-        items: page.items.into_iter().map(Into::into).collect(),
+        // The store pages; the engine says which rows of the page the caller may see.
+        items: page
+            .items
+            .into_iter()
+            .filter(|u| state.allows(&member, Permission::UsersView, ObjectRef::user(u.id)))
+            .map(Into::into)
+            .collect(),
         next: page.next,
     }))
 }
@@ -166,7 +178,9 @@ pub async fn get(
 ) -> ApiResult<Json<UserOut>> {
     let id = path_id(UserId::parse, &id)?;
     if id != member.user.id {
-        member.require_administrator()?;
+        state
+            .authorize(&member, Permission::UsersView, ObjectRef::user(id))
+            .await?;
     }
     Ok(Json(state.store.user(member.tenant, id).await?.into()))
 }
@@ -181,13 +195,15 @@ pub async fn update(
     Path(id): Path<String>,
     Json(body): Json<UserPatchIn>,
 ) -> ApiResult<Json<UserOut>> {
-    member.require_administrator()?;
     let id = path_id(UserId::parse, &id)?;
+    state
+        .authorize(&member, Permission::UsersEdit, ObjectRef::user(id))
+        .await?;
     let status = body.status.as_deref().map(settable_status).transpose()?;
-    if status.is_some() && !may_change_status(member.user.id, id) {
-        return Err(ApiError::Forbidden(
-            "nobody changes their own status; ask another administrator".into(),
-        ));
+    if status.is_some() {
+        state.access.read(member.tenant, |m| {
+            m.validate_status_change(member.user.id, id, today())
+        })?;
     }
     let patch = UserPatch {
         username: body.username.as_deref().map(Username::parse).transpose()?,
@@ -249,7 +265,9 @@ pub async fn set_password(
             ));
         }
     } else {
-        member.require_administrator()?;
+        state
+            .authorize(&member, Permission::UsersEdit, ObjectRef::user(id))
+            .await?;
     }
     let hash = hash_password(Password::parse(&body.password)?).await?;
     state
@@ -268,7 +286,9 @@ pub async fn groups(
 ) -> ApiResult<Json<Vec<GroupOut>>> {
     let id = path_id(UserId::parse, &id)?;
     if id != member.user.id {
-        member.require_administrator()?;
+        state
+            .authorize(&member, Permission::UsersView, ObjectRef::user(id))
+            .await?;
     }
     let groups = state.store.user_groups(member.tenant, id).await?;
     Ok(Json(groups.into_iter().map(Into::into).collect()))
@@ -283,7 +303,9 @@ pub async fn managers(
 ) -> ApiResult<Json<Vec<ManagerLinkOut>>> {
     let id = path_id(UserId::parse, &id)?;
     if id != member.user.id {
-        member.require_administrator()?;
+        state
+            .authorize(&member, Permission::UsersView, ObjectRef::user(id))
+            .await?;
     }
     state.store.user(member.tenant, id).await?;
     let links = state.store.managers_of(member.tenant, id).await?;
@@ -299,7 +321,9 @@ pub async fn managees(
 ) -> ApiResult<Json<Vec<ManagerLinkOut>>> {
     let id = path_id(UserId::parse, &id)?;
     if id != member.user.id {
-        member.require_administrator()?;
+        state
+            .authorize(&member, Permission::UsersView, ObjectRef::user(id))
+            .await?;
     }
     state.store.user(member.tenant, id).await?;
     let links = state.store.managees_of(member.tenant, id).await?;
@@ -316,12 +340,21 @@ pub async fn add_manager(
     member: Member,
     Path((id, manager)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    member.require_administrator()?;
     let link = ManagerLink {
         managee: path_id(UserId::parse, &id)?,
         manager: path_id(UserId::parse, &manager)?,
         source: ManagerSource::Explicit,
     };
+    state
+        .authorize(
+            &member,
+            Permission::ManagersEdit,
+            ObjectRef::user(link.managee),
+        )
+        .await?;
+    state.access.read(member.tenant, |m| {
+        m.validate_manager(link.manager, link.managee, today())
+    })?;
     state
         .store
         .add_manager(&member.actor(), member.tenant, link)
@@ -337,9 +370,11 @@ pub async fn remove_manager(
     member: Member,
     Path((id, manager)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    member.require_administrator()?;
     let managee = path_id(UserId::parse, &id)?;
     let manager = path_id(UserId::parse, &manager)?;
+    state
+        .authorize(&member, Permission::ManagersEdit, ObjectRef::user(managee))
+        .await?;
     if !state
         .store
         .remove_manager(&member.actor(), member.tenant, manager, managee)

@@ -125,7 +125,7 @@ async fn line_managers_are_set_listed_and_removed() {
         app.send(Method::PUT, &own, json!(null)).await,
         422,
         None,
-        "own manager",
+        "cannot manage themselves",
     )
     .await;
     assert_eq!(

@@ -61,7 +61,7 @@ pub async fn spawn_app_on(db: TestDatabase, settings: Settings) -> TestApp {
     .unwrap();
     let app = Application::bind(
         "127.0.0.1:0".parse().unwrap(),
-        AppState::new(store.clone(), settings),
+        AppState::new(store.clone(), settings).await.unwrap(),
     )
     .await
     .unwrap();

@@ -211,7 +211,7 @@ async fn nobody_changes_their_own_status() {
 }
 
 #[tokio::test]
-async fn a_user_who_is_not_an_administrator_sees_only_themselves() {
+async fn a_student_sees_only_themselves() {
     let app = spawn_app().await;
     let ann = app
         .create_user("ann", json!({ "password": "ann's password!" }))
@@ -242,13 +242,21 @@ async fn a_user_who_is_not_an_administrator_sees_only_themselves() {
         .send()
         .await
         .unwrap();
-    assert_problem(other, 403, None, "may not administer").await;
+    assert_problem(other, 403, None, "may not users.view").await;
     let list = app
         .request(Method::GET, "/api/v1/users", token)
         .send()
         .await
         .unwrap();
-    assert_eq!(list.status(), 403);
+    assert_eq!(list.status(), 200, "lists are cut by what the caller may see");
+    let listed: Value = list.json().await.unwrap();
+    let names: Vec<&str> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["username"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["ann"]);
     let create = app
         .request(Method::POST, "/api/v1/users", token)
         .json(&json!({ "username": "x", "display_name": "x" }))

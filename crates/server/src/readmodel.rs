@@ -1,0 +1,244 @@
+//! The in-memory read model: one `AccessModel` per tenant, built from the change log at start
+//! and kept current by replaying it. Several servers on one PostgreSQL converge because each
+//! replays the same log in revision order.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use registrar_domain::access::{AccessData, AccessModel};
+use registrar_domain::ids::TenantId;
+use registrar_store::{AccessLogEntry, Actor, LogEntry, Store, StoreError, StoreResult};
+
+use crate::error::{ApiError, ApiResult};
+
+const BATCH: u32 = 10_000;
+/// Optimistic writes retry this often when another writer got in between.
+const WRITE_ATTEMPTS: usize = 5;
+
+#[derive(Debug)]
+struct TenantModel {
+    model: AccessModel,
+    /// The last engine-relevant revision applied to this tenant.
+    revision: i64,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Every revision up to this one has been applied (or carried nothing for the engine).
+    revision: i64,
+    tenants: HashMap<TenantId, TenantModel>,
+}
+
+pub struct ReadModel {
+    store: Arc<dyn Store>,
+    state: RwLock<State>,
+    /// One replay at a time; readers are never blocked by it for longer than one batch.
+    syncing: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for ReadModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadModel")
+            .field("revision", &self.revision())
+            .finish_non_exhaustive()
+    }
+}
+
+fn apply_logged(
+    entry: &AccessLogEntry,
+    mut apply: impl FnMut(
+        &registrar_domain::access::Change,
+    ) -> Result<(), registrar_domain::access::AccessError>,
+) {
+    for change in &entry.changes {
+        // INVARIANT: the store only logs changes the engine validated against the same log, so
+        // a failure here is a bug; it is logged loudly and the rest of the log still applies.
+        if let Err(e) = apply(change) {
+            tracing::error!(revision = entry.revision, tenant = %entry.tenant, error = %e, "change log entry does not apply");
+        }
+    }
+}
+
+impl ReadModel {
+    /// Replays the whole log into plain data per tenant, then indexes each tenant once.
+    pub async fn load(store: Arc<dyn Store>) -> StoreResult<Self> {
+        let started = Instant::now();
+        let latest = store.latest_revision().await?;
+        let mut data: HashMap<TenantId, (AccessData, i64)> = HashMap::new();
+        let mut after = 0;
+        loop {
+            let batch = store.access_log(after, BATCH).await?;
+            let Some(last) = batch.last() else { break };
+            after = last.revision;
+            for entry in &batch {
+                let (d, r) = data
+                    .entry(entry.tenant)
+                    .or_insert_with(|| (AccessData::new(entry.tenant), 0));
+                apply_logged(entry, |c| d.apply(c));
+                *r = entry.revision;
+            }
+        }
+        let tenants: HashMap<TenantId, TenantModel> = data
+            .into_iter()
+            .map(|(t, (d, revision))| {
+                (
+                    t,
+                    TenantModel {
+                        model: AccessModel::from_data(d),
+                        revision,
+                    },
+                )
+            })
+            .collect();
+        tracing::info!(
+            tenants = tenants.len(),
+            revision = latest.max(after),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "read model loaded"
+        );
+        Ok(Self {
+            store,
+            state: RwLock::new(State {
+                revision: latest.max(after),
+                tenants,
+            }),
+            syncing: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    pub fn revision(&self) -> i64 {
+        self.state
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .revision
+    }
+
+    /// Applies whatever the log holds beyond what this server has seen.
+    pub async fn sync(&self) -> StoreResult<i64> {
+        let _one_at_a_time = self.syncing.lock().await;
+        // Writers commit in revision order, so every row up to `latest` is visible now.
+        let latest = self.store.latest_revision().await?;
+        let mut after = self.revision();
+        loop {
+            let batch = self.store.access_log(after, BATCH).await?;
+            let Some(last) = batch.last() else { break };
+            after = last.revision;
+            let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+            for entry in &batch {
+                let tenant = state
+                    .tenants
+                    .entry(entry.tenant)
+                    .or_insert_with(|| TenantModel {
+                        model: AccessModel::new(entry.tenant),
+                        revision: 0,
+                    });
+                apply_logged(entry, |c| tenant.model.apply(c));
+                tenant.revision = entry.revision;
+            }
+            state.revision = state.revision.max(after);
+        }
+        let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+        state.revision = state.revision.max(latest);
+        Ok(state.revision)
+    }
+
+    /// Waits (syncing) until this server has applied `revision`, or refuses after `wait`.
+    pub async fn at_least(&self, revision: i64, wait: Duration) -> ApiResult<i64> {
+        let deadline = Instant::now() + wait;
+        loop {
+            let now_at = self.sync().await?;
+            if now_at >= revision {
+                return Ok(now_at);
+            }
+            if Instant::now() >= deadline {
+                return Err(ApiError::Conflict {
+                    field: "at_least_revision".into(),
+                    detail: format!(
+                        "revision {revision} has not been written (the newest is {now_at})"
+                    ),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// Runs `f` on the tenant's model. A tenant with no engine data yet gets an empty model.
+    pub fn read<T>(&self, tenant: TenantId, f: impl FnOnce(&AccessModel) -> T) -> T {
+        let state = self.state.read().unwrap_or_else(|p| p.into_inner());
+        match state.tenants.get(&tenant) {
+            Some(t) => f(&t.model),
+            None => f(&AccessModel::new(tenant)),
+        }
+    }
+
+    /// Validates against the current model and appends, retrying when another writer changed
+    /// the tenant in between; then applies the result here before answering, so the caller reads
+    /// its own write.
+    pub async fn write(
+        &self,
+        tenant: TenantId,
+        actor: &Actor,
+        build: impl Fn(&AccessModel) -> ApiResult<Vec<LogEntry>>,
+    ) -> ApiResult<i64> {
+        for _ in 0..WRITE_ATTEMPTS {
+            self.sync().await?;
+            let (entries, seen) = {
+                let state = self.state.read().unwrap_or_else(|p| p.into_inner());
+                let empty;
+                let (model, seen) = match state.tenants.get(&tenant) {
+                    Some(t) => (&t.model, t.revision),
+                    None => {
+                        empty = AccessModel::new(tenant);
+                        (&empty, 0)
+                    }
+                };
+                (build(model)?, seen)
+            };
+            if entries.is_empty() {
+                return Ok(self.revision());
+            }
+            match self.store.append(actor, tenant, Some(seen), entries).await {
+                Ok(_) => return Ok(self.sync().await?),
+                Err(StoreError::Stale { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ApiError::Conflict {
+            field: "revision".into(),
+            detail: "the tenant kept changing while this change was validated; try again".into(),
+        })
+    }
+
+    /// Keeps this server current with writes made by others.
+    pub fn follow(self: Arc<Self>, every: Duration) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if let Err(e) = self.sync().await {
+                    tracing::warn!(error = %e, "read model sync failed; retrying");
+                }
+            }
+        })
+    }
+}
+
+/// After a request that may have written, applies the change log before the response leaves,
+/// so that a client always reads its own writes from this server.
+pub async fn catch_up_after_writes(
+    axum::extract::State(model): axum::extract::State<Arc<ReadModel>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let writes = !request.method().is_safe();
+    let response = next.run(request).await;
+    if writes
+        && response.status().is_success()
+        && let Err(e) = model.sync().await
+    {
+        tracing::warn!(error = %e, "read model catch-up after a write failed");
+    }
+    response
+}
