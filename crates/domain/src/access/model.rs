@@ -131,6 +131,9 @@ pub struct AccessModel {
     pub(super) superadmins: BTreeSet<u32>,
     pub(super) social_learning: bool,
     pub(super) learner_app: bool,
+    /// Role codes that include each permission, sorted (for denial explanations). Roles change
+    /// only through a rebuild, so this is computed once per build.
+    pub(super) roles_with: Vec<Vec<super::role::RoleCode>>,
 }
 
 impl AccessModel {
@@ -158,6 +161,7 @@ impl AccessModel {
             superadmins: BTreeSet::new(),
             social_learning: false,
             learner_app: false,
+            roles_with: vec![Vec::new(); Permission::ALL.len()],
         };
         m.index_all();
         m
@@ -698,6 +702,17 @@ impl AccessModel {
     fn index_all(&mut self) {
         self.social_learning = self.data.features.contains(&Feature::SocialLearning);
         self.learner_app = self.data.features.contains(&Feature::LearnerApp);
+        for role in self.data.roles.values() {
+            for cap in &role.capabilities {
+                let codes = &mut self.roles_with[cap.permission.index()];
+                if !codes.contains(&role.code) {
+                    codes.push(role.code.clone());
+                }
+            }
+        }
+        for codes in &mut self.roles_with {
+            codes.sort();
+        }
         let tenant = ObjectRef::tenant(self.data.tenant);
         self.ensure_obj(tenant);
         let groups: Vec<AccessGroup> = self.data.groups.values().copied().collect();
