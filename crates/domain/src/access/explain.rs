@@ -263,7 +263,15 @@ pub struct Denial {
     /// The missing link, summed up.
     pub missing: MissingLink,
     /// Roles in the tenant that include the permission at all, to say what would be needed.
-    pub roles_with_permission: Vec<RoleCode>,
+    #[serde(serialize_with = "codes")]
+    pub roles_with_permission: std::sync::Arc<[RoleCode]>,
+}
+
+fn codes<S: serde::Serializer>(
+    codes: &std::sync::Arc<[RoleCode]>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_seq(codes.iter())
 }
 
 impl fmt::Display for Decision {
