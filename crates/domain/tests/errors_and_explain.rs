@@ -184,7 +184,17 @@ fn a_deny_names_the_closest_grants_and_the_missing_link() {
     assert!(den.vetoes.is_empty());
     assert_eq!(den.closest.len(), 1);
     assert_eq!(den.closest[0].basis.scope, Scope::Object(c1));
-    assert_eq!(den.closest[0].missing, format!("{l2} is not inside {c1}"));
+    assert_eq!(
+        den.closest[0].missing,
+        MissingLink::NotInScope {
+            object: l2,
+            scope: Scope::Object(c1)
+        }
+    );
+    assert_eq!(
+        den.closest[0].missing.to_string(),
+        format!("{l2} is not inside {c1}")
+    );
     assert!(
         den.roles_with_permission
             .iter()
@@ -196,7 +206,7 @@ fn a_deny_names_the_closest_grants_and_the_missing_link() {
         panic!()
     };
     assert_eq!(
-        den.missing,
+        den.missing.to_string(),
         "no role held by the user includes courses.delete"
     );
     assert!(

@@ -14,11 +14,12 @@ use time::Date;
 use super::catalog::{Feature, Permission};
 use super::error::AccessError;
 use super::explain::{
-    Allowance, Basis, Decision, Denial, Explanation, Link, Near, Relation, Veto, Via,
+    Allowance, Basis, Decision, Denial, Explanation, Link, MissingLink, Near, Relation, Veto, Via,
 };
 use super::model::{AccessModel, Entry, NONE, PLATFORM, PUBLIC, Source};
 use super::object::{ObjectId, ObjectKind, ObjectRef};
 use super::reach::Reach;
+use super::role::Scope;
 use crate::ids::UserId;
 
 /// One page of a reverse query, in object id order.
@@ -618,29 +619,21 @@ impl AccessModel {
         links
     }
 
-    fn miss(&self, e: &Entry, o: u32) -> String {
-        let o_ref = self.objs[o as usize].r;
+    fn miss(&self, e: &Entry, o: u32) -> MissingLink {
+        let object = self.objs[o as usize].r;
         if !self.in_scope(e.scope, o) {
-            return match e.scope {
-                PUBLIC => format!("{o_ref} is not inside a public group"),
-                s => format!("{o_ref} is not inside {}", self.objs[s as usize].r),
+            let scope = match e.scope {
+                PUBLIC => Scope::PublicGroups,
+                s => Scope::Object(self.objs[s as usize].r),
             };
+            return MissingLink::NotInScope { object, scope };
         }
+        // In scope, so the reach is what failed (tenant reach never fails).
         match e.reach {
-            Reach::Tenant => "nothing (this covers it)".to_owned(),
-            Reach::Assigned => {
-                format!("{o_ref} is not inside any object the user is responsible for")
-            }
-            Reach::Team if o_ref.kind != ObjectKind::User => {
-                format!(
-                    "team reach covers people only, and {o_ref} is a {}",
-                    o_ref.kind
-                )
-            }
-            Reach::Team => format!("{o_ref} is not in the user's team"),
-            Reach::Own => format!(
-                "{o_ref} is not the user, was not created by them and is not in a course they are enrolled in"
-            ),
+            Reach::Tenant | Reach::Assigned => MissingLink::NotAssigned { object },
+            Reach::Team if object.kind != ObjectKind::User => MissingLink::NotAPerson { object },
+            Reach::Team => MissingLink::NotInTeam { object },
+            Reach::Own => MissingLink::NotOwn { object },
         }
     }
 
@@ -648,17 +641,17 @@ impl AccessModel {
         let slot = &self.users[u as usize];
         let o_ref = self.objs[o as usize].r;
         let mut closest = Vec::new();
-        let missing;
         let entries = self.entries(u, p);
-        if !vetoes.is_empty() {
-            missing = "a veto applies".to_owned();
+        let missing = if !vetoes.is_empty() {
+            MissingLink::Vetoed
         } else if !entries.is_empty() {
-            let mut seen = BTreeSet::new();
+            let mut seen = [u32::MAX; 3];
             for e in entries {
                 if closest.len() == 3 {
                     break;
                 }
-                if seen.insert(e.source) {
+                if !seen.contains(&e.source) {
+                    seen[closest.len()] = e.source;
                     closest.push(Near {
                         basis: self.basis(&slot.compiled.sources[e.source as usize]),
                         reach: Some(e.reach),
@@ -666,37 +659,36 @@ impl AccessModel {
                     });
                 }
             }
-            missing = format!("no grant of {p} held by the user reaches {o_ref}");
+            MissingLink::NoGrantReaches {
+                permission: p,
+                object: o_ref,
+            }
         } else {
-            for (i, s) in slot.compiled.sources.iter().enumerate() {
+            // The grants whose scope holds the object: they reach it, just not with `p`.
+            for s in &slot.compiled.sources {
                 if closest.len() == 3 {
                     break;
                 }
-                let reaches = slot
-                    .compiled
-                    .entries
-                    .iter()
-                    .any(|e| e.source == i as u32 && self.covers(u, e, o));
-                if reaches {
-                    let b = self.basis(s);
-                    let missing = format!("role {} does not include {p}", b.role_code);
+                let inside = match s.scope {
+                    Scope::Platform => true,
+                    Scope::PublicGroups => self.in_public(o),
+                    Scope::Object(r) => self.obj_slot(&r).is_some_and(|x| self.in_scope(x, o)),
+                };
+                if inside {
+                    let basis = self.basis(s);
+                    let missing = MissingLink::RoleLacksPermission {
+                        role: basis.role_code.clone(),
+                        permission: p,
+                    };
                     closest.push(Near {
-                        basis: b,
+                        basis,
                         reach: None,
                         missing,
                     });
                 }
             }
-            missing = format!("no role held by the user includes {p}");
-        }
-        let mut roles_with_permission: Vec<_> = self
-            .data
-            .roles
-            .values()
-            .filter(|r| r.grants(p).next().is_some())
-            .map(|r| r.code.clone())
-            .collect();
-        roles_with_permission.sort();
+            MissingLink::NoRoleIncludes { permission: p }
+        };
         Denial {
             user: slot.id,
             permission: p,
@@ -704,7 +696,7 @@ impl AccessModel {
             vetoes,
             closest,
             missing,
-            roles_with_permission,
+            roles_with_permission: self.roles_with[p.index()].clone(),
         }
     }
 }

@@ -156,6 +156,91 @@ impl fmt::Display for Veto {
     }
 }
 
+/// What is missing between a grant (or the user) and the object. Structured so that a denial
+/// costs no string formatting until someone reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "missing")]
+pub enum MissingLink {
+    /// The object is not inside the grant's scope.
+    NotInScope {
+        object: ObjectRef,
+        scope: Scope,
+    },
+    /// The object is not inside anything the user is responsible for.
+    NotAssigned {
+        object: ObjectRef,
+    },
+    /// Team reach covers people, and the object is not one.
+    NotAPerson {
+        object: ObjectRef,
+    },
+    NotInTeam {
+        object: ObjectRef,
+    },
+    /// Not the user, not created by them, not in a course they are enrolled in.
+    NotOwn {
+        object: ObjectRef,
+    },
+    /// The grant's role does not include the permission.
+    RoleLacksPermission {
+        role: RoleCode,
+        permission: Permission,
+    },
+    /// Summary: the user holds the permission, but no grant of it reaches the object.
+    NoGrantReaches {
+        permission: Permission,
+        object: ObjectRef,
+    },
+    /// Summary: no role the user holds includes the permission.
+    NoRoleIncludes {
+        permission: Permission,
+    },
+    /// Summary: a veto decided.
+    Vetoed,
+}
+
+impl fmt::Display for MissingLink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MissingLink::NotInScope { object, scope } => match scope {
+                Scope::PublicGroups => write!(f, "{object} is not inside a public group"),
+                s => write!(f, "{object} is not inside {s}"),
+            },
+            MissingLink::NotAssigned { object } => {
+                write!(
+                    f,
+                    "{object} is not inside any object the user is responsible for"
+                )
+            }
+            MissingLink::NotAPerson { object } => {
+                write!(
+                    f,
+                    "team reach covers people only, and {object} is a {}",
+                    object.kind
+                )
+            }
+            MissingLink::NotInTeam { object } => write!(f, "{object} is not in the user's team"),
+            MissingLink::NotOwn { object } => write!(
+                f,
+                "{object} is not the user, was not created by them and is not in a course they are enrolled in"
+            ),
+            MissingLink::RoleLacksPermission { role, permission } => {
+                write!(f, "role {role} does not include {permission}")
+            }
+            MissingLink::NoGrantReaches { permission, object } => {
+                write!(
+                    f,
+                    "no grant of {permission} held by the user reaches {object}"
+                )
+            }
+            MissingLink::NoRoleIncludes { permission } => {
+                write!(f, "no role held by the user includes {permission}")
+            }
+            MissingLink::Vetoed => f.write_str("a veto applies"),
+        }
+    }
+}
+
 /// A grant that holds the permission (or reaches the object) but did not allow this check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Near {
@@ -164,7 +249,8 @@ pub struct Near {
     /// The reach it holds the permission with, if it holds it at all.
     pub reach: Option<Reach>,
     /// What is missing between this grant and the object.
-    pub missing: String,
+    #[serde(flatten)]
+    pub missing: MissingLink,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -174,10 +260,18 @@ pub struct Denial {
     pub object: ObjectRef,
     pub vetoes: Vec<Veto>,
     pub closest: Vec<Near>,
-    /// The missing link, in one sentence.
-    pub missing: String,
+    /// The missing link, summed up.
+    pub missing: MissingLink,
     /// Roles in the tenant that include the permission at all, to say what would be needed.
-    pub roles_with_permission: Vec<RoleCode>,
+    #[serde(serialize_with = "codes")]
+    pub roles_with_permission: std::sync::Arc<[RoleCode]>,
+}
+
+fn codes<S: serde::Serializer>(
+    codes: &std::sync::Arc<[RoleCode]>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_seq(codes.iter())
 }
 
 impl fmt::Display for Decision {

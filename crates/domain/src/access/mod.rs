@@ -33,7 +33,7 @@ pub use data::{AccessData, AccessGroup, AccessSettings, AccessUser, Change};
 pub use engine::{Holding, Page};
 pub use error::AccessError;
 pub use explain::{
-    Allowance, Basis, Decision, Denial, Explanation, Link, Near, Relation, Veto, Via,
+    Allowance, Basis, Decision, Denial, Explanation, Link, MissingLink, Near, Relation, Veto, Via,
 };
 pub use grant::{Grant, GrantId, Policy, PolicyId, PolicyItem, Principal};
 pub use model::{AccessModel, Origin};

@@ -131,6 +131,9 @@ pub struct AccessModel {
     pub(super) superadmins: BTreeSet<u32>,
     pub(super) social_learning: bool,
     pub(super) learner_app: bool,
+    /// Role codes that include each permission, sorted (for denial explanations). Roles change
+    /// only through a rebuild, so this is computed once per build.
+    pub(super) roles_with: Vec<std::sync::Arc<[super::role::RoleCode]>>,
 }
 
 impl AccessModel {
@@ -158,6 +161,7 @@ impl AccessModel {
             superadmins: BTreeSet::new(),
             social_learning: false,
             learner_app: false,
+            roles_with: vec![std::sync::Arc::from(Vec::new()); Permission::ALL.len()],
         };
         m.index_all();
         m
@@ -698,6 +702,16 @@ impl AccessModel {
     fn index_all(&mut self) {
         self.social_learning = self.data.features.contains(&Feature::SocialLearning);
         self.learner_app = self.data.features.contains(&Feature::LearnerApp);
+        let mut roles_with = vec![BTreeSet::new(); Permission::ALL.len()];
+        for role in self.data.roles.values() {
+            for cap in &role.capabilities {
+                roles_with[cap.permission.index()].insert(role.code.clone());
+            }
+        }
+        self.roles_with = roles_with
+            .into_iter()
+            .map(|codes| codes.into_iter().collect::<Vec<_>>().into())
+            .collect();
         let tenant = ObjectRef::tenant(self.data.tenant);
         self.ensure_obj(tenant);
         let groups: Vec<AccessGroup> = self.data.groups.values().copied().collect();

@@ -17,10 +17,10 @@ crate::ids::uuid_id!(
 );
 
 /// A role's short code, unique per tenant (`course-tutor`, `lms-admin`). The human name is free
-/// text; the code is what CSV imports and the API use.
+/// text; the code is what CSV imports and the API use. Shared, so explanations copy it cheaply.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct RoleCode(String);
+pub struct RoleCode(std::sync::Arc<str>);
 
 impl RoleCode {
     pub fn parse(input: &str) -> Result<Self, AccessError> {
@@ -29,7 +29,7 @@ impl RoleCode {
             && s.chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
         if ok {
-            Ok(Self(s.to_owned()))
+            Ok(Self(s.into()))
         } else {
             Err(AccessError::BadRoleCode(input.to_owned()))
         }
@@ -42,12 +42,12 @@ impl RoleCode {
     /// A code written in this crate (presets). Invalid ones are caught by the preset tests.
     pub(crate) fn from_static(code: &'static str) -> Self {
         debug_assert!(Self::parse(code).is_ok(), "bad preset role code {code}");
-        Self(code.to_owned())
+        Self(code.into())
     }
 
     /// Stands in for a role that no longer exists, in explanations of stale sources.
     pub(crate) fn deleted() -> Self {
-        Self("deleted".to_owned())
+        Self("deleted".into())
     }
 }
 
@@ -60,7 +60,7 @@ impl TryFrom<String> for RoleCode {
 
 impl From<RoleCode> for String {
     fn from(c: RoleCode) -> Self {
-        c.0
+        c.0.to_string()
     }
 }
 
