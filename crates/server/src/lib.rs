@@ -63,6 +63,36 @@ pub fn router(state: AppState) -> Router {
         .route("/tokens", get(tokens::list).post(tokens::create))
         .route("/tokens/{id}", axum::routing::delete(tokens::revoke))
         .route("/audit", get(audit::list))
+        .route("/check", post(access::check))
+        .route("/check/batch", post(access::check_batch))
+        .route("/users/{id}/objects", get(access::objects_for))
+        .route("/holders", get(access::holders))
+        .route("/permissions", get(access::permissions))
+        .route("/roles", get(access::list_roles).post(access::create_role))
+        .route(
+            "/roles/{role}",
+            get(access::get_role)
+                .patch(access::update_role)
+                .delete(access::delete_role),
+        )
+        .route("/roles/{role}/copy", post(access::copy_role))
+        .route(
+            "/grants",
+            get(access::list_grants).post(access::create_grant),
+        )
+        .route("/grants/{id}", axum::routing::delete(access::delete_grant))
+        .route(
+            "/policies",
+            get(access::list_policies).post(access::create_policy),
+        )
+        .route("/policies/{id}/attachments", post(access::attach_policy))
+        .route(
+            "/policies/{id}/attachments/{principal}",
+            axum::routing::delete(access::detach_policy),
+        )
+        .route("/ownership", post(access::hand_over))
+        .route("/objects", put(access::put_object))
+        .route("/features/{feature}", put(access::set_feature))
         .fallback(|| async { ApiError::NotFound("no such API endpoint".into()) });
 
     let request_id = axum::http::HeaderName::from_static("x-request-id");

@@ -24,6 +24,12 @@ use crate::routes::*;
         groups::add_member, groups::remove_member,
         tokens::create, tokens::list, tokens::revoke,
         audit::list,
+        access::check, access::check_batch, access::objects_for, access::holders,
+        access::permissions, access::list_roles, access::get_role, access::create_role,
+        access::copy_role, access::update_role, access::delete_role,
+        access::list_grants, access::create_grant, access::delete_grant,
+        access::list_policies, access::create_policy, access::attach_policy, access::detach_policy,
+        access::hand_over, access::put_object, access::set_feature,
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&BearerAuth)

@@ -226,19 +226,26 @@ impl ReadModel {
 }
 
 /// After a request that may have written, applies the change log before the response leaves,
-/// so that a client always reads its own writes from this server.
+/// so that a client always reads its own writes from this server, and says which revision the
+/// server is at.
 pub async fn catch_up_after_writes(
     axum::extract::State(model): axum::extract::State<Arc<ReadModel>>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     let writes = !request.method().is_safe();
-    let response = next.run(request).await;
+    let mut response = next.run(request).await;
     if writes
         && response.status().is_success()
         && let Err(e) = model.sync().await
     {
         tracing::warn!(error = %e, "read model catch-up after a write failed");
     }
+    // Clients pass this back as `at_least_revision` to read their writes on any server.
+    if let Ok(v) = axum::http::HeaderValue::from_str(&model.revision().to_string()) {
+        response.headers_mut().insert(REVISION_HEADER, v);
+    }
     response
 }
+
+pub const REVISION_HEADER: &str = "x-registrar-revision";

@@ -204,6 +204,45 @@ impl AccessModel {
             .join(", ")
     }
 
+    /// Checks that `editor` may make `after` out of `before` (or create it): every capability the
+    /// edit adds must be one the editor holds at platform scope with a reach that covers it, or
+    /// editing roles would be a way around the delegation rule. Superadmins and the owner are
+    /// exempt.
+    pub fn validate_role_edit(
+        &self,
+        editor: UserId,
+        before: Option<&Role>,
+        after: &Role,
+    ) -> Result<(), AccessError> {
+        if self.is_exempt(editor) {
+            return Ok(());
+        }
+        let held = self.effective(editor)?;
+        let missing: Vec<Capability> = after
+            .capabilities
+            .iter()
+            .filter(|c| before.is_none_or(|b| !b.capabilities.contains(c)))
+            .filter(|c| {
+                !held.iter().any(|h| {
+                    h.basis.scope == Scope::Platform
+                        && h.permission == c.permission
+                        && h.reach.covers(c.reach)
+                })
+            })
+            .copied()
+            .collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(AccessError::Delegation {
+                granter: editor,
+                role: after.code.to_string(),
+                scope: Scope::Platform,
+                missing,
+            })
+        }
+    }
+
     /// Superadmins and the owner may grant anything.
     pub fn is_exempt(&self, user: UserId) -> bool {
         self.user_slot(user).is_some_and(|u| self.exempt(u))

@@ -1,5 +1,6 @@
 //! The HTTP surface: one module per resource, assembled here.
 
+pub mod access;
 pub mod audit;
 pub mod groups;
 pub mod health;

@@ -1,6 +1,7 @@
 //! One integration-test binary: the real server on port 0, driven over HTTP.
 #![allow(clippy::unwrap_used)]
 
+mod access;
 mod auth;
 mod errors;
 mod fault;

@@ -248,7 +248,11 @@ async fn a_student_sees_only_themselves() {
         .send()
         .await
         .unwrap();
-    assert_eq!(list.status(), 200, "lists are cut by what the caller may see");
+    assert_eq!(
+        list.status(),
+        200,
+        "lists are cut by what the caller may see"
+    );
     let listed: Value = list.json().await.unwrap();
     let names: Vec<&str> = listed["items"]
         .as_array()
