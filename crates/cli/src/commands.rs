@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand};
 use registrar_domain::tenant::{Preset, TenantSlug};
 use registrar_domain::text::{Email, Name, Password, Username};
 use registrar_server::bootstrap::{AdminSpec, create_admin, create_tenant, issue_token};
+use registrar_server::readmodel::ReadModel;
 use registrar_server::{AppState, Application, Settings};
 use registrar_store::{Actor, PageRequest, Store, TokenKind};
 
@@ -43,6 +44,66 @@ enum Command {
     /// Mint API or operator tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// May this user do this to this object? Exit status 0 when allowed, 3 when denied.
+    Check(CheckArgs),
+    /// Like `check`, printing the whole explanation as JSON.
+    Explain(CheckArgs),
+    /// List a tenant's roles.
+    #[command(subcommand)]
+    Role(RoleCommand),
+    /// Grant a role at a scope, validated by the engine as if `--as` granted it.
+    Grant(GrantArgs),
+}
+
+#[derive(Debug, Args)]
+struct CheckArgs {
+    #[command(flatten)]
+    db: Database,
+    /// The tenant's slug.
+    #[arg(long)]
+    tenant: String,
+    /// Username or user id.
+    #[arg(long)]
+    user: String,
+    /// A permission code, e.g. courses.view.
+    #[arg(long)]
+    action: String,
+    /// kind:uuid, e.g. course:0190...
+    #[arg(long)]
+    resource: String,
+}
+
+#[derive(Debug, Subcommand)]
+enum RoleCommand {
+    /// Code, name, kind and (permission, reach) pairs of every role.
+    List {
+        #[command(flatten)]
+        db: Database,
+        /// The tenant's slug.
+        #[arg(long)]
+        tenant: String,
+    },
+}
+
+#[derive(Debug, Args)]
+struct GrantArgs {
+    #[command(flatten)]
+    db: Database,
+    /// The tenant's slug.
+    #[arg(long)]
+    tenant: String,
+    /// The granter (username); the delegation rule applies to them.
+    #[arg(long = "as")]
+    granter: String,
+    /// Who receives the role (username).
+    #[arg(long)]
+    user: String,
+    /// Role code.
+    #[arg(long)]
+    role: String,
+    /// platform, public_groups or kind:uuid.
+    #[arg(long, default_value = "platform")]
+    scope: String,
 }
 
 #[derive(Debug, Args)]
@@ -184,9 +245,105 @@ async fn tenant_id(
     Ok(store.tenant_by_slug(&slug).await?.id)
 }
 
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
+/// Exit status of `check` when the answer is no, so scripts can tell it from an error (1).
+pub const DENIED: u8 = 3;
+
+async fn decide(args: &CheckArgs) -> anyhow::Result<registrar_domain::access::Decision> {
+    use registrar_domain::access::{ObjectRef, Permission};
+    let store = open(&args.db).await?;
+    let tenant = tenant_id(store.as_ref(), &args.tenant).await?;
+    let user = match registrar_domain::ids::UserId::parse(&args.user) {
+        Ok(id) => id,
+        Err(_) => {
+            store
+                .user_by_username(tenant, &Username::parse(&args.user)?)
+                .await?
+                .id
+        }
+    };
+    let permission = Permission::parse(&args.action)?;
+    let resource = ObjectRef::parse(&args.resource)?;
+    let model = ReadModel::load(store).await?;
+    let today = time::OffsetDateTime::now_utc().date();
+    Ok(model.read(tenant, |m| m.check(user, permission, &resource, today))?)
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
+    use std::process::ExitCode;
     match cli.command {
-        Command::Serve(args) => serve(args).await,
+        Command::Check(args) => {
+            let decision = decide(&args).await?;
+            println!("{}", decision.explanation);
+            Ok(if decision.allowed {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(DENIED)
+            })
+        }
+        Command::Explain(args) => {
+            let decision = decide(&args).await?;
+            println!("{}", serde_json::to_string_pretty(&decision.explanation)?);
+            Ok(if decision.allowed {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(DENIED)
+            })
+        }
+        Command::Role(RoleCommand::List { db, tenant }) => {
+            let store = open(&db).await?;
+            let tenant = tenant_id(store.as_ref(), &tenant).await?;
+            let model = ReadModel::load(store).await?;
+            model.read(tenant, |m| {
+                for role in m.data().roles.values() {
+                    let scopes: Vec<String> = role.scopes.iter().map(ToString::to_string).collect();
+                    let caps: Vec<String> =
+                        role.capabilities.iter().map(ToString::to_string).collect();
+                    println!(
+                        "{}\t{}\t{}\tat {}\t{}",
+                        role.code,
+                        role.name,
+                        if role.level { "level" } else { "scoped" },
+                        scopes.join(","),
+                        caps.join(" ")
+                    );
+                }
+            });
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Grant(args) => {
+            let store = open(&args.db).await?;
+            let tenant = tenant_id(store.as_ref(), &args.tenant).await?;
+            let granter = store
+                .user_by_username(tenant, &Username::parse(&args.granter)?)
+                .await?;
+            let holder = store
+                .user_by_username(tenant, &Username::parse(&args.user)?)
+                .await?;
+            let scope = match args.scope.as_str() {
+                "platform" => registrar_domain::access::Scope::Platform,
+                "public_groups" => registrar_domain::access::Scope::PublicGroups,
+                other => registrar_domain::access::Scope::Object(
+                    registrar_domain::access::ObjectRef::parse(other)?,
+                ),
+            };
+            let model = ReadModel::load(store).await?;
+            let grant = registrar_server::ops::grant(
+                &model,
+                tenant,
+                granter.id,
+                &Actor::User(granter.id),
+                registrar_domain::access::Principal::User(holder.id),
+                &args.role,
+                scope,
+            )
+            .await?;
+            println!(
+                "granted {} to {} at {} (grant {})",
+                args.role, holder.username, scope, grant.id
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve(args) => serve(args).await.map(|()| ExitCode::SUCCESS),
         Command::Migrate(db) => {
             let store = open(&db).await?;
             println!(
@@ -194,7 +351,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 store.backend(),
                 store.latest_revision().await?
             );
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
         Command::Tenant(TenantCommand::Create {
             db,
@@ -234,7 +391,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(admin) = admin {
                 println!("created administrator {} ({})", admin.username, admin.id);
             }
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
         Command::Tenant(TenantCommand::List { db }) => {
             let store = open(&db).await?;
@@ -252,7 +409,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 after = page.next;
                 if after.is_none() {
-                    return Ok(());
+                    return Ok(ExitCode::SUCCESS);
                 }
             }
         }
@@ -267,7 +424,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let tenant = tenant_id(store.as_ref(), &tenant).await?;
             let user = create_admin(store.as_ref(), &Actor::Cli, tenant, spec).await?;
             println!("created administrator {} ({})", user.username, user.id);
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
         Command::Token(TokenCommand::Create {
             db,
@@ -294,7 +451,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 record.id, user.username
             );
             println!("{secret}");
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
         Command::Token(TokenCommand::Operator { db, name }) => {
             let store = open(&db).await?;
@@ -309,7 +466,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             .await?;
             eprintln!("operator token {}; it is shown only now:", record.id);
             println!("{secret}");
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
     }
 }
@@ -324,7 +481,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     // Demo data goes in first, so that the read model loads it like any other data.
     let demo = if args.demo {
-        Some(crate::demo::load(store.as_ref()).await?)
+        Some(crate::demo::load(&store).await?)
     } else {
         None
     };
@@ -351,7 +508,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 async fn shutdown_signal() {

@@ -1,20 +1,29 @@
-//! Demo data for `serve --demo`: a small company with nested groups, line managers, labels, an
-//! expired contractor and a deactivated leaver, so every feature has something to show.
+//! Demo data for `serve --demo`: one tenant per preset, with people in every role and
+//! responsibility, nested groups, line managers, labels, learning objects, enrollments, an
+//! expired contractor and a deactivated leaver, so that every feature has something to show.
+//! Everything goes through the same engine validation as the API, granted by each tenant's
+//! superadmin.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
-use registrar_domain::ids::{GroupId, UserId};
+use registrar_domain::access::{
+    Change, EnrollmentStatus, Feature, LearningObject, ObjectId, ObjectKind, ObjectRef, Principal,
+    Scope,
+};
+use registrar_domain::ids::{GroupId, TenantId, UserId};
 use registrar_domain::tenant::{Preset, TenantSlug};
 use registrar_domain::text::{Email, Labels, Name, Password, Username};
 use registrar_domain::user::UserStatus;
 use registrar_server::auth::hash_password;
 use registrar_server::bootstrap::{AdminSpec, create_tenant, issue_token};
+use registrar_server::ops;
+use registrar_server::readmodel::ReadModel;
 use registrar_store::{
-    Actor, ManagerLink, ManagerSource, NewGroup, NewUser, Store, StoreError, TokenKind,
+    Actor, ManagerLink, ManagerSource, NewGroup, NewUser, PageRequest, Store, StoreError, TokenKind,
 };
 use time::macros::date;
 
-pub const SLUG: &str = "demo";
 pub const ADMIN: &str = "admin";
 /// Printed on start; the demo is for trying things out, never for production data.
 pub const ADMIN_PASSWORD: &str = "demo-admin-password";
@@ -192,47 +201,337 @@ const PEOPLE: &[(&str, &str, &str, &str, Option<&str>)] = &[
     ),
 ];
 
+/// Builds one demo tenant: people and groups through the store, access through the engine.
+struct Builder<'a> {
+    store: &'a Arc<dyn Store>,
+    access: &'a ReadModel,
+    tenant: TenantId,
+    admin: UserId,
+    hash: String,
+    groups: HashMap<&'static str, GroupId>,
+    people: HashMap<&'static str, UserId>,
+    /// (reference, what it is) for the printout.
+    objects: Vec<(ObjectRef, &'static str)>,
+}
+
+impl<'a> Builder<'a> {
+    async fn new(
+        store: &'a Arc<dyn Store>,
+        access: &'a ReadModel,
+        slug: &str,
+        name: &str,
+        preset: Preset,
+        hash: String,
+    ) -> anyhow::Result<Self> {
+        let (tenant, admin) = create_tenant(
+            store.as_ref(),
+            &Actor::Cli,
+            TenantSlug::parse(slug)?,
+            Name::parse("name", name)?,
+            preset,
+            Some(AdminSpec {
+                username: Some(Username::parse(ADMIN)?),
+                email: Some(Email::parse(&format!("admin@{slug}.example"))?),
+                display_name: Name::parse("display name", "Demo Admin")?,
+                password: Password::parse(ADMIN_PASSWORD)?,
+            }),
+        )
+        .await?;
+        let admin = admin.ok_or_else(|| anyhow::anyhow!("the demo administrator was not made"))?;
+        // Groups a preset brings (the learner-management group) are addressable by name.
+        let mut groups = HashMap::new();
+        for g in store
+            .list_groups(tenant.id, &PageRequest::first(100))
+            .await?
+            .items
+        {
+            if g.name.as_str() == "Learner management" {
+                groups.insert("Learner management", g.id);
+            }
+        }
+        Ok(Self {
+            store,
+            access,
+            tenant: tenant.id,
+            admin: admin.id,
+            hash,
+            groups,
+            people: HashMap::new(),
+            objects: Vec::new(),
+        })
+    }
+
+    async fn group(&mut self, name: &'static str, parent: Option<&str>) -> anyhow::Result<GroupId> {
+        let g = self
+            .store
+            .create_group(
+                &Actor::Cli,
+                self.tenant,
+                NewGroup {
+                    name: Name::parse("name", name)?,
+                    description: format!("{name} (demo)"),
+                    parent: parent.and_then(|p| self.groups.get(p).copied()),
+                },
+            )
+            .await?;
+        self.groups.insert(name, g.id);
+        Ok(g.id)
+    }
+
+    async fn person(
+        &mut self,
+        username: &'static str,
+        display: &str,
+        group: Option<&str>,
+        labels: BTreeMap<String, String>,
+        status: UserStatus,
+        expires_on: Option<time::Date>,
+    ) -> anyhow::Result<UserId> {
+        let primary = group.and_then(|g| self.groups.get(g).copied());
+        let user = self
+            .store
+            .create_user(
+                &Actor::Cli,
+                self.tenant,
+                NewUser {
+                    username: Username::parse(username)?,
+                    email: Some(Email::parse(&format!("{username}@example.com"))?),
+                    display_name: Name::parse("display name", display)?,
+                    labels: Labels::parse(labels)?,
+                    status,
+                    expires_on,
+                    primary_group: primary,
+                    superadmin: false,
+                    password_hash: Some(self.hash.clone()),
+                },
+            )
+            .await?;
+        if let Some(g) = primary {
+            self.store
+                .add_member(&Actor::Cli, self.tenant, g, user.id)
+                .await?;
+        }
+        self.people.insert(username, user.id);
+        Ok(user.id)
+    }
+
+    async fn simple(
+        &mut self,
+        username: &'static str,
+        display: &str,
+        group: Option<&str>,
+    ) -> anyhow::Result<UserId> {
+        self.person(
+            username,
+            display,
+            group,
+            BTreeMap::new(),
+            UserStatus::Activated,
+            None,
+        )
+        .await
+    }
+
+    async fn member(&self, username: &str, group: &str) -> anyhow::Result<()> {
+        self.store
+            .add_member(
+                &Actor::Cli,
+                self.tenant,
+                self.groups[group],
+                self.people[username],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn manages(
+        &self,
+        manager: &str,
+        managee: &str,
+        source: ManagerSource,
+    ) -> anyhow::Result<()> {
+        let link = ManagerLink {
+            manager: self.people[manager],
+            managee: self.people[managee],
+            source,
+        };
+        self.store
+            .add_manager(&Actor::Cli, self.tenant, link)
+            .await?;
+        Ok(())
+    }
+
+    async fn grant(&self, username: &str, role: &str, scope: Scope) -> anyhow::Result<()> {
+        let user = if username == ADMIN {
+            self.admin
+        } else {
+            self.people[username]
+        };
+        ops::grant(
+            self.access,
+            self.tenant,
+            self.admin,
+            &Actor::Cli,
+            Principal::User(user),
+            role,
+            scope,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("demo grant of {role} to {username}: {e}"))?;
+        Ok(())
+    }
+
+    async fn object(
+        &mut self,
+        kind: ObjectKind,
+        about: &'static str,
+        parent: Option<ObjectRef>,
+        published: bool,
+        instructor_led: bool,
+        created_by: Option<&str>,
+    ) -> anyhow::Result<ObjectRef> {
+        let object = ObjectRef::new(kind, ObjectId::from_uuid(uuid_now()));
+        let value = LearningObject {
+            object,
+            parent,
+            created_by: Some(created_by.map_or(self.admin, |u| self.people[u])),
+            published,
+            instructor_led,
+        };
+        ops::record(
+            self.access,
+            self.tenant,
+            &Actor::Cli,
+            "object.created",
+            "object",
+            object.to_string(),
+            Change::UpsertObject(value),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("demo object {about}: {e}"))?;
+        self.objects.push((object, about));
+        Ok(object)
+    }
+
+    async fn enroll(
+        &self,
+        username: &str,
+        course: ObjectRef,
+        status: EnrollmentStatus,
+    ) -> anyhow::Result<()> {
+        ops::record(
+            self.access,
+            self.tenant,
+            &Actor::Cli,
+            "enrollment.set",
+            "enrollment",
+            format!("{username}@{course}"),
+            Change::SetEnrollment {
+                user: self.people[username],
+                course: course.id,
+                status,
+            },
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("demo enrollment of {username}: {e}"))?;
+        Ok(())
+    }
+
+    async fn feature(&self, feature: Feature) -> anyhow::Result<()> {
+        ops::record(
+            self.access,
+            self.tenant,
+            &Actor::Cli,
+            "feature.set",
+            "tenant",
+            self.tenant.to_string(),
+            Change::SetFeature { feature, on: true },
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("demo feature: {e}"))?;
+        Ok(())
+    }
+
+    fn group_scope(&self, name: &str) -> Scope {
+        Scope::Object(ObjectRef::group(self.groups[name]))
+    }
+
+    fn group_ref(&self, name: &str) -> ObjectRef {
+        ObjectRef::group(self.groups[name])
+    }
+}
+
+fn uuid_now() -> uuid::Uuid {
+    uuid::Uuid::now_v7()
+}
+
+/// What one demo tenant shows, for the printout.
+#[derive(Debug)]
+struct Shown {
+    slug: &'static str,
+    name: &'static str,
+    preset: Preset,
+    people: Vec<(&'static str, &'static str)>,
+    objects: Vec<(ObjectRef, &'static str)>,
+}
+
 /// What to tell the person who started the demo.
 #[derive(Debug)]
 pub struct Logins {
-    tenant_name: String,
-    preset: &'static str,
+    tenants: Vec<Shown>,
     api_token: String,
     operator_token: String,
 }
 
-/// Loads the demo tenant unless it is there already. Running it again resets the
-/// administrator's password and mints fresh tokens, so the printed login always works.
-pub async fn load(store: &dyn Store) -> anyhow::Result<Logins> {
-    let slug = TenantSlug::parse(SLUG)?;
-    let tenant = match store.tenant_by_slug(&slug).await {
-        Ok(t) => {
-            let admin = store
-                .user_by_username(t.id, &Username::parse(ADMIN)?)
-                .await?;
-            let hash = hash_password(Password::parse(ADMIN_PASSWORD)?).await?;
-            store
-                .set_password_hash(&Actor::Cli, t.id, admin.id, hash)
-                .await?;
-            t
-        }
-        Err(StoreError::NotFound { .. }) => create(store).await?,
-        Err(e) => return Err(e.into()),
-    };
+/// Loads the demo tenants unless they are there already. Running it again resets the
+/// administrators' passwords and mints fresh tokens, so the printed logins always work.
+pub async fn load(store: &Arc<dyn Store>) -> anyhow::Result<Logins> {
+    let access = ReadModel::load(store.clone()).await?;
+    let hash = hash_password(Password::parse(PEOPLE_PASSWORD)?).await?;
+    let admin_hash = hash_password(Password::parse(ADMIN_PASSWORD)?).await?;
+    let builders: [(&str, Preset); 4] = [
+        ("demo", Preset::ClassicLms),
+        ("levels-demo", Preset::Levels),
+        ("mgmt-demo", Preset::ManagementGroups),
+        ("groups-demo", Preset::GroupRoles),
+    ];
+    let mut tenants = vec![];
+    for (slug, preset) in builders {
+        let shown = match store.tenant_by_slug(&TenantSlug::parse(slug)?).await {
+            Ok(t) => {
+                let admin = store
+                    .user_by_username(t.id, &Username::parse(ADMIN)?)
+                    .await?;
+                store
+                    .set_password_hash(&Actor::Cli, t.id, admin.id, admin_hash.clone())
+                    .await?;
+                describe(slug, preset, vec![])
+            }
+            Err(StoreError::NotFound { .. }) => match preset {
+                Preset::ClassicLms => classic(store, &access, hash.clone()).await?,
+                Preset::Levels => levels(store, &access, hash.clone()).await?,
+                Preset::ManagementGroups => management(store, &access, hash.clone()).await?,
+                Preset::GroupRoles => group_roles(store, &access, hash.clone()).await?,
+            },
+            Err(e) => return Err(e.into()),
+        };
+        tenants.push(shown);
+    }
+    let main = store.tenant_by_slug(&TenantSlug::parse("demo")?).await?;
     let admin = store
-        .user_by_username(tenant.id, &Username::parse(ADMIN)?)
+        .user_by_username(main.id, &Username::parse(ADMIN)?)
         .await?;
     let (_, api_token) = issue_token(
-        store,
+        store.as_ref(),
         &Actor::Cli,
-        Some((tenant.id, admin.id)),
+        Some((main.id, admin.id)),
         TokenKind::Api,
         "demo",
         None,
     )
     .await?;
     let (_, operator_token) = issue_token(
-        store,
+        store.as_ref(),
         &Actor::Cli,
         None,
         TokenKind::Operator,
@@ -241,68 +540,124 @@ pub async fn load(store: &dyn Store) -> anyhow::Result<Logins> {
     )
     .await?;
     Ok(Logins {
-        tenant_name: tenant.name.to_string(),
-        preset: tenant.preset.code(),
+        tenants,
         api_token,
         operator_token,
     })
 }
 
-impl Logins {
-    pub fn print(&self, url: &str) {
-        let Logins {
-            tenant_name,
-            preset,
-            api_token,
-            operator_token,
-        } = self;
-        println!("Demo tenant {SLUG:?} ({tenant_name}, preset {preset})");
-        println!("  administrator login: tenant={SLUG} username={ADMIN} password={ADMIN_PASSWORD}");
-        println!("  any other demo person: username e.g. nina.north, password={PEOPLE_PASSWORD}");
-        println!("  API token (acts as {ADMIN}): {api_token}");
-        println!("  operator token (manages tenants): {operator_token}");
-        println!("  try: curl -H 'Authorization: Bearer {api_token}' {url}/api/v1/users");
-        println!("  API description: {url}/api/openapi.json");
+/// Who to log in as, per preset.
+fn describe(slug: &'static str, preset: Preset, objects: Vec<(ObjectRef, &'static str)>) -> Shown {
+    let (name, people): (&str, Vec<(&str, &str)>) = match preset {
+        Preset::ClassicLms => (
+            "Northwind Learning",
+            vec![
+                ("grace.hopper", "LMS Administrator: everything"),
+                (
+                    "hana.hr",
+                    "Training Coordinator: all but system configuration",
+                ),
+                (
+                    "nina.north",
+                    "Manager: sees her team only, books them onto any event",
+                ),
+                (
+                    "terry.tutor",
+                    "Tutor + course tutor of Selling Basics: sees that course only",
+                ),
+                (
+                    "petra.north",
+                    "Tutor + course administrator of Selling Basics: cannot approve",
+                ),
+                ("ivan.hr", "Tutor + event administrator of Onboarding Day"),
+                (
+                    "tessa.tutor",
+                    "Manager/Tutor + course tutor of Rust for Platform Teams",
+                ),
+                ("linus.platform", "Manager + group manager of Platform"),
+                ("leo.leaver", "deactivated: login refused"),
+                ("carl.contractor", "expired: login refused"),
+            ],
+        ),
+        Preset::Levels => (
+            "Globex Academy",
+            vec![
+                (
+                    "pia.power",
+                    "Power User over the Support group and Customer Care 101",
+                ),
+                (
+                    "tom.tutor",
+                    "course tutor of Customer Care 101 (learner + forum moderation)",
+                ),
+                ("ina.instructor", "instructor of the on-site workshop"),
+                ("lea.learner", "learner, in progress in Customer Care 101"),
+                ("leo.learner", "learner waiting for approval: no access yet"),
+                ("mia.manager", "manager of lea and leo: may enroll them"),
+                (
+                    "eva.expert",
+                    "expert of the Kubernetes Q&A channel (social learning on)",
+                ),
+            ],
+        ),
+        Preset::ManagementGroups => (
+            "Initech Training",
+            vec![
+                (
+                    "lou.lm",
+                    "learner management group: creates teams, reads all, edits own",
+                ),
+                ("lisa.lm", "learner management group"),
+                ("pat.learner", "learner"),
+            ],
+        ),
+        Preset::GroupRoles => (
+            "Hooli Campus",
+            vec![
+                (
+                    "oscar.owner",
+                    "Owner (billing); hand-over makes the old owner Platform Admin",
+                ),
+                ("olga.admin", "Admin of the Engineering Guild"),
+                ("aaron.author", "Author; course author of Intro to Rust"),
+                ("cora.coauthor", "Co-Author of Intro to Rust (needs Author)"),
+                ("rita.reviewer", "Reviewer of Intro to Rust (published)"),
+                ("coby.coach", "Coach of the Engineering Guild"),
+                ("max.manager", "Manager of lena and luis"),
+                (
+                    "ivy.instructor",
+                    "Instructor of the Intro to Rust live session",
+                ),
+                ("lena.learner", "Learner in the Engineering Guild"),
+            ],
+        ),
+    };
+    Shown {
+        slug,
+        name,
+        preset,
+        people,
+        objects,
     }
 }
 
-async fn create(store: &dyn Store) -> anyhow::Result<registrar_domain::tenant::Tenant> {
-    let actor = Actor::Cli;
-    let (tenant, _) = create_tenant(
+async fn classic(
+    store: &Arc<dyn Store>,
+    access: &ReadModel,
+    hash: String,
+) -> anyhow::Result<Shown> {
+    let mut b = Builder::new(
         store,
-        &actor,
-        TenantSlug::parse(SLUG)?,
-        Name::parse("name", "Northwind Learning")?,
+        access,
+        "demo",
+        "Northwind Learning",
         Preset::ClassicLms,
-        Some(AdminSpec {
-            username: Some(Username::parse(ADMIN)?),
-            email: Some(Email::parse("admin@northwind.example")?),
-            display_name: Name::parse("display name", "Ada Admin")?,
-            password: Password::parse(ADMIN_PASSWORD)?,
-        }),
+        hash,
     )
     .await?;
-    let t = tenant.id;
-
-    let mut groups: HashMap<&str, GroupId> = HashMap::new();
     for (name, parent) in GROUPS {
-        let g = store
-            .create_group(
-                &actor,
-                t,
-                NewGroup {
-                    name: Name::parse("name", name)?,
-                    description: format!("{name} (demo)"),
-                    parent: parent.and_then(|p| groups.get(p).copied()),
-                },
-            )
-            .await?;
-        groups.insert(name, g.id);
+        b.group(name, *parent).await?;
     }
-
-    // One hash for all demo people: argon2id is slow by design.
-    let hash = hash_password(Password::parse(PEOPLE_PASSWORD)?).await?;
-    let mut people: HashMap<&str, UserId> = HashMap::new();
     for (i, (username, display, group, department, _)) in PEOPLE.iter().enumerate() {
         let mut labels = BTreeMap::new();
         labels.insert("department".to_owned(), (*department).to_owned());
@@ -311,57 +666,400 @@ async fn create(store: &dyn Store) -> anyhow::Result<registrar_domain::tenant::T
             ["Oslo", "Madrid", "Remote"][i % 3].to_owned(),
         );
         labels.insert("employee_id".to_owned(), format!("NW-{:04}", 1000 + i));
-        let contractor = *group == "Contractors";
-        let user = store
-            .create_user(
-                &actor,
-                t,
-                NewUser {
-                    username: Username::parse(username)?,
-                    email: Some(Email::parse(&format!("{username}@northwind.example"))?),
-                    display_name: Name::parse("display name", display)?,
-                    labels: Labels::parse(labels)?,
-                    status: if *username == "leo.leaver" {
-                        UserStatus::Deactivated
-                    } else {
-                        UserStatus::Activated
-                    },
-                    // One contractor's contract has run out, the other's has not.
-                    expires_on: match *username {
-                        "carl.contractor" => Some(date!(2025 - 06 - 30)),
-                        _ if contractor => Some(date!(2030 - 12 - 31)),
-                        _ => None,
-                    },
-                    primary_group: groups.get(group).copied(),
-                    superadmin: false,
-                    password_hash: Some(hash.clone()),
-                },
-            )
+        let status = if *username == "leo.leaver" {
+            UserStatus::Deactivated
+        } else {
+            UserStatus::Activated
+        };
+        // One contractor's contract has run out, the other's has not.
+        let expires_on = match *username {
+            "carl.contractor" => Some(date!(2025 - 06 - 30)),
+            _ if *group == "Contractors" => Some(date!(2030 - 12 - 31)),
+            _ => None,
+        };
+        b.person(username, display, Some(group), labels, status, expires_on)
             .await?;
-        if let Some(g) = groups.get(group) {
-            store.add_member(&actor, t, *g, user.id).await?;
-        }
-        people.insert(username, user.id);
     }
     // Tutors also belong to the department they teach for.
-    for (tutor, group) in [("terry.tutor", "Sales"), ("tessa.tutor", "Engineering")] {
-        store
-            .add_member(&actor, t, groups[group], people[tutor])
-            .await?;
-    }
+    b.member("terry.tutor", "Sales").await?;
+    b.member("tessa.tutor", "Engineering").await?;
     for (username, _, _, _, manager) in PEOPLE {
         if let Some(manager) = manager {
-            let link = ManagerLink {
-                manager: people[manager],
-                managee: people[username],
-                source: if username.ends_with("contractor") {
-                    ManagerSource::Explicit
-                } else {
-                    ManagerSource::Feed
-                },
+            let source = if username.ends_with("contractor") {
+                ManagerSource::Explicit
+            } else {
+                ManagerSource::Feed
             };
-            store.add_manager(&actor, t, link).await?;
+            b.manages(manager, username, source).await?;
         }
     }
-    Ok(tenant)
+    let selling = b
+        .object(
+            ObjectKind::Course,
+            "Selling Basics (e-learning, published)",
+            Some(b.group_ref("Sales")),
+            true,
+            false,
+            None,
+        )
+        .await?;
+    let rust = b
+        .object(
+            ObjectKind::Course,
+            "Rust for Platform Teams (instructor-led)",
+            Some(b.group_ref("Engineering")),
+            true,
+            true,
+            None,
+        )
+        .await?;
+    b.object(
+        ObjectKind::Course,
+        "Compliance 2027 (draft)",
+        None,
+        false,
+        false,
+        None,
+    )
+    .await?;
+    b.object(
+        ObjectKind::Lesson,
+        "Selling Basics, lesson 1",
+        Some(selling),
+        true,
+        false,
+        None,
+    )
+    .await?;
+    let onboarding = b
+        .object(
+            ObjectKind::Event,
+            "Onboarding Day (event of Selling Basics)",
+            Some(selling),
+            true,
+            false,
+            None,
+        )
+        .await?;
+    b.object(
+        ObjectKind::Session,
+        "Rust for Platform Teams, session 1",
+        Some(rust),
+        true,
+        false,
+        None,
+    )
+    .await?;
+    b.grant("grace.hopper", "lms-admin", Scope::Platform)
+        .await?;
+    b.grant("hana.hr", "training-coordinator", Scope::Platform)
+        .await?;
+    for manager in [
+        "sam.sales",
+        "nina.north",
+        "sofia.south",
+        "edsger.eng",
+        "linus.platform",
+        "ada.mobile",
+    ] {
+        b.grant(manager, "manager", Scope::Platform).await?;
+    }
+    for tutor in ["terry.tutor", "petra.north", "ivan.hr"] {
+        b.grant(tutor, "tutor", Scope::Platform).await?;
+    }
+    b.grant("tessa.tutor", "manager-tutor", Scope::Platform)
+        .await?;
+    b.grant("terry.tutor", "course-tutor", Scope::Object(selling))
+        .await?;
+    b.grant("petra.north", "course-admin", Scope::Object(selling))
+        .await?;
+    b.grant("ivan.hr", "event-admin", Scope::Object(onboarding))
+        .await?;
+    b.grant("tessa.tutor", "course-tutor", Scope::Object(rust))
+        .await?;
+    b.grant("linus.platform", "group-manager", b.group_scope("Platform"))
+        .await?;
+    b.grant("ada.mobile", "group-admin", b.group_scope("Mobile"))
+        .await?;
+    for learner in ["olaf.north", "petra.north", "uma.south"] {
+        b.enroll(learner, selling, EnrollmentStatus::InProgress)
+            .await?;
+    }
+    b.enroll("tomas.south", selling, EnrollmentStatus::Suspended)
+        .await?;
+    b.enroll("ken.platform", rust, EnrollmentStatus::ToConfirm)
+        .await?;
+    Ok(describe("demo", Preset::ClassicLms, b.objects))
+}
+
+async fn levels(store: &Arc<dyn Store>, access: &ReadModel, hash: String) -> anyhow::Result<Shown> {
+    let mut b = Builder::new(
+        store,
+        access,
+        "levels-demo",
+        "Globex Academy",
+        Preset::Levels,
+        hash,
+    )
+    .await?;
+    b.group("Support", None).await?;
+    b.group("Field Sales", None).await?;
+    for (u, d, g) in [
+        ("pia.power", "Pia Power", "Support"),
+        ("tom.tutor", "Tom Tutor", "Support"),
+        ("ina.instructor", "Ina Instructor", "Field Sales"),
+        ("lea.learner", "Lea Learner", "Support"),
+        ("leo.learner", "Leo Learner", "Support"),
+        ("mia.manager", "Mia Manager", "Support"),
+        ("eva.expert", "Eva Expert", "Field Sales"),
+    ] {
+        b.simple(u, d, Some(g)).await?;
+    }
+    b.manages("mia.manager", "lea.learner", ManagerSource::Feed)
+        .await?;
+    b.manages("mia.manager", "leo.learner", ManagerSource::Feed)
+        .await?;
+    let care = b
+        .object(
+            ObjectKind::Course,
+            "Customer Care 101 (e-learning)",
+            Some(b.group_ref("Support")),
+            true,
+            false,
+            None,
+        )
+        .await?;
+    let onsite = b
+        .object(
+            ObjectKind::Course,
+            "Negotiation workshop (instructor-led)",
+            Some(b.group_ref("Field Sales")),
+            true,
+            true,
+            None,
+        )
+        .await?;
+    b.object(
+        ObjectKind::Session,
+        "Negotiation workshop, Madrid session",
+        Some(onsite),
+        true,
+        false,
+        None,
+    )
+    .await?;
+    b.feature(Feature::SocialLearning).await?;
+    let channel = b
+        .object(
+            ObjectKind::Channel,
+            "Kubernetes Q&A channel",
+            None,
+            true,
+            false,
+            None,
+        )
+        .await?;
+    b.grant("pia.power", "power-user", Scope::Platform).await?;
+    b.grant(
+        "pia.power",
+        "power-user-assignment",
+        b.group_scope("Support"),
+    )
+    .await?;
+    b.grant("pia.power", "power-user-assignment", Scope::Object(care))
+        .await?;
+    for (u, role, course, status) in [
+        ("lea.learner", "learner", care, EnrollmentStatus::InProgress),
+        ("leo.learner", "learner", care, EnrollmentStatus::Waiting),
+        ("tom.tutor", "tutor", care, EnrollmentStatus::Enrolled),
+        (
+            "ina.instructor",
+            "instructor",
+            onsite,
+            EnrollmentStatus::Enrolled,
+        ),
+    ] {
+        b.grant(u, role, Scope::Object(course)).await?;
+        b.enroll(u, course, status).await?;
+    }
+    b.grant("eva.expert", "expert", Scope::Object(channel))
+        .await?;
+    Ok(describe("levels-demo", Preset::Levels, b.objects))
+}
+
+async fn management(
+    store: &Arc<dyn Store>,
+    access: &ReadModel,
+    hash: String,
+) -> anyhow::Result<Shown> {
+    let mut b = Builder::new(
+        store,
+        access,
+        "mgmt-demo",
+        "Initech Training",
+        Preset::ManagementGroups,
+        hash,
+    )
+    .await?;
+    b.group("Initech", None).await?;
+    for (u, d) in [
+        ("lou.lm", "Lou Lumbergh"),
+        ("lisa.lm", "Lisa Lane"),
+        ("pat.learner", "Pat Peters"),
+        ("sam.learner", "Sam Smykowski"),
+    ] {
+        b.simple(u, d, Some("Initech")).await?;
+    }
+    b.member("lou.lm", "Learner management").await?;
+    b.member("lisa.lm", "Learner management").await?;
+    b.object(
+        ObjectKind::Team,
+        "Lou's onboarding cohort (team made by lou.lm)",
+        None,
+        false,
+        false,
+        Some("lou.lm"),
+    )
+    .await?;
+    b.object(
+        ObjectKind::Team,
+        "Lisa's sales cohort (team made by lisa.lm)",
+        None,
+        false,
+        false,
+        Some("lisa.lm"),
+    )
+    .await?;
+    b.object(
+        ObjectKind::Course,
+        "TPS Reports 101",
+        None,
+        true,
+        false,
+        None,
+    )
+    .await?;
+    Ok(describe("mgmt-demo", Preset::ManagementGroups, b.objects))
+}
+
+async fn group_roles(
+    store: &Arc<dyn Store>,
+    access: &ReadModel,
+    hash: String,
+) -> anyhow::Result<Shown> {
+    let mut b = Builder::new(
+        store,
+        access,
+        "groups-demo",
+        "Hooli Campus",
+        Preset::GroupRoles,
+        hash,
+    )
+    .await?;
+    b.group("Engineering Guild", None).await?;
+    b.group("Design Guild", None).await?;
+    for (u, d, g) in [
+        ("oscar.owner", "Oscar Owner", "Engineering Guild"),
+        ("olga.admin", "Olga Admin", "Engineering Guild"),
+        ("aaron.author", "Aaron Author", "Engineering Guild"),
+        ("cora.coauthor", "Cora Coauthor", "Design Guild"),
+        ("rita.reviewer", "Rita Reviewer", "Engineering Guild"),
+        ("coby.coach", "Coby Coach", "Engineering Guild"),
+        ("max.manager", "Max Manager", "Engineering Guild"),
+        ("ivy.instructor", "Ivy Instructor", "Design Guild"),
+        ("lena.learner", "Lena Learner", "Engineering Guild"),
+        ("luis.learner", "Luis Learner", "Engineering Guild"),
+    ] {
+        b.simple(u, d, Some(g)).await?;
+    }
+    b.manages("max.manager", "lena.learner", ManagerSource::Explicit)
+        .await?;
+    b.manages("max.manager", "luis.learner", ManagerSource::Explicit)
+        .await?;
+    b.grant("oscar.owner", "owner", Scope::Platform).await?;
+    let eng = b.group_scope("Engineering Guild");
+    let design = b.group_scope("Design Guild");
+    let intro = b
+        .object(
+            ObjectKind::Course,
+            "Intro to Rust (published)",
+            Some(b.group_ref("Engineering Guild")),
+            true,
+            false,
+            Some("aaron.author"),
+        )
+        .await?;
+    let live = b
+        .object(
+            ObjectKind::Session,
+            "Intro to Rust, live session",
+            Some(intro),
+            true,
+            false,
+            None,
+        )
+        .await?;
+    b.grant("olga.admin", "admin", eng).await?;
+    b.grant("aaron.author", "author", eng).await?;
+    b.grant("aaron.author", "course-author", Scope::Object(intro))
+        .await?;
+    b.grant("cora.coauthor", "author", design).await?;
+    b.grant("cora.coauthor", "co-author", Scope::Object(intro))
+        .await?;
+    b.grant("rita.reviewer", "learner", eng).await?;
+    b.grant("rita.reviewer", "reviewer", Scope::Object(intro))
+        .await?;
+    b.grant("coby.coach", "coach", eng).await?;
+    b.grant("max.manager", "learner", eng).await?;
+    b.grant("max.manager", "manager", Scope::Platform).await?;
+    b.grant("ivy.instructor", "learner", design).await?;
+    b.grant("ivy.instructor", "instructor", Scope::Object(live))
+        .await?;
+    for learner in ["lena.learner", "luis.learner"] {
+        b.grant(learner, "learner", eng).await?;
+    }
+    Ok(describe("groups-demo", Preset::GroupRoles, b.objects))
+}
+
+impl Logins {
+    pub fn print(&self, url: &str) {
+        println!("Demo data: one tenant per preset. Every administrator logs in as");
+        println!(
+            "  username={ADMIN} password={ADMIN_PASSWORD}; everyone else with password={PEOPLE_PASSWORD}"
+        );
+        for t in &self.tenants {
+            println!();
+            println!(
+                "Tenant {:?}: {} (preset {})",
+                t.slug,
+                t.name,
+                t.preset.code()
+            );
+            for (who, what) in &t.people {
+                println!("  {who:<16} {what}");
+            }
+            for (object, what) in &t.objects {
+                println!("  {object}  {what}");
+            }
+        }
+        println!();
+        println!("  administrator login: tenant=demo username={ADMIN} password={ADMIN_PASSWORD}");
+        println!("  API token (acts as {ADMIN}): {}", self.api_token);
+        println!(
+            "  operator token (manages tenants): {}",
+            self.operator_token
+        );
+        println!(
+            "  try: curl -H 'Authorization: Bearer {}' {url}/api/v1/users",
+            self.api_token
+        );
+        if let Some((course, _)) = self.tenants.first().and_then(|t| t.objects.first()) {
+            println!(
+                "  try: curl -H 'Authorization: Bearer {}' -H 'content-type: application/json' \
+                 -d '{{\"user\":\"terry.tutor\",\"action\":\"courses.view\",\"resource\":\"{course}\"}}' {url}/api/v1/check",
+                self.api_token
+            );
+        }
+        println!("  API description: {url}/api/openapi.json");
+    }
 }

@@ -118,6 +118,40 @@ async fn serve_demo_prints_a_login_that_works_and_serves_healthz() {
         users["items"].as_array().unwrap().len() >= 20,
         "the demo has people"
     );
+
+    // The demo's course tutor sees their course, over HTTP and on the command line.
+    let selling = lines
+        .iter()
+        .find(|l| l.contains("Selling Basics (e-learning"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap()
+        .to_owned();
+    let answer: serde_json::Value = client
+        .post(format!("{base}/api/v1/check"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({ "user": "terry.tutor", "action": "courses.view", "resource": selling }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["allowed"], true, "{answer}");
+    let check = |user: &str, action: &str, verb: &str| {
+        Command::new(BIN)
+            .args([verb, "--tenant", "demo", "--user", user, "--action", action])
+            .args(["--resource", &selling, "--database-url", &url])
+            .output()
+            .unwrap()
+    };
+    let yes = check("terry.tutor", "courses.view", "check");
+    assert_eq!(yes.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&yes.stdout).contains("course-tutor"));
+    let no = check("petra.north", "enrollments.approve", "check");
+    assert_eq!(no.status.code(), Some(3), "denied is exit status 3");
+    let explained = check("petra.north", "enrollments.approve", "explain");
+    let json: serde_json::Value = serde_json::from_slice(&explained.stdout).unwrap();
+    assert_eq!(json["outcome"], "denied");
     let _ = std::fs::remove_file(path);
 }
 
@@ -132,6 +166,10 @@ fn every_command_has_help() {
         vec!["admin", "create", "--help"],
         vec!["token", "create", "--help"],
         vec!["token", "operator", "--help"],
+        vec!["check", "--help"],
+        vec!["explain", "--help"],
+        vec!["role", "list", "--help"],
+        vec!["grant", "--help"],
     ] {
         let out = Command::new(BIN).args(&args).output().unwrap();
         assert!(out.status.success(), "{args:?}");
@@ -191,6 +229,38 @@ fn bootstrap_commands_create_a_tenant_an_admin_and_a_token() {
     ]);
     assert!(ok, "{err}");
     assert!(out.trim().starts_with("rgr_"));
+    let (ok, out, _) = run(&["role", "list", "--tenant", "acme"]);
+    assert!(
+        ok && out.contains("course-author") && out.contains("owner"),
+        "{out}"
+    );
+    let (ok, out, err) = run(&[
+        "grant",
+        "--tenant",
+        "acme",
+        "--as",
+        "boss@acme.example",
+        "--user",
+        "second",
+        "--role",
+        "author",
+        "--scope",
+        "platform",
+    ]);
+    assert!(!ok, "author is granted per group, not at platform: {out}");
+    assert!(err.contains("cannot be granted at platform"), "{err}");
+    let (ok, _, err) = run(&[
+        "grant",
+        "--tenant",
+        "acme",
+        "--as",
+        "boss@acme.example",
+        "--user",
+        "second",
+        "--role",
+        "manager",
+    ]);
+    assert!(ok, "{err}");
     // Bad input is refused with a message naming it.
     let (ok, _, err) = run(&["tenant", "create", "--slug", "Bad Slug", "--name", "x"]);
     assert!(!ok);

@@ -711,36 +711,16 @@ pub async fn create_grant(
 ) -> ApiResult<(StatusCode, Json<Grant>)> {
     let who = principal(&body.principal)?;
     let at = scope(&body.scope)?;
-    let id = GrantId::new();
-    let mut made = None;
-    let slot = std::sync::Mutex::new(&mut made);
-    state
-        .access
-        .write(member.tenant, &member.actor(), |m| {
-            let role = role_in(m, &body.role)?;
-            let grant = Grant {
-                id,
-                principal: who,
-                role: role.id,
-                scope: at,
-            };
-            m.validate_grant(member.user.id, &grant, today())?;
-            if let Ok(mut s) = slot.lock() {
-                **s = Some(grant);
-            }
-            Ok(vec![LogEntry {
-                action: "grant.created",
-                entity: "grant",
-                entity_id: id.to_string(),
-                before: None,
-                after: Some(serde_json::json!({
-                    "principal": who.to_string(), "role": role.code.to_string(), "scope": at.to_string()
-                })),
-                access: vec![Change::UpsertGrant(grant)],
-            }])
-        })
-        .await?;
-    let grant = made.ok_or_else(|| ApiError::Internal("grant not made".into()))?;
+    let grant = crate::ops::grant(
+        &state.access,
+        member.tenant,
+        member.user.id,
+        &member.actor(),
+        who,
+        &body.role,
+        at,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(grant)))
 }
 
