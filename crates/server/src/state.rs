@@ -93,6 +93,20 @@ impl AppState {
         }
     }
 
+    /// Anyone may see themselves; seeing someone else needs `users.view` on them.
+    pub async fn may_see_user(
+        &self,
+        member: &Member,
+        user: registrar_domain::ids::UserId,
+    ) -> ApiResult<()> {
+        if user == member.user.id {
+            Ok(())
+        } else {
+            self.authorize(member, Permission::UsersView, ObjectRef::user(user))
+                .await
+        }
+    }
+
     /// Like [`Self::authorize`] but only answers; for filtering lists.
     pub fn allows(&self, member: &Member, permission: Permission, object: ObjectRef) -> bool {
         self.access

@@ -92,17 +92,6 @@ async fn subject(state: &AppState, member: &Member, input: &str) -> ApiResult<Us
     }
 }
 
-/// Anyone may ask about themselves; asking about others needs `users.view` on them.
-async fn may_ask_about(state: &AppState, member: &Member, user: UserId) -> ApiResult<()> {
-    if user == member.user.id {
-        Ok(())
-    } else {
-        state
-            .authorize(member, Permission::UsersView, ObjectRef::user(user))
-            .await
-    }
-}
-
 // ---- checks ----------------------------------------------------------------------------------
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -167,7 +156,7 @@ async fn decide(state: &AppState, member: &Member, item: &CheckItemIn) -> ApiRes
     let user = subject(state, member, &item.user).await?;
     let permission = Permission::parse(&item.action)?;
     let resource = ObjectRef::parse(&item.resource)?;
-    may_ask_about(state, member, user).await?;
+    state.may_see_user(member, user).await?;
     let decision = state.access.read(member.tenant, |m| {
         m.check(user, permission, &resource, today())
     })?;
@@ -277,7 +266,7 @@ pub async fn objects_for(
     Query(q): Query<ObjectsQuery>,
 ) -> ApiResult<Json<ObjectPage>> {
     let user = path_id(UserId::parse, &id)?;
-    may_ask_about(&state, &member, user).await?;
+    state.may_see_user(&member, user).await?;
     let permission = Permission::parse(&q.action)?;
     let kind = ObjectKind::parse(&q.kind).map_err(|e| ApiError::invalid("kind", e.to_string()))?;
     let after = q

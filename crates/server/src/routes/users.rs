@@ -177,11 +177,7 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> ApiResult<Json<UserOut>> {
     let id = path_id(UserId::parse, &id)?;
-    if id != member.user.id {
-        state
-            .authorize(&member, Permission::UsersView, ObjectRef::user(id))
-            .await?;
-    }
+    state.may_see_user(&member, id).await?;
     Ok(Json(state.store.user(member.tenant, id).await?.into()))
 }
 
@@ -285,11 +281,7 @@ pub async fn groups(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<GroupOut>>> {
     let id = path_id(UserId::parse, &id)?;
-    if id != member.user.id {
-        state
-            .authorize(&member, Permission::UsersView, ObjectRef::user(id))
-            .await?;
-    }
+    state.may_see_user(&member, id).await?;
     let groups = state.store.user_groups(member.tenant, id).await?;
     Ok(Json(groups.into_iter().map(Into::into).collect()))
 }
@@ -302,11 +294,7 @@ pub async fn managers(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<ManagerLinkOut>>> {
     let id = path_id(UserId::parse, &id)?;
-    if id != member.user.id {
-        state
-            .authorize(&member, Permission::UsersView, ObjectRef::user(id))
-            .await?;
-    }
+    state.may_see_user(&member, id).await?;
     state.store.user(member.tenant, id).await?;
     let links = state.store.managers_of(member.tenant, id).await?;
     Ok(Json(links.into_iter().map(Into::into).collect()))
@@ -320,11 +308,7 @@ pub async fn managees(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<ManagerLinkOut>>> {
     let id = path_id(UserId::parse, &id)?;
-    if id != member.user.id {
-        state
-            .authorize(&member, Permission::UsersView, ObjectRef::user(id))
-            .await?;
-    }
+    state.may_see_user(&member, id).await?;
     state.store.user(member.tenant, id).await?;
     let links = state.store.managees_of(member.tenant, id).await?;
     Ok(Json(links.into_iter().map(Into::into).collect()))

@@ -61,6 +61,11 @@ async fn the_openapi_document_describes_every_endpoint() {
         "/api/v1/tenants",
         "/api/v1/tokens",
         "/api/v1/audit",
+        "/api/v1/check",
+        "/api/v1/check/batch",
+        "/api/v1/roles/{role}",
+        "/api/v1/grants",
+        "/api/v1/holders",
         "/healthz",
     ] {
         assert!(doc["paths"].get(path).is_some(), "{path} is documented");
