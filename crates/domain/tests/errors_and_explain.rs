@@ -248,3 +248,17 @@ fn holders_lists_who_may_act_on_an_object() {
     );
     let _ = other;
 }
+
+#[test]
+fn the_owner_role_cannot_become_the_default_role() {
+    let preset = PresetData::for_preset(Preset::GroupRoles);
+    let mut data = preset.data(registrar_domain::ids::TenantId::new()).unwrap();
+    let owner = preset.role("owner").unwrap().id;
+    let settings = AccessSettings {
+        default_role: Some(owner),
+        ..data.settings
+    };
+    let err = data.apply(&Change::SetSettings(settings)).unwrap_err();
+    assert!(matches!(err, AccessError::OwnerAsSetting { .. }), "{err}");
+    assert!(err.to_string().contains("\"owner\""));
+}

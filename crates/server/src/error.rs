@@ -169,7 +169,8 @@ impl From<AccessError> for ApiError {
             | A::InactiveManagee { .. }
             | A::SelfManager(_)
             | A::NotOwner(_)
-            | A::NoOwnerRole => ApiError::Invalid {
+            | A::NoOwnerRole
+            | A::OwnerAsSetting { .. } => ApiError::Invalid {
                 field: None,
                 detail,
             },

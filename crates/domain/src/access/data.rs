@@ -329,8 +329,16 @@ impl AccessData {
             }
             Change::SetSettings(s) => {
                 for r in [s.default_role, s.former_owner_role].into_iter().flatten() {
-                    if !self.roles.contains_key(&r) {
-                        return Err(AccessError::UnknownRole(r.to_string()));
+                    match self.roles.get(&r) {
+                        None => return Err(AccessError::UnknownRole(r.to_string())),
+                        // Everyone without a level would become an owner: exempt from the
+                        // delegation rule, and one grant away from losing it again.
+                        Some(role) if role.owner => {
+                            return Err(AccessError::OwnerAsSetting {
+                                role: role.code.to_string(),
+                            });
+                        }
+                        Some(_) => {}
                     }
                 }
                 Ok(())

@@ -115,6 +115,10 @@ pub enum AccessError {
     NotOwner(UserId),
     #[error("the tenant has no owner role or no role to demote the old owner to")]
     NoOwnerRole,
+    #[error(
+        "role {role:?} is the owner role and cannot be the default or former-owner role: a tenant has one owner"
+    )]
+    OwnerAsSetting { role: String },
 }
 
 fn join(missing: &[Capability]) -> String {
