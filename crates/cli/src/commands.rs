@@ -53,6 +53,8 @@ enum Command {
     Role(RoleCommand),
     /// Grant a role at a scope, validated by the engine as if `--as` granted it.
     Grant(GrantArgs),
+    /// Revoke a grant, as `--as`.
+    Revoke(RevokeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -83,6 +85,55 @@ enum RoleCommand {
         #[arg(long)]
         tenant: String,
     },
+    /// Copy a role under a new code, to change it without touching the original.
+    Copy {
+        #[command(flatten)]
+        db: Database,
+        /// The tenant's slug.
+        #[arg(long)]
+        tenant: String,
+        /// Who does it (username); they need roles.edit.
+        #[arg(long = "as")]
+        editor: String,
+        /// The role to copy (code).
+        #[arg(long)]
+        from: String,
+        /// The new role's code.
+        #[arg(long)]
+        code: String,
+        /// The new role's name.
+        #[arg(long)]
+        name: String,
+    },
+    /// Delete a role nobody holds.
+    Delete {
+        #[command(flatten)]
+        db: Database,
+        /// The tenant's slug.
+        #[arg(long)]
+        tenant: String,
+        /// Who does it (username); they need roles.edit.
+        #[arg(long = "as")]
+        editor: String,
+        /// Role code.
+        #[arg(long)]
+        role: String,
+    },
+}
+
+#[derive(Debug, Args)]
+struct RevokeArgs {
+    #[command(flatten)]
+    db: Database,
+    /// The tenant's slug.
+    #[arg(long)]
+    tenant: String,
+    /// Who revokes (username); they need roles.assign where the grant applies.
+    #[arg(long = "as")]
+    revoker: String,
+    /// The grant's id (as `grant` printed it).
+    #[arg(long)]
+    grant: String,
 }
 
 #[derive(Debug, Args)]
@@ -245,6 +296,26 @@ async fn tenant_id(
     Ok(store.tenant_by_slug(&slug).await?.id)
 }
 
+/// The store, tenant, acting user and read model a command acting as a user needs.
+async fn acting(
+    db: &Database,
+    tenant: &str,
+    username: &str,
+) -> anyhow::Result<(
+    Arc<dyn Store>,
+    registrar_domain::ids::TenantId,
+    registrar_domain::user::User,
+    ReadModel,
+)> {
+    let store = open(db).await?;
+    let tenant = tenant_id(store.as_ref(), tenant).await?;
+    let user = store
+        .user_by_username(tenant, &Username::parse(username)?)
+        .await?;
+    let model = ReadModel::load(store.clone()).await?;
+    Ok((store, tenant, user, model))
+}
+
 /// Exit status of `check` when the answer is no, so scripts can tell it from an error (1).
 pub const DENIED: u8 = 3;
 
@@ -289,6 +360,47 @@ pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 ExitCode::from(DENIED)
             })
         }
+        Command::Role(RoleCommand::Copy {
+            db,
+            tenant,
+            editor,
+            from,
+            code,
+            name,
+        }) => {
+            let (_, tenant, editor, model) = acting(&db, &tenant, &editor).await?;
+            let role = registrar_server::ops::copy_role(
+                &model,
+                tenant,
+                editor.id,
+                &Actor::User(editor.id),
+                &from,
+                &code,
+                &name,
+            )
+            .await?;
+            println!("copied {from} to {} ({})", role.code, role.id);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Role(RoleCommand::Delete {
+            db,
+            tenant,
+            editor,
+            role,
+        }) => {
+            let (_, tenant, editor, model) = acting(&db, &tenant, &editor).await?;
+            registrar_server::ops::delete_role(&model, tenant, &Actor::User(editor.id), &role)
+                .await?;
+            println!("deleted role {role}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Revoke(args) => {
+            let (_, tenant, revoker, model) = acting(&args.db, &args.tenant, &args.revoker).await?;
+            let grant = registrar_domain::access::GrantId::parse(&args.grant)?;
+            registrar_server::ops::revoke(&model, tenant, &Actor::User(revoker.id), grant).await?;
+            println!("revoked grant {grant}");
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Role(RoleCommand::List { db, tenant }) => {
             let store = open(&db).await?;
             let tenant = tenant_id(store.as_ref(), &tenant).await?;
@@ -311,11 +423,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Grant(args) => {
-            let store = open(&args.db).await?;
-            let tenant = tenant_id(store.as_ref(), &args.tenant).await?;
-            let granter = store
-                .user_by_username(tenant, &Username::parse(&args.granter)?)
-                .await?;
+            let (store, tenant, granter, model) =
+                acting(&args.db, &args.tenant, &args.granter).await?;
             let holder = store
                 .user_by_username(tenant, &Username::parse(&args.user)?)
                 .await?;
@@ -326,7 +435,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                     registrar_domain::access::ObjectRef::parse(other)?,
                 ),
             };
-            let model = ReadModel::load(store).await?;
             let grant = registrar_server::ops::grant(
                 &model,
                 tenant,

@@ -170,6 +170,9 @@ fn every_command_has_help() {
         vec!["explain", "--help"],
         vec!["role", "list", "--help"],
         vec!["grant", "--help"],
+        vec!["revoke", "--help"],
+        vec!["role", "copy", "--help"],
+        vec!["role", "delete", "--help"],
     ] {
         let out = Command::new(BIN).args(&args).output().unwrap();
         assert!(out.status.success(), "{args:?}");
@@ -249,7 +252,7 @@ fn bootstrap_commands_create_a_tenant_an_admin_and_a_token() {
     ]);
     assert!(!ok, "author is granted per group, not at platform: {out}");
     assert!(err.contains("cannot be granted at platform"), "{err}");
-    let (ok, _, err) = run(&[
+    let (ok, out, err) = run(&[
         "grant",
         "--tenant",
         "acme",
@@ -260,6 +263,51 @@ fn bootstrap_commands_create_a_tenant_an_admin_and_a_token() {
         "--role",
         "manager",
     ]);
+    assert!(ok, "{err}");
+    let grant = out
+        .trim()
+        .rsplit("(grant ")
+        .next()
+        .unwrap()
+        .trim_end_matches(')')
+        .to_owned();
+    let as_boss = ["--tenant", "acme", "--as", "boss@acme.example"];
+    let revoke: Vec<&str> = ["revoke"]
+        .iter()
+        .chain(&as_boss)
+        .copied()
+        .chain(["--grant", grant.as_str()])
+        .collect();
+    let (ok, _, err) = run(&revoke);
+    assert!(ok, "{err}");
+    let (ok, _, err) = run(&revoke);
+    assert!(!ok && err.contains("not found"), "{err}");
+    let copy: Vec<&str> = ["role", "copy"]
+        .iter()
+        .chain(&as_boss)
+        .copied()
+        .chain([
+            "--from",
+            "coach",
+            "--code",
+            "senior-coach",
+            "--name",
+            "Senior Coach",
+        ])
+        .collect();
+    let (ok, out, err) = run(&copy);
+    assert!(ok && out.contains("senior-coach"), "{err}");
+    let delete = |role: &'static str| -> Vec<&str> {
+        ["role", "delete"]
+            .iter()
+            .chain(&as_boss)
+            .copied()
+            .chain(["--role", role])
+            .collect()
+    };
+    let (ok, _, err) = run(&delete("owner"));
+    assert!(!ok && err.contains("in use"), "{err}");
+    let (ok, _, err) = run(&delete("senior-coach"));
     assert!(ok, "{err}");
     // Bad input is refused with a message naming it.
     let (ok, _, err) = run(&["tenant", "create", "--slug", "Bad Slug", "--name", "x"]);

@@ -1,7 +1,10 @@
 //! Engine-validated writes shared by the API, the command line and the demo data, so that a
 //! grant made anywhere passes the same rules.
 
-use registrar_domain::access::{Change, Grant, GrantId, Principal, Scope};
+use registrar_domain::access::{
+    AccessModel, Change, Grant, GrantId, ObjectRef, Permission, Principal, Role, RoleCode, RoleId,
+    Scope,
+};
 use registrar_domain::ids::{TenantId, UserId};
 use registrar_store::{Actor, LogEntry};
 
@@ -84,4 +87,188 @@ pub async fn record(
             }])
         })
         .await
+}
+
+pub(crate) fn json<T: serde::Serialize>(v: &T) -> Option<serde_json::Value> {
+    serde_json::to_value(v).ok()
+}
+
+/// A role named by code or by id.
+pub(crate) fn role_in(model: &AccessModel, input: &str) -> ApiResult<Role> {
+    let by_code = model.role_by_code(input.trim()).cloned();
+    let by_id = RoleId::parse(input)
+        .ok()
+        .and_then(|id| model.role(id).cloned());
+    by_code
+        .or(by_id)
+        .ok_or_else(|| ApiError::NotFound(format!("role {input:?} not found")))
+}
+
+pub(crate) fn role_name(name: &str) -> ApiResult<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ApiError::invalid(
+            "name",
+            "a role name must be 1 to 100 characters",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+/// Validates a role edit in the engine (data rules and the delegation rule for role edits) and
+/// turns it into a log entry.
+pub(crate) fn role_entry(
+    m: &AccessModel,
+    editor: UserId,
+    before: Option<&Role>,
+    after: Role,
+    action: &'static str,
+) -> ApiResult<Vec<LogEntry>> {
+    let change = Change::UpsertRole(after.clone());
+    m.data().validate(&change)?;
+    m.validate_role_edit(editor, before, &after)?;
+    Ok(vec![LogEntry {
+        action,
+        entity: "role",
+        entity_id: after.id.to_string(),
+        before: before.and_then(json),
+        after: json(&after),
+        access: vec![change],
+    }])
+}
+
+/// Refuses unless the engine allows `user` to do `permission` to `object`, with its reason.
+fn require(
+    m: &AccessModel,
+    user: UserId,
+    permission: Permission,
+    object: ObjectRef,
+) -> ApiResult<()> {
+    let decision = m.check(user, permission, &object, today())?;
+    if decision.allowed {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!(
+            "may not {permission} on {object}: {}",
+            decision.explanation
+        )))
+    }
+}
+
+/// Copies a role under a new code and name; the copy is never an owner role.
+pub async fn copy_role(
+    access: &ReadModel,
+    tenant: TenantId,
+    editor: UserId,
+    actor: &Actor,
+    source: &str,
+    code: &str,
+    name: &str,
+) -> ApiResult<Role> {
+    let code = RoleCode::parse(code)?;
+    let name = role_name(name)?;
+    let id = RoleId::new();
+    let mut made = None;
+    let slot = std::sync::Mutex::new(&mut made);
+    access
+        .write(tenant, actor, |m| {
+            require(m, editor, Permission::RolesEdit, ObjectRef::tenant(tenant))?;
+            let copy = Role {
+                id,
+                code: code.clone(),
+                name: name.clone(),
+                // One owner role per tenant: a copy is an ordinary role.
+                owner: false,
+                ..role_in(m, source)?
+            };
+            if let Ok(mut s) = slot.lock() {
+                **s = Some(copy.clone());
+            }
+            role_entry(m, editor, None, copy, "role.copied")
+        })
+        .await?;
+    made.ok_or_else(|| ApiError::Internal("role not copied".into()))
+}
+
+/// Deletes a role nobody holds, no policy uses and no tenant setting names.
+pub async fn delete_role(
+    access: &ReadModel,
+    tenant: TenantId,
+    actor: &Actor,
+    role: &str,
+) -> ApiResult<()> {
+    access
+        .write(tenant, actor, |m| {
+            if let Actor::User(editor) = actor {
+                require(m, *editor, Permission::RolesEdit, ObjectRef::tenant(tenant))?;
+            }
+            let r = role_in(m, role)?;
+            let data = m.data();
+            let grants = data.grants.values().filter(|g| g.role == r.id).count();
+            let items = data
+                .policies
+                .values()
+                .flat_map(|p| &p.items)
+                .filter(|i| i.role == r.id)
+                .count();
+            let setting = data.settings.default_role == Some(r.id)
+                || data.settings.former_owner_role == Some(r.id)
+                || r.owner;
+            if grants > 0 || items > 0 || setting {
+                return Err(ApiError::Conflict {
+                    field: "role".into(),
+                    detail: format!(
+                        "role {:?} is in use ({grants} grants, {items} policy items{}) and cannot be deleted",
+                        r.code.to_string(),
+                        if setting { ", a tenant setting" } else { "" }
+                    ),
+                });
+            }
+            Ok(vec![LogEntry {
+                action: "role.deleted",
+                entity: "role",
+                entity_id: r.id.to_string(),
+                before: json(&r),
+                after: None,
+                access: vec![Change::RemoveRole { role: r.id }],
+            }])
+        })
+        .await?;
+    Ok(())
+}
+
+/// Revokes a grant; needs `roles.assign` where it applies. The owner's grant is handed over
+/// instead.
+pub async fn revoke(
+    access: &ReadModel,
+    tenant: TenantId,
+    actor: &Actor,
+    id: GrantId,
+) -> ApiResult<()> {
+    access
+        .write(tenant, actor, |m| {
+            let Some(grant) = m.data().grants.get(&id).copied() else {
+                return Err(ApiError::NotFound(format!("grant {id} not found")));
+            };
+            if let Actor::User(revoker) = actor {
+                let at = grant.scope.object().unwrap_or(ObjectRef::tenant(tenant));
+                require(m, *revoker, Permission::RolesAssign, at)?;
+            }
+            if m.role(grant.role).is_some_and(|r| r.owner) {
+                return Err(ApiError::invalid(
+                    "grant",
+                    "the owner's grant is handed over, not revoked: use POST /api/v1/ownership",
+                ));
+            }
+            Ok(vec![LogEntry {
+                action: "grant.revoked",
+                entity: "grant",
+                entity_id: id.to_string(),
+                before: json(&grant),
+                after: None,
+                access: vec![Change::RemoveGrant { grant: id }],
+            }])
+        })
+        .await?;
+    Ok(())
 }

@@ -8,9 +8,8 @@ use std::time::Duration;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use registrar_domain::access::{
-    AccessModel, Capability, Change, Constraints, Feature, Grant, GrantId, LearningObject,
-    ObjectId, ObjectKind, ObjectRef, Permission, Policy, PolicyId, PolicyItem, Principal, Risk,
-    Role, RoleCode, Scope, ScopeKind,
+    Capability, Change, Constraints, Feature, Grant, GrantId, LearningObject, ObjectId, ObjectKind,
+    ObjectRef, Permission, Policy, PolicyId, PolicyItem, Principal, Risk, Role, Scope, ScopeKind,
 };
 use registrar_domain::ids::{GroupId, UserId};
 use registrar_domain::text::Username;
@@ -21,6 +20,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::path_id;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Member, Query};
+use crate::ops::{json, role_entry, role_in, role_name};
 use crate::state::{AppState, today};
 
 /// How long a check may wait for a revision it was asked to be at least as fresh as.
@@ -51,25 +51,6 @@ fn principal(input: &str) -> ApiResult<Principal> {
         Some(("group", id)) => Ok(Principal::Group(GroupId::parse(id).map_err(|_| bad())?)),
         _ => Err(bad()),
     }
-}
-
-/// A role named by code or by id.
-fn role_in(model: &AccessModel, input: &str) -> ApiResult<Role> {
-    let by_code = model.role_by_code(input.trim()).cloned();
-    let by_id = registrar_domain::access::RoleId::parse(input)
-        .ok()
-        .and_then(|id| model.role(id).cloned());
-    by_code
-        .or(by_id)
-        .ok_or_else(|| ApiError::NotFound(format!("role {input:?} not found")))
-}
-
-fn scope_object(tenant: registrar_domain::ids::TenantId, scope: &Scope) -> ObjectRef {
-    scope.object().unwrap_or(ObjectRef::tenant(tenant))
-}
-
-fn json<T: Serialize>(v: &T) -> Option<serde_json::Value> {
-    serde_json::to_value(v).ok()
 }
 
 /// A user named by id or by username.
@@ -430,38 +411,6 @@ pub struct CopyRoleIn {
     pub name: String,
 }
 
-fn role_name(name: &str) -> ApiResult<String> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(ApiError::invalid(
-            "name",
-            "a role name must be 1 to 100 characters",
-        ));
-    }
-    Ok(name.to_owned())
-}
-
-/// Validates a role edit in the engine and turns it into a log entry.
-fn role_entry(
-    m: &AccessModel,
-    editor: UserId,
-    before: Option<&Role>,
-    after: Role,
-    action: &'static str,
-) -> ApiResult<Vec<LogEntry>> {
-    let change = Change::UpsertRole(after.clone());
-    m.data().validate(&change)?;
-    m.validate_role_edit(editor, before, &after)?;
-    Ok(vec![LogEntry {
-        action,
-        entity: "role",
-        entity_id: after.id.to_string(),
-        before: before.and_then(json),
-        after: json(&after),
-        access: vec![change],
-    }])
-}
-
 /// Creates a role from scratch.
 #[utoipa::path(post, path = "/api/v1/roles", tag = "roles", request_body = RoleIn,
     responses((status = 201, body = Object), (status = 403, body = crate::error::Problem),
@@ -512,29 +461,16 @@ pub async fn copy_role(
     Path(role): Path<String>,
     Json(body): Json<CopyRoleIn>,
 ) -> ApiResult<(StatusCode, Json<Role>)> {
-    state
-        .authorize(
-            &member,
-            Permission::RolesEdit,
-            ObjectRef::tenant(member.tenant),
-        )
-        .await?;
-    let source = state.access.read(member.tenant, |m| role_in(m, &role))?;
-    let copy = Role {
-        id: registrar_domain::access::RoleId::new(),
-        code: RoleCode::parse(&body.code)?,
-        name: role_name(&body.name)?,
-        // One owner role per tenant: a copy is an ordinary role.
-        owner: false,
-        ..source
-    };
-    let made = copy.clone();
-    state
-        .access
-        .write(member.tenant, &member.actor(), |m| {
-            role_entry(m, member.user.id, None, made.clone(), "role.copied")
-        })
-        .await?;
+    let copy = crate::ops::copy_role(
+        &state.access,
+        member.tenant,
+        member.user.id,
+        &member.actor(),
+        &role,
+        &body.code,
+        &body.name,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(copy)))
 }
 
@@ -598,47 +534,7 @@ pub async fn delete_role(
     member: Member,
     Path(role): Path<String>,
 ) -> ApiResult<StatusCode> {
-    state
-        .authorize(
-            &member,
-            Permission::RolesEdit,
-            ObjectRef::tenant(member.tenant),
-        )
-        .await?;
-    state
-        .access
-        .write(member.tenant, &member.actor(), |m| {
-            let r = role_in(m, &role)?;
-            let data = m.data();
-            let grants = data.grants.values().filter(|g| g.role == r.id).count();
-            let items = data
-                .policies
-                .values()
-                .flat_map(|p| &p.items)
-                .filter(|i| i.role == r.id)
-                .count();
-            let default = data.settings.default_role == Some(r.id)
-                || data.settings.former_owner_role == Some(r.id);
-            if grants > 0 || items > 0 || default || r.owner {
-                return Err(ApiError::Conflict {
-                    field: "role".into(),
-                    detail: format!(
-                        "role {:?} is in use ({grants} grants, {items} policy items{}) and cannot be deleted",
-                        r.code.to_string(),
-                        if default || r.owner { ", a tenant setting" } else { "" }
-                    ),
-                });
-            }
-            Ok(vec![LogEntry {
-                action: "role.deleted",
-                entity: "role",
-                entity_id: r.id.to_string(),
-                before: json(&r),
-                after: None,
-                access: vec![Change::RemoveRole { role: r.id }],
-            }])
-        })
-        .await?;
+    crate::ops::delete_role(&state.access, member.tenant, &member.actor(), &role).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -723,39 +619,7 @@ pub async fn delete_grant(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let id = path_id(GrantId::parse, &id)?;
-    let grant = state
-        .access
-        .read(member.tenant, |m| m.data().grants.get(&id).copied())
-        .ok_or_else(|| ApiError::NotFound(format!("grant {id} not found")))?;
-    state
-        .authorize(
-            &member,
-            Permission::RolesAssign,
-            scope_object(member.tenant, &grant.scope),
-        )
-        .await?;
-    state
-        .access
-        .write(member.tenant, &member.actor(), |m| {
-            let Some(grant) = m.data().grants.get(&id).copied() else {
-                return Err(ApiError::NotFound(format!("grant {id} not found")));
-            };
-            if m.role(grant.role).is_some_and(|r| r.owner) {
-                return Err(ApiError::invalid(
-                    "grant",
-                    "the owner's grant is handed over, not revoked: use POST /api/v1/ownership",
-                ));
-            }
-            Ok(vec![LogEntry {
-                action: "grant.revoked",
-                entity: "grant",
-                entity_id: id.to_string(),
-                before: json(&grant),
-                after: None,
-                access: vec![Change::RemoveGrant { grant: id }],
-            }])
-        })
-        .await?;
+    crate::ops::revoke(&state.access, member.tenant, &member.actor(), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
