@@ -11,6 +11,7 @@ pub mod access;
 pub mod error;
 pub mod group;
 pub mod ids;
+pub mod lifecycle;
 pub mod tenant;
 pub mod text;
 pub mod user;

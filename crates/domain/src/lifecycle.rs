@@ -1,0 +1,450 @@
+//! Lifecycles (SPEC section 3): how an enrollment's status moves, what learning activity does to
+//! it and to the learner, and how a learning plan's status follows from its courses. Pure rules;
+//! the server stores the results and the engine reads them as vetoes.
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::access::EnrollmentStatus;
+use crate::user::UserStatus;
+
+use EnrollmentStatus as S;
+
+/// How a course is delivered, which changes what `to_confirm` and completion mean.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CourseType {
+    ELearning,
+    InstructorLed,
+}
+
+/// Whether enrolling needs someone's approval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EnrollmentPolicy {
+    #[default]
+    Open,
+    ApprovalRequired,
+}
+
+/// What a learner did, as the platform reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Activity {
+    OpenedCourse,
+    CompletedMaterial,
+    AttendedSession,
+}
+
+/// How far a learner is in one course, counted by the server from recorded activity.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Progress {
+    pub materials: u32,
+    pub materials_completed: u32,
+    /// Sessions of an instructor-led course the learner is enrolled in.
+    pub sessions: u32,
+    pub sessions_attended: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum LifecycleError {
+    #[error("an enrollment cannot go from {from} to {to}{why}")]
+    Transition {
+        from: EnrollmentStatus,
+        to: EnrollmentStatus,
+        why: &'static str,
+    },
+    #[error("the course is full ({capacity} places taken); raise its capacity to let more in")]
+    Full { capacity: u32 },
+    #[error("learning activity is not possible while the enrollment is {status}")]
+    NoAccess { status: EnrollmentStatus },
+    #[error("sessions are attended in instructor-led courses only")]
+    NotInstructorLed,
+}
+
+/// The status a new enrollment starts in: waiting when the course asks for approval or is full.
+pub fn new_enrollment(
+    policy: EnrollmentPolicy,
+    capacity: Option<u32>,
+    taken: u32,
+) -> EnrollmentStatus {
+    let full = capacity.is_some_and(|c| taken >= c);
+    if policy == EnrollmentPolicy::ApprovalRequired || full {
+        S::Waiting
+    } else {
+        S::Enrolled
+    }
+}
+
+/// Whether an administrator may move an enrollment from `from` to `to` on a course of this type.
+/// Statuses are manual apart from what activity derives, but some moves make no sense: a finished
+/// course does not go back to the waiting list, and overbooking exists for e-learning only.
+pub fn check_transition(
+    course: CourseType,
+    from: EnrollmentStatus,
+    to: EnrollmentStatus,
+) -> Result<(), LifecycleError> {
+    let refuse = |why| Err(LifecycleError::Transition { from, to, why });
+    if from == to {
+        return Ok(());
+    }
+    if to == S::Overbooked && course == CourseType::InstructorLed {
+        return refuse(": overbooking exists for e-learning courses only");
+    }
+    let allowed = match from {
+        S::Enrolled => matches!(
+            to,
+            S::InProgress | S::Completed | S::Waiting | S::ToConfirm | S::Suspended | S::Overbooked
+        ),
+        S::Waiting => matches!(to, S::Enrolled | S::ToConfirm | S::Suspended),
+        S::ToConfirm => matches!(to, S::Enrolled | S::InProgress | S::Waiting | S::Suspended),
+        S::InProgress => matches!(
+            to,
+            S::Completed | S::Suspended | S::Overbooked | S::ToConfirm
+        ),
+        S::Completed => matches!(to, S::InProgress | S::Suspended),
+        S::Suspended => matches!(to, S::Enrolled | S::InProgress | S::Completed),
+        S::Overbooked => matches!(to, S::Enrolled | S::InProgress | S::Suspended),
+    };
+    if allowed { Ok(()) } else { refuse("") }
+}
+
+/// Approving a waiting enrollment (or a booking to confirm) lets the learner in, if there is room.
+pub fn approve(
+    from: EnrollmentStatus,
+    capacity: Option<u32>,
+    taken: u32,
+) -> Result<EnrollmentStatus, LifecycleError> {
+    if !matches!(from, S::Waiting | S::ToConfirm) {
+        return Err(LifecycleError::Transition {
+            from,
+            to: S::Enrolled,
+            why: ": only waiting enrollments and bookings to confirm are approved",
+        });
+    }
+    match capacity {
+        Some(c) if from == S::Waiting && taken >= c => Err(LifecycleError::Full { capacity: c }),
+        _ => Ok(S::Enrolled),
+    }
+}
+
+/// The enrollment status after `activity`, given the progress it brings the learner to.
+/// E-learning completes when every material is completed; instructor-led when every session
+/// the learner is enrolled in is attended. Waiting, suspended and overbooked learners have no
+/// access, so no activity; a learner to confirm may see material but not attend.
+pub fn after_activity(
+    course: CourseType,
+    status: EnrollmentStatus,
+    activity: Activity,
+    progress: Progress,
+) -> Result<EnrollmentStatus, LifecycleError> {
+    let may_see_material = match status {
+        S::Enrolled | S::InProgress | S::Completed => true,
+        S::ToConfirm => course == CourseType::InstructorLed,
+        S::Waiting | S::Suspended | S::Overbooked => false,
+    };
+    if !may_see_material {
+        return Err(LifecycleError::NoAccess { status });
+    }
+    if activity == Activity::AttendedSession {
+        if course != CourseType::InstructorLed {
+            return Err(LifecycleError::NotInstructorLed);
+        }
+        if status == S::ToConfirm {
+            return Err(LifecycleError::NoAccess { status });
+        }
+    }
+    if status == S::Completed {
+        return Ok(S::Completed);
+    }
+    let done = match course {
+        CourseType::ELearning => {
+            progress.materials > 0 && progress.materials_completed >= progress.materials
+        }
+        CourseType::InstructorLed => {
+            progress.sessions > 0 && progress.sessions_attended >= progress.sessions
+        }
+    };
+    Ok(match (done, status) {
+        (true, S::Enrolled | S::InProgress) => S::Completed,
+        // Seeing material while a session booking awaits approval does not change the booking.
+        (_, S::ToConfirm) => S::ToConfirm,
+        _ => S::InProgress,
+    })
+}
+
+/// A learner's first learning activity makes an activated account active; nothing else changes
+/// (activity never reactivates a deactivated account).
+pub fn user_after_activity(status: UserStatus) -> UserStatus {
+    match status {
+        UserStatus::Activated => UserStatus::Active,
+        other => other,
+    }
+}
+
+/// A learner's status in a learning plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanStatus {
+    /// Enrolled in none of the plan's courses.
+    NotEnrolled,
+    NotStarted,
+    InProgress,
+    Completed,
+}
+
+/// Derives a plan's status from the learner's enrollments in its courses (courses they are not
+/// enrolled in are left out), exactly as SPEC 3.2 states, in this order:
+/// in progress when some course is in progress, or one is completed and another still enrolled;
+/// completed when every course is completed or sits in waiting, to_confirm, suspended or
+/// overbooked (so a plan whose courses are all blocked counts as completed: no progress is
+/// possible); not started when enrolled in at least one and none started.
+pub fn plan_status(enrollments: &[EnrollmentStatus]) -> PlanStatus {
+    if enrollments.is_empty() {
+        return PlanStatus::NotEnrolled;
+    }
+    let any = |s: EnrollmentStatus| enrollments.contains(&s);
+    if any(S::InProgress) || (any(S::Completed) && any(S::Enrolled)) {
+        return PlanStatus::InProgress;
+    }
+    let finished_or_blocked = |s: &EnrollmentStatus| {
+        matches!(
+            s,
+            S::Completed | S::Waiting | S::ToConfirm | S::Suspended | S::Overbooked
+        )
+    };
+    if enrollments.iter().all(finished_or_blocked) {
+        return PlanStatus::Completed;
+    }
+    PlanStatus::NotStarted
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use CourseType::{ELearning, InstructorLed};
+
+    #[test]
+    fn a_new_enrollment_waits_when_the_course_needs_approval() {
+        assert_eq!(
+            new_enrollment(EnrollmentPolicy::ApprovalRequired, None, 0),
+            S::Waiting
+        );
+        assert_eq!(
+            new_enrollment(EnrollmentPolicy::Open, None, 10_000),
+            S::Enrolled
+        );
+    }
+
+    #[test]
+    fn a_new_enrollment_waits_when_the_course_is_full() {
+        assert_eq!(
+            new_enrollment(EnrollmentPolicy::Open, Some(2), 1),
+            S::Enrolled
+        );
+        assert_eq!(
+            new_enrollment(EnrollmentPolicy::Open, Some(2), 2),
+            S::Waiting
+        );
+    }
+
+    #[test]
+    fn overbooked_exists_for_e_learning_only() {
+        assert!(check_transition(ELearning, S::Enrolled, S::Overbooked).is_ok());
+        let err = check_transition(InstructorLed, S::Enrolled, S::Overbooked).unwrap_err();
+        assert!(err.to_string().contains("e-learning courses only"), "{err}");
+    }
+
+    #[test]
+    fn a_completed_enrollment_never_goes_back_to_waiting() {
+        let err = check_transition(ELearning, S::Completed, S::Waiting).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "an enrollment cannot go from completed to waiting"
+        );
+    }
+
+    #[test]
+    fn suspension_is_manual_and_can_be_lifted() {
+        for from in [S::Enrolled, S::InProgress, S::Completed] {
+            assert!(check_transition(ELearning, from, S::Suspended).is_ok());
+        }
+        assert!(check_transition(ELearning, S::Suspended, S::InProgress).is_ok());
+    }
+
+    #[test]
+    fn approval_lets_a_waiting_learner_in_only_if_there_is_room() {
+        assert_eq!(approve(S::Waiting, Some(3), 2), Ok(S::Enrolled));
+        assert_eq!(
+            approve(S::Waiting, Some(3), 3),
+            Err(LifecycleError::Full { capacity: 3 })
+        );
+        assert_eq!(
+            approve(S::ToConfirm, Some(3), 3),
+            Ok(S::Enrolled),
+            "already in the course"
+        );
+        assert!(approve(S::Completed, None, 0).is_err());
+    }
+
+    #[test]
+    fn opening_a_course_starts_it() {
+        let p = Progress {
+            materials: 3,
+            ..Progress::default()
+        };
+        assert_eq!(
+            after_activity(ELearning, S::Enrolled, Activity::OpenedCourse, p),
+            Ok(S::InProgress)
+        );
+    }
+
+    #[test]
+    fn e_learning_completes_when_every_material_is_completed() {
+        let half = Progress {
+            materials: 2,
+            materials_completed: 1,
+            ..Progress::default()
+        };
+        let all = Progress {
+            materials: 2,
+            materials_completed: 2,
+            ..Progress::default()
+        };
+        assert_eq!(
+            after_activity(ELearning, S::InProgress, Activity::CompletedMaterial, half),
+            Ok(S::InProgress)
+        );
+        assert_eq!(
+            after_activity(ELearning, S::InProgress, Activity::CompletedMaterial, all),
+            Ok(S::Completed)
+        );
+    }
+
+    #[test]
+    fn instructor_led_completes_when_every_enrolled_session_is_attended() {
+        let one_of_two = Progress {
+            sessions: 2,
+            sessions_attended: 1,
+            ..Progress::default()
+        };
+        let both = Progress {
+            sessions: 2,
+            sessions_attended: 2,
+            ..Progress::default()
+        };
+        assert_eq!(
+            after_activity(
+                InstructorLed,
+                S::Enrolled,
+                Activity::AttendedSession,
+                one_of_two
+            ),
+            Ok(S::InProgress)
+        );
+        assert_eq!(
+            after_activity(
+                InstructorLed,
+                S::InProgress,
+                Activity::AttendedSession,
+                both
+            ),
+            Ok(S::Completed)
+        );
+        assert_eq!(
+            after_activity(ELearning, S::InProgress, Activity::AttendedSession, both),
+            Err(LifecycleError::NotInstructorLed)
+        );
+    }
+
+    #[test]
+    fn waiting_suspended_and_overbooked_learners_have_no_access() {
+        for status in [S::Waiting, S::Suspended, S::Overbooked] {
+            let err = after_activity(
+                ELearning,
+                status,
+                Activity::OpenedCourse,
+                Progress::default(),
+            );
+            assert_eq!(err, Err(LifecycleError::NoAccess { status }));
+        }
+    }
+
+    #[test]
+    fn to_confirm_sees_material_but_cannot_attend_the_session() {
+        let p = Progress {
+            materials: 2,
+            sessions: 1,
+            ..Progress::default()
+        };
+        assert_eq!(
+            after_activity(InstructorLed, S::ToConfirm, Activity::OpenedCourse, p),
+            Ok(S::ToConfirm)
+        );
+        assert!(after_activity(InstructorLed, S::ToConfirm, Activity::AttendedSession, p).is_err());
+        assert!(
+            after_activity(ELearning, S::ToConfirm, Activity::OpenedCourse, p).is_err(),
+            "like waiting"
+        );
+    }
+
+    #[test]
+    fn the_first_learning_activity_makes_an_activated_user_active() {
+        assert_eq!(
+            user_after_activity(UserStatus::Activated),
+            UserStatus::Active
+        );
+        assert_eq!(user_after_activity(UserStatus::Active), UserStatus::Active);
+        assert_eq!(
+            user_after_activity(UserStatus::Deactivated),
+            UserStatus::Deactivated
+        );
+    }
+
+    #[test]
+    fn a_plan_is_not_started_while_enrolled_courses_are_untouched() {
+        assert_eq!(
+            plan_status(&[S::Enrolled, S::Enrolled]),
+            PlanStatus::NotStarted
+        );
+        assert_eq!(
+            plan_status(&[S::Enrolled, S::Waiting]),
+            PlanStatus::NotStarted
+        );
+        assert_eq!(plan_status(&[]), PlanStatus::NotEnrolled);
+    }
+
+    #[test]
+    fn a_plan_is_in_progress_when_a_course_is_in_progress() {
+        assert_eq!(
+            plan_status(&[S::InProgress, S::Waiting]),
+            PlanStatus::InProgress
+        );
+    }
+
+    #[test]
+    fn a_plan_is_in_progress_when_one_course_is_completed_and_another_still_enrolled() {
+        assert_eq!(
+            plan_status(&[S::Completed, S::Enrolled]),
+            PlanStatus::InProgress
+        );
+    }
+
+    #[test]
+    fn a_plan_is_completed_when_every_course_is_completed_or_blocked() {
+        assert_eq!(
+            plan_status(&[S::Completed, S::Completed]),
+            PlanStatus::Completed
+        );
+        assert_eq!(
+            plan_status(&[
+                S::Completed,
+                S::Waiting,
+                S::ToConfirm,
+                S::Suspended,
+                S::Overbooked
+            ]),
+            PlanStatus::Completed
+        );
+    }
+}
