@@ -22,10 +22,12 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, header};
 use axum::routing::{get, post, put};
 use registrar_store::Store;
 use tokio::net::TcpListener;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
@@ -97,6 +99,11 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { ApiError::NotFound("no such API endpoint".into()) });
 
     let request_id = axum::http::HeaderName::from_static("x-request-id");
+    // API answers carry personal data: no shared or browser caches.
+    let api = api.layer(SetResponseHeaderLayer::if_not_present(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    ));
     Router::new()
         .nest("/api/v1", api)
         .route("/api/openapi.json", get(openapi::serve))
@@ -112,6 +119,10 @@ pub fn router(state: AppState) -> Router {
             metrics::track,
         ))
         .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(TraceLayer::new_for_http())
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))

@@ -10,6 +10,7 @@ use axum::response::Response;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -33,6 +34,7 @@ pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     latency: HistogramFamily,
+    revision: Gauge,
 }
 
 fn latency_histogram() -> Histogram {
@@ -55,11 +57,22 @@ impl Metrics {
             "Time to answer an HTTP request, by method and route",
             latency.clone(),
         );
+        let revision = Gauge::default();
+        registry.register(
+            "read_model_revision",
+            "Change-log revision this server's read model has applied; compare across servers",
+            revision.clone(),
+        );
         Self {
             registry,
             requests,
             latency,
+            revision,
         }
+    }
+
+    pub fn set_revision(&self, revision: i64) {
+        self.revision.set(revision);
     }
 
     pub fn render(&self) -> String {

@@ -35,6 +35,7 @@ pub async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, ApiE
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    state.metrics.set_revision(state.access.revision());
     (
         StatusCode::OK,
         [(

@@ -398,3 +398,43 @@ async fn a_students_list_of_users_and_groups_is_cut_by_the_engine_and_policies_w
     let policies: Vec<Value> = app.get("/api/v1/policies").await.json().await.unwrap();
     assert_eq!(policies[0]["attached_to"][0], format!("user:{}", id(&ann)));
 }
+
+#[tokio::test]
+async fn a_check_does_not_reveal_whether_a_username_exists() {
+    let app = spawn_app().await;
+    app.create_user("ann", json!({ "password": "ann password 1" }))
+        .await;
+    app.create_user("bob", json!({})).await;
+    let c = course();
+    put_course(&app, &c, true).await;
+    let login = ok(app.login("ann", "ann password 1").await).await;
+    let token = login["token"].as_str().unwrap();
+    let ask = |user: &str| {
+        app.request(Method::POST, "/api/v1/check", token)
+            .json(&json!({ "user": user, "action": "courses.view", "resource": c }))
+            .send()
+    };
+    let existing: Value = ask("bob").await.unwrap().json().await.unwrap();
+    let missing: Value = ask("nobody").await.unwrap().json().await.unwrap();
+    assert_eq!(existing["status"], 403);
+    assert_eq!(missing["status"], 403);
+    assert_eq!(
+        existing["detail"].as_str().unwrap().replace("bob", "X"),
+        missing["detail"].as_str().unwrap().replace("nobody", "X"),
+        "the same answer whether or not the user exists"
+    );
+    // Ann may always ask about herself; an administrator learns that nobody is nobody.
+    let own = ok(ask("ann").await.unwrap()).await;
+    assert!(
+        own["allowed"].is_boolean(),
+        "she gets an answer about herself: {own}"
+    );
+    let r = app
+        .send(
+            Method::POST,
+            "/api/v1/check",
+            json!({ "user": "nobody", "action": "courses.view", "resource": c }),
+        )
+        .await;
+    assert_eq!(r.status(), 404);
+}

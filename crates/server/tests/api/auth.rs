@@ -12,6 +12,7 @@ async fn a_right_password_opens_a_session_with_a_strict_secure_cookie() {
     for attribute in ["HttpOnly", "SameSite=Strict", "Secure", "Path=/"] {
         assert!(cookie.contains(attribute), "{cookie} has {attribute}");
     }
+    assert_eq!(r.headers()["cache-control"], "no-store");
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["user"]["username"], "admin");
     let token = body["token"].as_str().unwrap();
