@@ -8,6 +8,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod access;
+pub mod course;
 pub mod error;
 pub mod group;
 pub mod ids;

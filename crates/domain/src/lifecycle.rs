@@ -18,6 +18,27 @@ pub enum CourseType {
     InstructorLed,
 }
 
+impl CourseType {
+    pub fn code(self) -> &'static str {
+        match self {
+            CourseType::ELearning => "e_learning",
+            CourseType::InstructorLed => "instructor_led",
+        }
+    }
+
+    pub fn parse(input: &str) -> Result<Self, crate::ValidationError> {
+        match input.trim() {
+            "e_learning" => Ok(CourseType::ELearning),
+            "instructor_led" => Ok(CourseType::InstructorLed),
+            _ => Err(crate::ValidationError::new(
+                "course_type",
+                input,
+                "must be e_learning or instructor_led",
+            )),
+        }
+    }
+}
+
 /// Whether enrolling needs someone's approval.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -25,6 +46,27 @@ pub enum EnrollmentPolicy {
     #[default]
     Open,
     ApprovalRequired,
+}
+
+impl EnrollmentPolicy {
+    pub fn code(self) -> &'static str {
+        match self {
+            EnrollmentPolicy::Open => "open",
+            EnrollmentPolicy::ApprovalRequired => "approval_required",
+        }
+    }
+
+    pub fn parse(input: &str) -> Result<Self, crate::ValidationError> {
+        match input.trim() {
+            "open" => Ok(EnrollmentPolicy::Open),
+            "approval_required" => Ok(EnrollmentPolicy::ApprovalRequired),
+            _ => Err(crate::ValidationError::new(
+                "policy",
+                input,
+                "must be open or approval_required",
+            )),
+        }
+    }
 }
 
 /// What a learner did, as the platform reports it.

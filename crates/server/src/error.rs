@@ -6,6 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use registrar_domain::ValidationError;
 use registrar_domain::access::AccessError;
+use registrar_domain::lifecycle::LifecycleError;
 use registrar_store::StoreError;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -115,6 +116,7 @@ impl From<StoreError> for ApiError {
                 detail,
             },
             StoreError::Invalid(v) => v.into(),
+            StoreError::Lifecycle(l) => l.into(),
             StoreError::Stale { .. } => ApiError::Conflict {
                 field: "revision".into(),
                 detail: e.to_string(),
@@ -128,6 +130,22 @@ impl From<StoreError> for ApiError {
             StoreError::Corrupt { .. } | StoreError::Migrate(_) => {
                 ApiError::Internal(e.to_string())
             }
+        }
+    }
+}
+
+impl From<LifecycleError> for ApiError {
+    fn from(e: LifecycleError) -> Self {
+        let detail = e.to_string();
+        match e {
+            LifecycleError::Transition { .. } | LifecycleError::NotInstructorLed => {
+                ApiError::invalid("status", detail)
+            }
+            LifecycleError::Full { .. } => ApiError::Conflict {
+                field: "capacity".into(),
+                detail,
+            },
+            LifecycleError::NoAccess { .. } => ApiError::Forbidden(detail),
         }
     }
 }

@@ -20,6 +20,9 @@ pub enum StoreError {
     Rule(String),
     #[error(transparent)]
     Invalid(#[from] ValidationError),
+    /// A lifecycle rule refused the change (an illegal transition, a full course, no access).
+    #[error(transparent)]
+    Lifecycle(#[from] registrar_domain::lifecycle::LifecycleError),
     /// The tenant changed since the caller validated its write; it should catch up and retry.
     #[error("the tenant changed meanwhile (expected revision {expected}, found {actual})")]
     Stale { expected: i64, actual: i64 },

@@ -10,6 +10,7 @@ mod error;
 mod records;
 mod rows;
 mod sql;
+mod sql_courses;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -22,16 +23,111 @@ pub use sql::SqlStore;
 pub use sqlx::Error as DatabaseError;
 
 use async_trait::async_trait;
+use registrar_domain::access::{EnrollmentStatus, ObjectId};
+use registrar_domain::course::{Course, Enrollment, LearningPlan, Material};
 use registrar_domain::group::Group;
 use registrar_domain::ids::{GroupId, TenantId, TokenId, UserId};
+use registrar_domain::lifecycle::Activity;
 use registrar_domain::tenant::{Tenant, TenantSlug};
 use registrar_domain::text::{Name, Username};
 use registrar_domain::user::User;
 
+/// Courses, materials, enrollments and learning plans. Lifecycle rules run inside the
+/// transaction, so a status is never written without the rule that allows it.
+#[async_trait]
+pub trait CourseStore: Send + Sync {
+    async fn create_course(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        new: NewCourse,
+    ) -> StoreResult<Course>;
+    async fn course(&self, tenant: TenantId, id: ObjectId) -> StoreResult<Course>;
+    async fn list_courses(&self, tenant: TenantId, page: &PageRequest)
+    -> StoreResult<Page<Course>>;
+    async fn update_course(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        id: ObjectId,
+        patch: CoursePatch,
+    ) -> StoreResult<Course>;
+    /// Appends a material at the end of the course.
+    async fn add_material(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        course: ObjectId,
+        title: Name,
+    ) -> StoreResult<Material>;
+    async fn materials(&self, tenant: TenantId, course: ObjectId) -> StoreResult<Vec<Material>>;
+    /// Enrolls, waiting when the course needs approval or is full; 409 when already enrolled.
+    async fn enroll(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        course: ObjectId,
+        user: UserId,
+    ) -> StoreResult<Enrollment>;
+    async fn enrollment(
+        &self,
+        tenant: TenantId,
+        course: ObjectId,
+        user: UserId,
+    ) -> StoreResult<Enrollment>;
+    /// A course's enrollments, by user id.
+    async fn course_enrollments(
+        &self,
+        tenant: TenantId,
+        course: ObjectId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Enrollment>>;
+    async fn user_enrollments(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+    ) -> StoreResult<Vec<Enrollment>>;
+    /// An administrator's edit, within the allowed transitions.
+    async fn set_enrollment_status(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        course: ObjectId,
+        user: UserId,
+        to: EnrollmentStatus,
+    ) -> StoreResult<Enrollment>;
+    /// Lets a waiting learner (or a booking to confirm) in, if there is room.
+    async fn approve_enrollment(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        course: ObjectId,
+        user: UserId,
+    ) -> StoreResult<Enrollment>;
+    /// Records learning activity and moves the enrollment and the learner's status with it.
+    async fn record_activity(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        course: ObjectId,
+        user: UserId,
+        activity: Activity,
+        material: Option<ObjectId>,
+    ) -> StoreResult<Enrollment>;
+    async fn create_plan(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        title: Name,
+        courses: Vec<ObjectId>,
+    ) -> StoreResult<LearningPlan>;
+    async fn plan(&self, tenant: TenantId, id: ObjectId) -> StoreResult<LearningPlan>;
+}
+
 /// Everything the server asks of the database. Every tenant-owned read and write takes the tenant
 /// explicitly: there is no way to name a row without saying whose it is.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: CourseStore + Send + Sync + 'static {
     /// `sqlite` or `postgres`, for logs and metrics.
     fn backend(&self) -> &'static str;
     /// A round trip to the database, for health checks.

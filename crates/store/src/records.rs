@@ -224,3 +224,22 @@ pub struct AccessLogEntry {
     pub tenant: TenantId,
     pub changes: Vec<registrar_domain::access::Change>,
 }
+
+#[derive(Debug, Clone)]
+pub struct NewCourse {
+    pub title: Name,
+    pub course_type: registrar_domain::lifecycle::CourseType,
+    pub published: bool,
+    pub capacity: Option<u32>,
+    pub policy: registrar_domain::lifecycle::EnrollmentPolicy,
+    pub group: Option<GroupId>,
+    pub created_by: Option<UserId>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CoursePatch {
+    pub title: Option<Name>,
+    pub published: Option<bool>,
+    pub capacity: Option<Option<u32>>,
+    pub policy: Option<registrar_domain::lifecycle::EnrollmentPolicy>,
+}

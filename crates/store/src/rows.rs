@@ -19,7 +19,7 @@ pub(crate) const TOKEN_COLUMNS: &str =
 pub(crate) const CHANGE_COLUMNS: &str =
     "revision, tenant_id, actor, action, entity, entity_id, before, after, at";
 
-fn corrupt(entity: &'static str, detail: impl ToString) -> StoreError {
+pub(crate) fn corrupt(entity: &'static str, detail: impl ToString) -> StoreError {
     StoreError::Corrupt {
         entity,
         detail: detail.to_string(),
@@ -46,7 +46,7 @@ fn parse_date(entity: &'static str, s: &str) -> Result<Date, StoreError> {
     Date::parse(s, &format).map_err(|e| corrupt(entity, e))
 }
 
-fn uuid(entity: &'static str, s: &str) -> Result<uuid::Uuid, StoreError> {
+pub(crate) fn uuid(entity: &'static str, s: &str) -> Result<uuid::Uuid, StoreError> {
     uuid::Uuid::parse_str(s).map_err(|e| corrupt(entity, e))
 }
 

@@ -21,8 +21,8 @@ use crate::*;
 /// Both pools are the same pool on PostgreSQL; on SQLite writes go through a pool of one.
 #[derive(Debug)]
 pub struct SqlStore<DB: sqlx::Database> {
-    read: Pool<DB>,
-    write: Pool<DB>,
+    pub(crate) read: Pool<DB>,
+    pub(crate) write: Pool<DB>,
 }
 
 impl<DB: sqlx::Database> SqlStore<DB> {
@@ -32,19 +32,19 @@ impl<DB: sqlx::Database> SqlStore<DB> {
 }
 
 /// One audit/change-log row, written in the same transaction as the change it describes.
-struct Entry<'a> {
-    tenant: Option<TenantId>,
-    actor: &'a Actor,
-    action: &'static str,
-    entity: &'static str,
-    entity_id: String,
-    before: Option<serde_json::Value>,
-    after: Option<serde_json::Value>,
+pub(crate) struct Entry<'a> {
+    pub(crate) tenant: Option<TenantId>,
+    pub(crate) actor: &'a Actor,
+    pub(crate) action: &'static str,
+    pub(crate) entity: &'static str,
+    pub(crate) entity_id: String,
+    pub(crate) before: Option<serde_json::Value>,
+    pub(crate) after: Option<serde_json::Value>,
     /// What the write means to the decision engine.
-    access: Vec<Change>,
+    pub(crate) access: Vec<Change>,
 }
 
-fn like_pattern(search: Option<&str>) -> String {
+pub(crate) fn like_pattern(search: Option<&str>) -> String {
     match search.map(str::trim).filter(|s| !s.is_empty()) {
         None => "%".to_owned(),
         Some(s) => {
@@ -58,12 +58,16 @@ fn like_pattern(search: Option<&str>) -> String {
     }
 }
 
-fn limit(page: &PageRequest) -> i64 {
+pub(crate) fn limit(page: &PageRequest) -> i64 {
     i64::from(page.limit.clamp(1, PageRequest::MAX_LIMIT))
 }
 
 /// Fetches one row more than asked to learn whether a next page exists.
-fn paginate<T>(mut items: Vec<T>, page: &PageRequest, key: impl Fn(&T) -> String) -> Page<T> {
+pub(crate) fn paginate<T>(
+    mut items: Vec<T>,
+    page: &PageRequest,
+    key: impl Fn(&T) -> String,
+) -> Page<T> {
     let n = page.limit.clamp(1, PageRequest::MAX_LIMIT) as usize;
     let next = if items.len() > n {
         items.truncate(n);
@@ -74,7 +78,7 @@ fn paginate<T>(mut items: Vec<T>, page: &PageRequest, key: impl Fn(&T) -> String
     Page { items, next }
 }
 
-fn convert<R, T: TryFrom<R, Error = StoreError>>(rows: Vec<R>) -> StoreResult<Vec<T>> {
+pub(crate) fn convert<R, T: TryFrom<R, Error = StoreError>>(rows: Vec<R>) -> StoreResult<Vec<T>> {
     rows.into_iter().map(T::try_from).collect()
 }
 
@@ -88,7 +92,7 @@ fn access_group(g: &Group) -> AccessGroup {
     }
 }
 
-fn now() -> OffsetDateTime {
+pub(crate) fn now() -> OffsetDateTime {
     let t = OffsetDateTime::now_utc();
     t.replace_nanosecond(t.nanosecond() / 1_000_000 * 1_000_000)
         .unwrap_or(t)
@@ -115,7 +119,7 @@ where
     for<'r> Option<String>: Decode<'r, DB>,
     for<'r> Option<i64>: Decode<'r, DB>,
 {
-    async fn begin(&self) -> StoreResult<Transaction<'static, DB>> {
+    pub(crate) async fn begin(&self) -> StoreResult<Transaction<'static, DB>> {
         let mut tx = self.write.begin().await?;
         if let Some(statement) = DB::SERIALIZE_WRITES {
             sqlx::query::<DB>(statement).execute(&mut *tx).await?;
@@ -123,7 +127,7 @@ where
         Ok(tx)
     }
 
-    async fn record(tx: &mut DB::Connection, e: Entry<'_>) -> StoreResult<i64> {
+    pub(crate) async fn record(tx: &mut DB::Connection, e: Entry<'_>) -> StoreResult<i64> {
         let revision: i64 = sqlx::query_scalar::<DB, i64>(
             "INSERT INTO changes (tenant_id, actor, action, entity, entity_id, before, after, at, \
              access) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING revision",
@@ -151,7 +155,11 @@ where
         Ok(revision)
     }
 
-    async fn load_user(tx: &mut DB::Connection, tenant: TenantId, id: UserId) -> StoreResult<User> {
+    pub(crate) async fn load_user(
+        tx: &mut DB::Connection,
+        tenant: TenantId,
+        id: UserId,
+    ) -> StoreResult<User> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND id = $2");
         sqlx::query_as::<DB, UserRow>(&sql)
             .bind(tenant.to_string())
@@ -188,7 +196,7 @@ where
         Ok(revision)
     }
 
-    async fn load_tenant(tx: &mut DB::Connection, id: TenantId) -> StoreResult<Tenant> {
+    pub(crate) async fn load_tenant(tx: &mut DB::Connection, id: TenantId) -> StoreResult<Tenant> {
         let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE id = $1");
         sqlx::query_as::<DB, TenantRow>(&sql)
             .bind(id.to_string())
@@ -280,7 +288,11 @@ where
         Ok(user)
     }
 
-    async fn write_user(tx: &mut DB::Connection, u: &User, insert: bool) -> StoreResult<()> {
+    pub(crate) async fn write_user(
+        tx: &mut DB::Connection,
+        u: &User,
+        insert: bool,
+    ) -> StoreResult<()> {
         let sql = if insert {
             "INSERT INTO users (id, tenant_id, username, email, display_name, labels, status, \
              expires_on, primary_group_id, superadmin, created_at, updated_at) \

@@ -5,8 +5,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use registrar_domain::access::{AccessData, Change, Feature};
+use registrar_domain::access::{AccessData, Change, EnrollmentStatus, Feature, ObjectId};
 use registrar_domain::ids::{GroupId, TenantId, TokenId, UserId};
+use registrar_domain::lifecycle::{Activity, CourseType, EnrollmentPolicy, LifecycleError};
 use registrar_domain::tenant::{Preset, TenantSlug};
 use registrar_domain::text::{Email, Labels, Name, Username};
 use registrar_domain::user::UserStatus;
@@ -48,6 +49,10 @@ contract!(
     a_preset_tenant_starts_with_its_roles_groups_and_policies_in_the_access_log,
     every_write_carries_its_engine_changes,
     an_append_validated_against_an_old_revision_is_refused,
+    enrollments_follow_capacity_and_the_approval_policy,
+    learning_activity_moves_the_enrollment_and_activates_the_learner,
+    illegal_enrollment_transitions_are_refused_and_write_nothing,
+    learning_plans_keep_their_course_order,
 );
 
 struct Fixture {
@@ -785,4 +790,328 @@ async fn an_append_validated_against_an_old_revision_is_refused(kind: Kind) {
     let audit = f.store.changes(Some(t), seen, 10).await.unwrap();
     assert_eq!(audit.len(), 1, "the refused append wrote nothing");
     assert_eq!(audit[0].action, "feature.set");
+}
+
+async fn course(
+    store: &Arc<dyn Store>,
+    t: TenantId,
+    course_type: CourseType,
+    capacity: Option<u32>,
+    policy: EnrollmentPolicy,
+) -> ObjectId {
+    store
+        .create_course(
+            &Actor::Cli,
+            t,
+            NewCourse {
+                title: Name::parse("title", "Selling Basics").unwrap(),
+                course_type,
+                published: true,
+                capacity,
+                policy,
+                group: None,
+                created_by: None,
+            },
+        )
+        .await
+        .unwrap()
+        .id
+}
+
+async fn enrollments_follow_capacity_and_the_approval_policy(kind: Kind) {
+    let f = fixture(kind).await;
+    let t = tenant(&f.store, "acme").await;
+    let (ann, bob) = (
+        user(&f.store, t, "ann").await,
+        user(&f.store, t, "bob").await,
+    );
+    let c = course(
+        &f.store,
+        t,
+        CourseType::ELearning,
+        Some(1),
+        EnrollmentPolicy::Open,
+    )
+    .await;
+    let first = f.store.enroll(&Actor::Cli, t, c, ann).await.unwrap();
+    assert_eq!(first.status, EnrollmentStatus::Enrolled);
+    let second = f.store.enroll(&Actor::Cli, t, c, bob).await.unwrap();
+    assert_eq!(
+        second.status,
+        EnrollmentStatus::Waiting,
+        "the course is full"
+    );
+    let again = f.store.enroll(&Actor::Cli, t, c, ann).await.unwrap_err();
+    assert!(
+        matches!(&again, StoreError::Conflict { field: "user", .. }),
+        "{again:?}"
+    );
+    let full = f
+        .store
+        .approve_enrollment(&Actor::Cli, t, c, bob)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            full,
+            StoreError::Lifecycle(LifecycleError::Full { capacity: 1 })
+        ),
+        "{full:?}"
+    );
+    f.store
+        .update_course(
+            &Actor::Cli,
+            t,
+            c,
+            CoursePatch {
+                capacity: Some(Some(2)),
+                ..CoursePatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    let approved = f
+        .store
+        .approve_enrollment(&Actor::Cli, t, c, bob)
+        .await
+        .unwrap();
+    assert_eq!(approved.status, EnrollmentStatus::Enrolled);
+    let gated = course(
+        &f.store,
+        t,
+        CourseType::ELearning,
+        None,
+        EnrollmentPolicy::ApprovalRequired,
+    )
+    .await;
+    assert_eq!(
+        f.store
+            .enroll(&Actor::Cli, t, gated, ann)
+            .await
+            .unwrap()
+            .status,
+        EnrollmentStatus::Waiting
+    );
+    let page = f
+        .store
+        .course_enrollments(t, c, &PageRequest::first(10))
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 2);
+    assert_eq!(f.store.user_enrollments(t, ann).await.unwrap().len(), 2);
+    // The engine sees the statuses.
+    let data = replay(&f.store, t).await;
+    assert_eq!(data.enrollments[&(bob, c)], EnrollmentStatus::Enrolled);
+}
+
+async fn learning_activity_moves_the_enrollment_and_activates_the_learner(kind: Kind) {
+    let f = fixture(kind).await;
+    let t = tenant(&f.store, "acme").await;
+    let ann = user(&f.store, t, "ann").await;
+    let c = course(
+        &f.store,
+        t,
+        CourseType::ELearning,
+        None,
+        EnrollmentPolicy::Open,
+    )
+    .await;
+    let m1 = f
+        .store
+        .add_material(&Actor::Cli, t, c, Name::parse("title", "One").unwrap())
+        .await
+        .unwrap();
+    let m2 = f
+        .store
+        .add_material(&Actor::Cli, t, c, Name::parse("title", "Two").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        f.store.materials(t, c).await.unwrap(),
+        vec![m1.clone(), m2.clone()]
+    );
+    f.store.enroll(&Actor::Cli, t, c, ann).await.unwrap();
+    let opened = f
+        .store
+        .record_activity(&Actor::User(ann), t, c, ann, Activity::OpenedCourse, None)
+        .await
+        .unwrap();
+    assert_eq!(opened.status, EnrollmentStatus::InProgress);
+    assert_eq!(
+        f.store.user(t, ann).await.unwrap().status,
+        UserStatus::Active
+    );
+    for _ in 0..2 {
+        let one = f
+            .store
+            .record_activity(
+                &Actor::User(ann),
+                t,
+                c,
+                ann,
+                Activity::CompletedMaterial,
+                Some(m1.id),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            one.status,
+            EnrollmentStatus::InProgress,
+            "completing one material twice counts once"
+        );
+    }
+    let done = f
+        .store
+        .record_activity(
+            &Actor::User(ann),
+            t,
+            c,
+            ann,
+            Activity::CompletedMaterial,
+            Some(m2.id),
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.status, EnrollmentStatus::Completed);
+    let unknown = f
+        .store
+        .record_activity(
+            &Actor::User(ann),
+            t,
+            c,
+            ann,
+            Activity::CompletedMaterial,
+            Some(ObjectId::from_uuid(uuid::Uuid::now_v7())),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            unknown,
+            StoreError::MissingReference {
+                field: "material",
+                ..
+            }
+        ),
+        "{unknown:?}"
+    );
+    let data = replay(&f.store, t).await;
+    assert_eq!(data.enrollments[&(ann, c)], EnrollmentStatus::Completed);
+    assert_eq!(data.users[&ann].status, UserStatus::Active);
+}
+
+async fn illegal_enrollment_transitions_are_refused_and_write_nothing(kind: Kind) {
+    let f = fixture(kind).await;
+    let t = tenant(&f.store, "acme").await;
+    let ann = user(&f.store, t, "ann").await;
+    let ilt = course(
+        &f.store,
+        t,
+        CourseType::InstructorLed,
+        None,
+        EnrollmentPolicy::Open,
+    )
+    .await;
+    f.store.enroll(&Actor::Cli, t, ilt, ann).await.unwrap();
+    let before = f.store.latest_revision().await.unwrap();
+    let over = f
+        .store
+        .set_enrollment_status(&Actor::Cli, t, ilt, ann, EnrollmentStatus::Overbooked)
+        .await
+        .unwrap_err();
+    assert!(
+        over.to_string().contains("e-learning courses only"),
+        "{over}"
+    );
+    f.store
+        .set_enrollment_status(&Actor::Cli, t, ilt, ann, EnrollmentStatus::Completed)
+        .await
+        .unwrap();
+    let back = f
+        .store
+        .set_enrollment_status(&Actor::Cli, t, ilt, ann, EnrollmentStatus::Waiting)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        back.to_string(),
+        "an enrollment cannot go from completed to waiting"
+    );
+    f.store
+        .set_enrollment_status(&Actor::Cli, t, ilt, ann, EnrollmentStatus::Suspended)
+        .await
+        .unwrap();
+    let no_access = f
+        .store
+        .record_activity(&Actor::User(ann), t, ilt, ann, Activity::OpenedCourse, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        no_access,
+        StoreError::Lifecycle(LifecycleError::NoAccess { .. })
+    ));
+    let log = f.store.changes(Some(t), before, 100).await.unwrap();
+    let actions: Vec<&str> = log.iter().map(|c| c.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        ["enrollment.status_set", "enrollment.status_set"],
+        "refusals write nothing"
+    );
+}
+
+async fn learning_plans_keep_their_course_order(kind: Kind) {
+    let f = fixture(kind).await;
+    let t = tenant(&f.store, "acme").await;
+    let a = course(
+        &f.store,
+        t,
+        CourseType::ELearning,
+        None,
+        EnrollmentPolicy::Open,
+    )
+    .await;
+    let b = course(
+        &f.store,
+        t,
+        CourseType::InstructorLed,
+        None,
+        EnrollmentPolicy::Open,
+    )
+    .await;
+    let plan = f
+        .store
+        .create_plan(
+            &Actor::Cli,
+            t,
+            Name::parse("title", "Onboarding").unwrap(),
+            vec![b, a],
+        )
+        .await
+        .unwrap();
+    assert_eq!(f.store.plan(t, plan.id).await.unwrap().courses, vec![b, a]);
+    let missing = ObjectId::from_uuid(uuid::Uuid::now_v7());
+    let err = f
+        .store
+        .create_plan(
+            &Actor::Cli,
+            t,
+            Name::parse("title", "Broken").unwrap(),
+            vec![a, missing],
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::MissingReference {
+                field: "courses",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let other = tenant(&f.store, "other").await;
+    assert!(matches!(
+        f.store.plan(other, plan.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
 }
