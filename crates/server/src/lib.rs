@@ -96,6 +96,27 @@ pub fn router(state: AppState) -> Router {
         .route("/ownership", post(access::hand_over))
         .route("/objects", put(access::put_object))
         .route("/features/{feature}", put(access::set_feature))
+        .route("/courses", get(courses::list).post(courses::create))
+        .route("/courses/{id}", get(courses::get).patch(courses::update))
+        .route(
+            "/courses/{id}/materials",
+            get(courses::materials).post(courses::add_material),
+        )
+        .route(
+            "/courses/{id}/enrollments",
+            get(courses::enrollments).post(courses::enroll),
+        )
+        .route(
+            "/courses/{id}/enrollments/{user}",
+            axum::routing::patch(courses::set_status),
+        )
+        .route(
+            "/courses/{id}/enrollments/{user}/approve",
+            post(courses::approve),
+        )
+        .route("/activity", post(courses::activity))
+        .route("/learning-plans", post(courses::create_plan))
+        .route("/learning-plans/{id}/status", get(courses::plan_status_of))
         .fallback(|| async { ApiError::NotFound("no such API endpoint".into()) });
 
     let request_id = axum::http::HeaderName::from_static("x-request-id");

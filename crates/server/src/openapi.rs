@@ -30,6 +30,9 @@ use crate::routes::*;
         access::list_grants, access::create_grant, access::delete_grant,
         access::list_policies, access::create_policy, access::attach_policy, access::detach_policy,
         access::hand_over, access::put_object, access::set_feature,
+        courses::create, courses::list, courses::get, courses::update, courses::add_material,
+        courses::materials, courses::enroll, courses::enrollments, courses::set_status,
+        courses::approve, courses::activity, courses::create_plan, courses::plan_status_of,
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&BearerAuth)

@@ -83,14 +83,33 @@ impl AppState {
             other => other,
         }?;
         if decision.allowed {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden(format!(
-                "user {:?} may not {permission} on {object}: {}",
-                member.user.username.as_str(),
-                decision.explanation
-            )))
+            return Ok(());
         }
+        // Refusals are audited too: who tried what, and why they were refused. An audit-only
+        // row (no engine change), so it never moves the read model.
+        let refusal = registrar_store::LogEntry {
+            action: "access.denied",
+            entity: "access",
+            entity_id: object.to_string(),
+            before: None,
+            after: Some(serde_json::json!({
+                "permission": permission.code(),
+                "reason": decision.explanation.to_string(),
+            })),
+            access: vec![],
+        };
+        if let Err(e) = self
+            .store
+            .append(&member.actor(), member.tenant, None, vec![refusal])
+            .await
+        {
+            tracing::warn!(error = %e, "could not audit an access refusal");
+        }
+        Err(ApiError::Forbidden(format!(
+            "user {:?} may not {permission} on {object}: {}",
+            member.user.username.as_str(),
+            decision.explanation
+        )))
     }
 
     /// Anyone may see themselves; seeing someone else needs `users.view` on them.

@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod courses;
 pub mod groups;
 pub mod health;
 pub mod session;

@@ -3,6 +3,7 @@
 
 mod access;
 mod auth;
+mod courses;
 mod errors;
 mod fault;
 mod groups;

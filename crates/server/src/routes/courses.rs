@@ -1,0 +1,650 @@
+//! Courses and their materials, enrollments and their statuses, learning activity, and learning
+//! plans (SPEC 3.2). The engine decides who may; the lifecycle rules in the store decide what
+//! may happen to an enrollment.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use registrar_domain::access::{EnrollmentStatus, ObjectId, ObjectKind, ObjectRef, Permission};
+use registrar_domain::course::{Course, Enrollment, LearningPlan, Material};
+use registrar_domain::ids::{GroupId, UserId};
+use registrar_domain::lifecycle::{
+    Activity, CourseType, EnrollmentPolicy, PlanStatus, plan_status,
+};
+use registrar_domain::text::{Name, Username};
+use registrar_store::{CoursePatch, NewCourse, StoreError};
+use serde::{Deserialize, Serialize};
+use time::format_description::well_known::Rfc3339;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::dto::{PageQuery, double_option};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Member, Query};
+use crate::state::AppState;
+
+fn course_ref(id: ObjectId) -> ObjectRef {
+    ObjectRef::new(ObjectKind::Course, id)
+}
+
+fn object_id(field: &'static str, raw: &str) -> ApiResult<ObjectId> {
+    uuid::Uuid::parse_str(raw.trim())
+        .map(ObjectId::from_uuid)
+        .map_err(|_| {
+            ApiError::invalid(
+                field,
+                format!("invalid {field} id {raw:?}: expected a UUID"),
+            )
+        })
+}
+
+fn path_object(raw: &str) -> ApiResult<ObjectId> {
+    uuid::Uuid::parse_str(raw.trim())
+        .map(ObjectId::from_uuid)
+        .map_err(|_| {
+            ApiError::BadRequest(format!(
+                "invalid id {raw:?} in the URL path: expected a UUID"
+            ))
+        })
+}
+
+/// A user named by id or username, in the caller's tenant.
+async fn user_named(state: &AppState, member: &Member, raw: &str) -> ApiResult<UserId> {
+    if let Ok(id) = UserId::parse(raw) {
+        return Ok(id);
+    }
+    let username = Username::parse(raw)?;
+    match state.store.user_by_username(member.tenant, &username).await {
+        Ok(u) => Ok(u.id),
+        Err(StoreError::NotFound { .. }) => {
+            Err(ApiError::NotFound(format!("user {raw:?} not found")))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn time(t: time::OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CourseOut {
+    pub id: String,
+    /// `course:<id>`, as checks name it.
+    pub object: String,
+    pub title: String,
+    /// `e_learning` or `instructor_led`.
+    pub course_type: &'static str,
+    pub published: bool,
+    pub capacity: Option<u32>,
+    /// `open` or `approval_required`.
+    pub policy: &'static str,
+    pub group: Option<String>,
+    pub created_by: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<Course> for CourseOut {
+    fn from(c: Course) -> Self {
+        Self {
+            id: c.id.to_string(),
+            object: c.object().to_string(),
+            title: c.title.to_string(),
+            course_type: c.course_type.code(),
+            published: c.published,
+            capacity: c.capacity,
+            policy: c.policy.code(),
+            group: c.group.map(|g| g.to_string()),
+            created_by: c.created_by.map(|u| u.to_string()),
+            created_at: time(c.created_at),
+            updated_at: time(c.updated_at),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CoursePage {
+    pub items: Vec<CourseOut>,
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MaterialOut {
+    pub id: String,
+    pub object: String,
+    pub title: String,
+    pub position: u32,
+}
+
+impl From<Material> for MaterialOut {
+    fn from(m: Material) -> Self {
+        Self {
+            id: m.id.to_string(),
+            object: m.learning_object().object.to_string(),
+            title: m.title.to_string(),
+            position: m.position,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EnrollmentOut {
+    pub user: String,
+    pub course: String,
+    /// enrolled, in_progress, completed, waiting, to_confirm, suspended or overbooked.
+    pub status: &'static str,
+    pub enrolled_at: String,
+    pub updated_at: String,
+}
+
+impl From<Enrollment> for EnrollmentOut {
+    fn from(e: Enrollment) -> Self {
+        Self {
+            user: e.user.to_string(),
+            course: e.course.to_string(),
+            status: e.status.code(),
+            enrolled_at: time(e.enrolled_at),
+            updated_at: time(e.updated_at),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EnrollmentPage {
+    pub items: Vec<EnrollmentOut>,
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CourseIn {
+    pub title: String,
+    /// `e_learning` (default) or `instructor_led`.
+    pub course_type: Option<String>,
+    #[serde(default)]
+    pub published: bool,
+    /// Places; later enrollments wait.
+    pub capacity: Option<u32>,
+    /// `open` (default) or `approval_required`.
+    pub policy: Option<String>,
+    /// The group the course belongs to.
+    pub group: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CoursePatchIn {
+    pub title: Option<String>,
+    pub published: Option<bool>,
+    /// `null` removes the limit.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<u32>)]
+    pub capacity: Option<Option<u32>>,
+    pub policy: Option<String>,
+}
+
+/// Creates a course, in a group when one is named (where the caller needs `courses.create`).
+#[utoipa::path(post, path = "/api/v1/courses", tag = "courses", request_body = CourseIn,
+    responses((status = 201, body = CourseOut), (status = 403, body = crate::error::Problem),
+              (status = 422, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn create(
+    State(state): State<AppState>,
+    member: Member,
+    Json(body): Json<CourseIn>,
+) -> ApiResult<(StatusCode, Json<CourseOut>)> {
+    let group = body
+        .group
+        .as_deref()
+        .map(|g| GroupId::parse(g).map_err(|e| ApiError::invalid("group", e.to_string())))
+        .transpose()?;
+    let new = NewCourse {
+        title: Name::parse("title", &body.title)?,
+        course_type: body
+            .course_type
+            .as_deref()
+            .map(CourseType::parse)
+            .transpose()?
+            .unwrap_or(CourseType::ELearning),
+        published: body.published,
+        capacity: body.capacity,
+        policy: body
+            .policy
+            .as_deref()
+            .map(EnrollmentPolicy::parse)
+            .transpose()?
+            .unwrap_or_default(),
+        group,
+        created_by: Some(member.user.id),
+    };
+    let place = group.map_or(ObjectRef::tenant(member.tenant), ObjectRef::group);
+    state
+        .authorize(&member, Permission::CoursesCreate, place)
+        .await?;
+    let course = state
+        .store
+        .create_course(&member.actor(), member.tenant, new)
+        .await?;
+    Ok((StatusCode::CREATED, Json(course.into())))
+}
+
+#[utoipa::path(get, path = "/api/v1/courses", tag = "courses", params(PageQuery),
+    responses((status = 200, body = CoursePage)), security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    member: Member,
+    Query(page): Query<PageQuery>,
+) -> ApiResult<Json<CoursePage>> {
+    let page = state
+        .store
+        .list_courses(member.tenant, &page.request())
+        .await?;
+    Ok(Json(CoursePage {
+        items: page
+            .items
+            .into_iter()
+            .filter(|c| state.allows(&member, Permission::CoursesView, c.object()))
+            .map(Into::into)
+            .collect(),
+        next: page.next,
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/courses/{id}", tag = "courses",
+    responses((status = 200, body = CourseOut), (status = 404, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn get(
+    State(state): State<AppState>,
+    member: Member,
+    Path(id): Path<String>,
+) -> ApiResult<Json<CourseOut>> {
+    let id = path_object(&id)?;
+    state
+        .authorize(&member, Permission::CoursesView, course_ref(id))
+        .await?;
+    Ok(Json(state.store.course(member.tenant, id).await?.into()))
+}
+
+#[utoipa::path(patch, path = "/api/v1/courses/{id}", tag = "courses", request_body = CoursePatchIn,
+    responses((status = 200, body = CourseOut), (status = 403, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn update(
+    State(state): State<AppState>,
+    member: Member,
+    Path(id): Path<String>,
+    Json(body): Json<CoursePatchIn>,
+) -> ApiResult<Json<CourseOut>> {
+    let id = path_object(&id)?;
+    let patch = CoursePatch {
+        title: body
+            .title
+            .as_deref()
+            .map(|t| Name::parse("title", t))
+            .transpose()?,
+        published: body.published,
+        capacity: body.capacity,
+        policy: body
+            .policy
+            .as_deref()
+            .map(EnrollmentPolicy::parse)
+            .transpose()?,
+    };
+    state
+        .authorize(&member, Permission::CoursesEdit, course_ref(id))
+        .await?;
+    let course = state
+        .store
+        .update_course(&member.actor(), member.tenant, id, patch)
+        .await?;
+    Ok(Json(course.into()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MaterialIn {
+    pub title: String,
+}
+
+/// Adds a material at the end of the course.
+#[utoipa::path(post, path = "/api/v1/courses/{id}/materials", tag = "courses", request_body = MaterialIn,
+    responses((status = 201, body = MaterialOut)), security(("bearer" = [])))]
+pub async fn add_material(
+    State(state): State<AppState>,
+    member: Member,
+    Path(id): Path<String>,
+    Json(body): Json<MaterialIn>,
+) -> ApiResult<(StatusCode, Json<MaterialOut>)> {
+    let id = path_object(&id)?;
+    let title = Name::parse("title", &body.title)?;
+    state
+        .authorize(&member, Permission::LessonsCreate, course_ref(id))
+        .await?;
+    let material = state
+        .store
+        .add_material(&member.actor(), member.tenant, id, title)
+        .await?;
+    Ok((StatusCode::CREATED, Json(material.into())))
+}
+
+#[utoipa::path(get, path = "/api/v1/courses/{id}/materials", tag = "courses",
+    responses((status = 200, body = Vec<MaterialOut>)), security(("bearer" = [])))]
+pub async fn materials(
+    State(state): State<AppState>,
+    member: Member,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<MaterialOut>>> {
+    let id = path_object(&id)?;
+    state
+        .authorize(&member, Permission::CoursesView, course_ref(id))
+        .await?;
+    let all = state.store.materials(member.tenant, id).await?;
+    Ok(Json(all.into_iter().map(Into::into).collect()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollIn {
+    /// User id or username.
+    pub user: String,
+}
+
+/// Enrolls a learner: whoever manages enrollments of the course, or of the learner (a manager
+/// enrolls their team). The course's policy and capacity may put them on the waiting list.
+#[utoipa::path(post, path = "/api/v1/courses/{id}/enrollments", tag = "enrollments", request_body = EnrollIn,
+    responses((status = 201, body = EnrollmentOut), (status = 403, body = crate::error::Problem),
+              (status = 409, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn enroll(
+    State(state): State<AppState>,
+    member: Member,
+    Path(id): Path<String>,
+    Json(body): Json<EnrollIn>,
+) -> ApiResult<(StatusCode, Json<EnrollmentOut>)> {
+    let course = path_object(&id)?;
+    let user = user_named(&state, &member, &body.user).await?;
+    if !state.allows(
+        &member,
+        Permission::EnrollmentsManage,
+        ObjectRef::user(user),
+    ) {
+        state
+            .authorize(&member, Permission::EnrollmentsManage, course_ref(course))
+            .await?;
+    }
+    let enrollment = state
+        .store
+        .enroll(&member.actor(), member.tenant, course, user)
+        .await?;
+    Ok((StatusCode::CREATED, Json(enrollment.into())))
+}
+
+#[utoipa::path(get, path = "/api/v1/courses/{id}/enrollments", tag = "enrollments", params(PageQuery),
+    responses((status = 200, body = EnrollmentPage)), security(("bearer" = [])))]
+pub async fn enrollments(
+    State(state): State<AppState>,
+    member: Member,
+    Path(id): Path<String>,
+    Query(page): Query<PageQuery>,
+) -> ApiResult<Json<EnrollmentPage>> {
+    let course = path_object(&id)?;
+    state
+        .authorize(&member, Permission::EnrollmentsView, course_ref(course))
+        .await?;
+    let page = state
+        .store
+        .course_enrollments(member.tenant, course, &page.request())
+        .await?;
+    Ok(Json(EnrollmentPage {
+        items: page.items.into_iter().map(Into::into).collect(),
+        next: page.next,
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusIn {
+    /// enrolled, in_progress, completed, waiting, to_confirm, suspended or overbooked.
+    pub status: String,
+}
+
+/// An administrator's status edit, within the allowed transitions.
+#[utoipa::path(patch, path = "/api/v1/courses/{id}/enrollments/{user}", tag = "enrollments", request_body = StatusIn,
+    responses((status = 200, body = EnrollmentOut), (status = 403, body = crate::error::Problem),
+              (status = 422, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn set_status(
+    State(state): State<AppState>,
+    member: Member,
+    Path((id, user)): Path<(String, String)>,
+    Json(body): Json<StatusIn>,
+) -> ApiResult<Json<EnrollmentOut>> {
+    let course = path_object(&id)?;
+    let user = user_named(&state, &member, &user).await?;
+    let to = EnrollmentStatus::parse(&body.status)?;
+    state
+        .authorize(&member, Permission::EnrollmentsManage, course_ref(course))
+        .await?;
+    let e = state
+        .store
+        .set_enrollment_status(&member.actor(), member.tenant, course, user, to)
+        .await?;
+    Ok(Json(e.into()))
+}
+
+/// Approves a waiting enrollment or a booking to confirm; needs `enrollments.approve` on the
+/// course (a course tutor has it, a course administrator does not).
+#[utoipa::path(post, path = "/api/v1/courses/{id}/enrollments/{user}/approve", tag = "enrollments",
+    responses((status = 200, body = EnrollmentOut), (status = 403, body = crate::error::Problem),
+              (status = 409, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn approve(
+    State(state): State<AppState>,
+    member: Member,
+    Path((id, user)): Path<(String, String)>,
+) -> ApiResult<Json<EnrollmentOut>> {
+    let course = path_object(&id)?;
+    let user = user_named(&state, &member, &user).await?;
+    state
+        .authorize(&member, Permission::EnrollmentsApprove, course_ref(course))
+        .await?;
+    let e = state
+        .store
+        .approve_enrollment(&member.actor(), member.tenant, course, user)
+        .await?;
+    Ok(Json(e.into()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActivityIn {
+    /// The learner; defaults to the caller.
+    pub user: Option<String>,
+    pub course: String,
+    /// `opened_course` or `completed_material`.
+    pub activity: String,
+    /// The material completed.
+    pub material: Option<String>,
+}
+
+/// Learning activity, reported by the learner's app for the learner, or by the platform for
+/// anyone whose enrollments in the course it manages. Moves the enrollment (in progress,
+/// completed) and makes an activated learner active.
+#[utoipa::path(post, path = "/api/v1/activity", tag = "enrollments", request_body = ActivityIn,
+    responses((status = 200, body = EnrollmentOut), (status = 403, body = crate::error::Problem),
+              (status = 422, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn activity(
+    State(state): State<AppState>,
+    member: Member,
+    Json(body): Json<ActivityIn>,
+) -> ApiResult<Json<EnrollmentOut>> {
+    let course = object_id("course", &body.course)?;
+    let activity = match body.activity.as_str() {
+        "opened_course" => Activity::OpenedCourse,
+        "completed_material" => Activity::CompletedMaterial,
+        other => {
+            return Err(ApiError::invalid(
+                "activity",
+                format!("unknown activity {other:?}: expected opened_course or completed_material"),
+            ));
+        }
+    };
+    let material = body
+        .material
+        .as_deref()
+        .map(|m| object_id("material", m))
+        .transpose()?;
+    let user = match body.user.as_deref() {
+        Some(u) => user_named(&state, &member, u).await?,
+        None => member.user.id,
+    };
+    if user != member.user.id {
+        state
+            .authorize(&member, Permission::EnrollmentsManage, course_ref(course))
+            .await?;
+    }
+    let e = state
+        .store
+        .record_activity(
+            &member.actor(),
+            member.tenant,
+            course,
+            user,
+            activity,
+            material,
+        )
+        .await?;
+    Ok(Json(e.into()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanIn {
+    pub title: String,
+    /// Course ids, in order.
+    pub courses: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PlanOut {
+    pub id: String,
+    pub object: String,
+    pub title: String,
+    pub courses: Vec<String>,
+}
+
+impl From<LearningPlan> for PlanOut {
+    fn from(p: LearningPlan) -> Self {
+        Self {
+            id: p.id.to_string(),
+            object: p.learning_object().object.to_string(),
+            title: p.title.to_string(),
+            courses: p.courses.iter().map(ToString::to_string).collect(),
+        }
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/learning-plans", tag = "learning plans", request_body = PlanIn,
+    responses((status = 201, body = PlanOut), (status = 422, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn create_plan(
+    State(state): State<AppState>,
+    member: Member,
+    Json(body): Json<PlanIn>,
+) -> ApiResult<(StatusCode, Json<PlanOut>)> {
+    let title = Name::parse("title", &body.title)?;
+    let courses = body
+        .courses
+        .iter()
+        .map(|c| object_id("courses", c))
+        .collect::<ApiResult<Vec<_>>>()?;
+    if courses.is_empty() {
+        return Err(ApiError::invalid(
+            "courses",
+            "a learning plan needs at least one course",
+        ));
+    }
+    state
+        .authorize(
+            &member,
+            Permission::CoursesCreate,
+            ObjectRef::tenant(member.tenant),
+        )
+        .await?;
+    let plan = state
+        .store
+        .create_plan(&member.actor(), member.tenant, title, courses)
+        .await?;
+    Ok((StatusCode::CREATED, Json(plan.into())))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PlanStatusQuery {
+    /// User id or username; defaults to the caller.
+    pub user: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PlanCourseStatus {
+    pub course: String,
+    /// The learner's enrollment status, or null when not enrolled.
+    pub status: Option<&'static str>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PlanStatusOut {
+    pub plan: String,
+    pub user: String,
+    /// not_enrolled, not_started, in_progress or completed.
+    pub status: &'static str,
+    pub courses: Vec<PlanCourseStatus>,
+}
+
+/// A learner's status in a plan, derived from their enrollments in its courses.
+#[utoipa::path(get, path = "/api/v1/learning-plans/{id}/status", tag = "learning plans", params(PlanStatusQuery),
+    responses((status = 200, body = PlanStatusOut), (status = 404, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn plan_status_of(
+    State(state): State<AppState>,
+    member: Member,
+    Path(id): Path<String>,
+    Query(q): Query<PlanStatusQuery>,
+) -> ApiResult<Json<PlanStatusOut>> {
+    let plan = path_object(&id)?;
+    let user = match q.user.as_deref() {
+        Some(u) => user_named(&state, &member, u).await?,
+        None => member.user.id,
+    };
+    state.may_see_user(&member, user).await?;
+    let plan = state.store.plan(member.tenant, plan).await?;
+    let enrolled = state.store.user_enrollments(member.tenant, user).await?;
+    let courses: Vec<(ObjectId, Option<EnrollmentStatus>)> = plan
+        .courses
+        .iter()
+        .map(|c| {
+            (
+                *c,
+                enrolled.iter().find(|e| e.course == *c).map(|e| e.status),
+            )
+        })
+        .collect();
+    let statuses: Vec<EnrollmentStatus> = courses.iter().filter_map(|(_, s)| *s).collect();
+    let status = match plan_status(&statuses) {
+        PlanStatus::NotEnrolled => "not_enrolled",
+        PlanStatus::NotStarted => "not_started",
+        PlanStatus::InProgress => "in_progress",
+        PlanStatus::Completed => "completed",
+    };
+    Ok(Json(PlanStatusOut {
+        plan: plan.id.to_string(),
+        user: user.to_string(),
+        status,
+        courses: courses
+            .into_iter()
+            .map(|(c, s)| PlanCourseStatus {
+                course: c.to_string(),
+                status: s.map(EnrollmentStatus::code),
+            })
+            .collect(),
+    }))
+}
