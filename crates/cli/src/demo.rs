@@ -12,6 +12,7 @@ use registrar_domain::access::{
     Scope,
 };
 use registrar_domain::ids::{GroupId, TenantId, UserId};
+use registrar_domain::lifecycle::{Activity, CourseType, EnrollmentPolicy};
 use registrar_domain::tenant::{Preset, TenantSlug};
 use registrar_domain::text::{Email, Labels, Name, Password, Username};
 use registrar_domain::user::UserStatus;
@@ -20,7 +21,8 @@ use registrar_server::bootstrap::{AdminSpec, create_tenant, issue_token};
 use registrar_server::ops;
 use registrar_server::readmodel::ReadModel;
 use registrar_store::{
-    Actor, ManagerLink, ManagerSource, NewGroup, NewUser, PageRequest, Store, StoreError, TokenKind,
+    Actor, ManagerLink, ManagerSource, NewCourse, NewGroup, NewUser, PageRequest, Store,
+    StoreError, TokenKind,
 };
 use time::macros::date;
 
@@ -413,27 +415,117 @@ impl<'a> Builder<'a> {
         Ok(object)
     }
 
+    /// A store course (listed, enrollable) that the engine also knows as a learning object.
+    // One call per course reads best in demo data, so its settings stay positional.
+    #[allow(clippy::too_many_arguments)]
+    async fn course(
+        &mut self,
+        about: &'static str,
+        title: &str,
+        group: Option<&str>,
+        course_type: CourseType,
+        published: bool,
+        capacity: Option<u32>,
+        created_by: Option<&str>,
+    ) -> anyhow::Result<ObjectRef> {
+        let course = self
+            .store
+            .create_course(
+                &Actor::Cli,
+                self.tenant,
+                NewCourse {
+                    title: Name::parse("title", title)?,
+                    course_type,
+                    published,
+                    capacity,
+                    policy: EnrollmentPolicy::Open,
+                    group: group.map(|g| self.groups[g]),
+                    created_by: Some(created_by.map_or(self.admin, |u| self.people[u])),
+                },
+            )
+            .await?;
+        self.objects.push((course.object(), about));
+        Ok(course.object())
+    }
+
+    async fn material(
+        &mut self,
+        about: &'static str,
+        course: ObjectRef,
+        title: &str,
+    ) -> anyhow::Result<ObjectId> {
+        let m = self
+            .store
+            .add_material(
+                &Actor::Cli,
+                self.tenant,
+                course.id,
+                Name::parse("title", title)?,
+            )
+            .await?;
+        self.objects.push((m.learning_object().object, about));
+        Ok(m.id)
+    }
+
+    /// Enrolls through the store (policy and capacity apply), then sets the status by hand
+    /// when the demo wants another one.
     async fn enroll(
         &self,
         username: &str,
         course: ObjectRef,
         status: EnrollmentStatus,
     ) -> anyhow::Result<()> {
-        ops::record(
-            self.access,
-            self.tenant,
-            &Actor::Cli,
-            "enrollment.set",
-            "enrollment",
-            format!("{username}@{course}"),
-            Change::SetEnrollment {
-                user: self.people[username],
-                course: course.id,
-                status,
-            },
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("demo enrollment of {username}: {e}"))?;
+        let user = self.people[username];
+        let e = self
+            .store
+            .enroll(&Actor::Cli, self.tenant, course.id, user)
+            .await?;
+        if e.status != status {
+            self.store
+                .set_enrollment_status(&Actor::Cli, self.tenant, course.id, user, status)
+                .await
+                .map_err(|err| anyhow::anyhow!("demo enrollment of {username}: {err}"))?;
+        }
+        Ok(())
+    }
+
+    async fn activity(
+        &self,
+        username: &str,
+        course: ObjectRef,
+        activity: Activity,
+        material: Option<ObjectId>,
+    ) -> anyhow::Result<()> {
+        let user = self.people[username];
+        self.store
+            .record_activity(
+                &Actor::User(user),
+                self.tenant,
+                course.id,
+                user,
+                activity,
+                material,
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn plan(
+        &mut self,
+        about: &'static str,
+        title: &str,
+        courses: &[ObjectRef],
+    ) -> anyhow::Result<()> {
+        let plan = self
+            .store
+            .create_plan(
+                &Actor::Cli,
+                self.tenant,
+                Name::parse("title", title)?,
+                courses.iter().map(|c| c.id).collect(),
+            )
+            .await?;
+        self.objects.push((plan.learning_object().object, about));
         Ok(())
     }
 
@@ -454,10 +546,6 @@ impl<'a> Builder<'a> {
 
     fn group_scope(&self, name: &str) -> Scope {
         Scope::Object(ObjectRef::group(self.groups[name]))
-    }
-
-    fn group_ref(&self, name: &str) -> ObjectRef {
-        ObjectRef::group(self.groups[name])
     }
 }
 
@@ -575,6 +663,18 @@ fn describe(slug: &'static str, preset: Preset, objects: Vec<(ObjectRef, &'stati
                     "Manager/Tutor + course tutor of Rust for Platform Teams",
                 ),
                 ("linus.platform", "Manager + group manager of Platform"),
+                (
+                    "olaf.north",
+                    "learner half-way through Selling Basics; Sales onboarding plan in progress",
+                ),
+                (
+                    "tomas.south",
+                    "suspended in Selling Basics: the engine refuses course access",
+                ),
+                (
+                    "ken.platform",
+                    "to confirm for a session of Rust for Platform Teams",
+                ),
                 ("leo.leaver", "deactivated: login refused"),
                 ("carl.contractor", "expired: login refused"),
             ],
@@ -592,7 +692,10 @@ fn describe(slug: &'static str, preset: Preset, objects: Vec<(ObjectRef, &'stati
                 ),
                 ("ina.instructor", "instructor of the on-site workshop"),
                 ("lea.learner", "learner, in progress in Customer Care 101"),
-                ("leo.learner", "learner waiting for approval: no access yet"),
+                (
+                    "leo.learner",
+                    "waiting: Customer Care 101 is full (2 places), no access yet",
+                ),
                 ("mia.manager", "manager of lea and leo: may enroll them"),
                 (
                     "eva.expert",
@@ -694,43 +797,44 @@ async fn classic(
         }
     }
     let selling = b
-        .object(
-            ObjectKind::Course,
+        .course(
             "Selling Basics (e-learning, published)",
-            Some(b.group_ref("Sales")),
+            "Selling Basics",
+            Some("Sales"),
+            CourseType::ELearning,
             true,
-            false,
+            None,
             None,
         )
         .await?;
     let rust = b
-        .object(
-            ObjectKind::Course,
+        .course(
             "Rust for Platform Teams (instructor-led)",
-            Some(b.group_ref("Engineering")),
+            "Rust for Platform Teams",
+            Some("Engineering"),
+            CourseType::InstructorLed,
             true,
-            true,
+            Some(12),
             None,
         )
         .await?;
-    b.object(
-        ObjectKind::Course,
-        "Compliance 2027 (draft)",
-        None,
-        false,
-        false,
-        None,
-    )
-    .await?;
-    b.object(
-        ObjectKind::Lesson,
-        "Selling Basics, lesson 1",
-        Some(selling),
-        true,
-        false,
-        None,
-    )
-    .await?;
+    let compliance = b
+        .course(
+            "Compliance 2027 (draft)",
+            "Compliance 2027",
+            None,
+            CourseType::ELearning,
+            false,
+            None,
+            None,
+        )
+        .await?;
+    let lesson1 = b
+        .material("Selling Basics, material 1", selling, "Why customers buy")
+        .await?;
+    let lesson2 = b
+        .material("Selling Basics, material 2", selling, "Closing the deal")
+        .await?;
     let onboarding = b
         .object(
             ObjectKind::Event,
@@ -781,14 +885,50 @@ async fn classic(
         .await?;
     b.grant("ada.mobile", "group-admin", b.group_scope("Mobile"))
         .await?;
-    for learner in ["olaf.north", "petra.north", "uma.south"] {
-        b.enroll(learner, selling, EnrollmentStatus::InProgress)
+    for learner in ["olaf.north", "petra.north", "uma.south", "tomas.south"] {
+        b.enroll(learner, selling, EnrollmentStatus::Enrolled)
             .await?;
     }
-    b.enroll("tomas.south", selling, EnrollmentStatus::Suspended)
+    // Olaf is half-way, Petra finished, Uma has only looked; Tomas is suspended.
+    b.activity("olaf.north", selling, Activity::OpenedCourse, None)
+        .await?;
+    b.activity(
+        "olaf.north",
+        selling,
+        Activity::CompletedMaterial,
+        Some(lesson1),
+    )
+    .await?;
+    for material in [lesson1, lesson2] {
+        b.activity(
+            "petra.north",
+            selling,
+            Activity::CompletedMaterial,
+            Some(material),
+        )
+        .await?;
+    }
+    b.activity("uma.south", selling, Activity::OpenedCourse, None)
+        .await?;
+    b.store
+        .set_enrollment_status(
+            &Actor::Cli,
+            b.tenant,
+            selling.id,
+            b.people["tomas.south"],
+            EnrollmentStatus::Suspended,
+        )
         .await?;
     b.enroll("ken.platform", rust, EnrollmentStatus::ToConfirm)
         .await?;
+    b.enroll("olaf.north", compliance, EnrollmentStatus::Enrolled)
+        .await?;
+    b.plan(
+        "Sales onboarding plan (Selling Basics, then Compliance 2027)",
+        "Sales onboarding",
+        &[selling, compliance],
+    )
+    .await?;
     Ok(describe("demo", Preset::ClassicLms, b.objects))
 }
 
@@ -820,22 +960,24 @@ async fn levels(store: &Arc<dyn Store>, access: &ReadModel, hash: String) -> any
     b.manages("mia.manager", "leo.learner", ManagerSource::Feed)
         .await?;
     let care = b
-        .object(
-            ObjectKind::Course,
-            "Customer Care 101 (e-learning)",
-            Some(b.group_ref("Support")),
+        .course(
+            "Customer Care 101 (e-learning, 2 places)",
+            "Customer Care 101",
+            Some("Support"),
+            CourseType::ELearning,
             true,
-            false,
+            Some(2),
             None,
         )
         .await?;
     let onsite = b
-        .object(
-            ObjectKind::Course,
+        .course(
             "Negotiation workshop (instructor-led)",
-            Some(b.group_ref("Field Sales")),
+            "Negotiation workshop",
+            Some("Field Sales"),
+            CourseType::InstructorLed,
             true,
-            true,
+            None,
             None,
         )
         .await?;
@@ -868,20 +1010,20 @@ async fn levels(store: &Arc<dyn Store>, access: &ReadModel, hash: String) -> any
     .await?;
     b.grant("pia.power", "power-user-assignment", Scope::Object(care))
         .await?;
-    for (u, role, course, status) in [
-        ("lea.learner", "learner", care, EnrollmentStatus::InProgress),
-        ("leo.learner", "learner", care, EnrollmentStatus::Waiting),
-        ("tom.tutor", "tutor", care, EnrollmentStatus::Enrolled),
-        (
-            "ina.instructor",
-            "instructor",
-            onsite,
-            EnrollmentStatus::Enrolled,
-        ),
+    // Two places: Lea and Tom take them, Leo waits; Lea has started.
+    for (u, role, course) in [
+        ("lea.learner", "learner", care),
+        ("tom.tutor", "tutor", care),
+        ("leo.learner", "learner", care),
+        ("ina.instructor", "instructor", onsite),
     ] {
         b.grant(u, role, Scope::Object(course)).await?;
-        b.enroll(u, course, status).await?;
+        b.store
+            .enroll(&Actor::Cli, b.tenant, course.id, b.people[u])
+            .await?;
     }
+    b.activity("lea.learner", care, Activity::OpenedCourse, None)
+        .await?;
     b.grant("eva.expert", "expert", Scope::Object(channel))
         .await?;
     Ok(describe("levels-demo", Preset::Levels, b.objects))
@@ -930,12 +1072,13 @@ async fn management(
         Some("lisa.lm"),
     )
     .await?;
-    b.object(
-        ObjectKind::Course,
+    b.course(
+        "TPS Reports 101",
         "TPS Reports 101",
         None,
+        CourseType::ELearning,
         true,
-        false,
+        None,
         None,
     )
     .await?;
@@ -980,12 +1123,13 @@ async fn group_roles(
     let eng = b.group_scope("Engineering Guild");
     let design = b.group_scope("Design Guild");
     let intro = b
-        .object(
-            ObjectKind::Course,
+        .course(
             "Intro to Rust (published)",
-            Some(b.group_ref("Engineering Guild")),
+            "Intro to Rust",
+            Some("Engineering Guild"),
+            CourseType::ELearning,
             true,
-            false,
+            None,
             Some("aaron.author"),
         )
         .await?;
