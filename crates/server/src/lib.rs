@@ -47,6 +47,7 @@ pub fn router(state: AppState) -> Router {
             get(tenants::current).patch(tenants::update_current),
         )
         .route("/users", get(users::list).post(users::create))
+        .route("/users/status", post(users::set_statuses))
         .route("/users/{id}", get(users::get).patch(users::update))
         .route("/users/{id}/password", put(users::set_password))
         .route("/users/{id}/groups", get(users::groups))

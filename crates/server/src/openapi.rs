@@ -18,7 +18,7 @@ use crate::routes::*;
         session::login, session::logout, session::me,
         tenants::create, tenants::list, tenants::get, tenants::update,
         tenants::current, tenants::update_current,
-        users::create, users::list, users::get, users::update, users::set_password,
+        users::create, users::list, users::set_statuses, users::get, users::update, users::set_password,
         users::groups, users::managers, users::managees, users::add_manager, users::remove_manager,
         groups::create, groups::list, groups::get, groups::update, groups::members,
         groups::add_member, groups::remove_member,

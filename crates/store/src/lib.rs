@@ -160,6 +160,14 @@ pub trait Store: CourseStore + Send + Sync + 'static {
         id: UserId,
         patch: UserPatch,
     ) -> StoreResult<User>;
+    /// Sets the status of several users at once: every one exists in the tenant, or none changes.
+    async fn set_statuses(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        users: &[UserId],
+        status: registrar_domain::user::UserStatus,
+    ) -> StoreResult<Vec<User>>;
     async fn set_password_hash(
         &self,
         actor: &Actor,

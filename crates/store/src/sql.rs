@@ -604,6 +604,47 @@ where
         Ok(after)
     }
 
+    async fn set_statuses(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        users: &[UserId],
+        status: registrar_domain::user::UserStatus,
+    ) -> StoreResult<Vec<User>> {
+        let mut tx = self.begin().await?;
+        let mut changed = Vec::with_capacity(users.len());
+        for id in users {
+            let before = Self::load_user(&mut tx, tenant, *id).await?;
+            if before.status == status {
+                changed.push(before);
+                continue;
+            }
+            let after = User {
+                status,
+                updated_at: now(),
+                ..before.clone()
+            };
+            Self::write_user(&mut tx, &after, false).await?;
+            Self::record(
+                &mut tx,
+                Entry {
+                    tenant: Some(tenant),
+                    actor,
+                    action: "user.status_set",
+                    entity: "user",
+                    entity_id: id.to_string(),
+                    before: Some(user_json(&before)),
+                    after: Some(user_json(&after)),
+                    access: vec![Change::UpsertUser(AccessUser::from(&after))],
+                },
+            )
+            .await?;
+            changed.push(after);
+        }
+        tx.commit().await?;
+        Ok(changed)
+    }
+
     async fn set_password_hash(
         &self,
         actor: &Actor,

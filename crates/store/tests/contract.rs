@@ -53,6 +53,7 @@ contract!(
     learning_activity_moves_the_enrollment_and_activates_the_learner,
     illegal_enrollment_transitions_are_refused_and_write_nothing,
     learning_plans_keep_their_course_order,
+    a_bulk_status_change_is_all_or_nothing,
 );
 
 struct Fixture {
@@ -1114,4 +1115,41 @@ async fn learning_plans_keep_their_course_order(kind: Kind) {
         f.store.plan(other, plan.id).await,
         Err(StoreError::NotFound { .. })
     ));
+}
+
+async fn a_bulk_status_change_is_all_or_nothing(kind: Kind) {
+    let f = fixture(kind).await;
+    let t = tenant(&f.store, "acme").await;
+    let (ann, bob) = (
+        user(&f.store, t, "ann").await,
+        user(&f.store, t, "bob").await,
+    );
+    let err = f
+        .store
+        .set_statuses(
+            &Actor::Cli,
+            t,
+            &[ann, UserId::new(), bob],
+            UserStatus::Deactivated,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::NotFound { entity: "user", .. }),
+        "{err:?}"
+    );
+    assert_eq!(
+        f.store.user(t, ann).await.unwrap().status,
+        UserStatus::Activated
+    );
+    let done = f
+        .store
+        .set_statuses(&Actor::Cli, t, &[ann, bob], UserStatus::Deactivated)
+        .await
+        .unwrap();
+    assert!(done.iter().all(|u| u.status == UserStatus::Deactivated));
+    assert_eq!(
+        replay(&f.store, t).await.users[&bob].status,
+        UserStatus::Deactivated
+    );
 }

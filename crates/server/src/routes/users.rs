@@ -370,3 +370,64 @@ pub async fn remove_manager(
     }
     Ok(StatusCode::NO_CONTENT)
 }
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkStatusIn {
+    /// User ids or usernames; at most 1000.
+    pub users: Vec<String>,
+    /// `activated` or `deactivated`.
+    pub status: String,
+}
+
+/// Activates or deactivates a selection of users: every one is checked by the engine first
+/// (never oneself, never an expired account, `users.status` on each), then all change in one
+/// transaction or none does.
+#[utoipa::path(post, path = "/api/v1/users/status", tag = "users", request_body = BulkStatusIn,
+    responses((status = 200, body = Vec<UserOut>), (status = 403, body = crate::error::Problem),
+              (status = 422, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn set_statuses(
+    State(state): State<AppState>,
+    member: Member,
+    Json(body): Json<BulkStatusIn>,
+) -> ApiResult<Json<Vec<UserOut>>> {
+    if body.users.is_empty() || body.users.len() > 1000 {
+        return Err(ApiError::invalid("users", "name 1 to 1000 users"));
+    }
+    let status = settable_status(&body.status)?;
+    let mut ids = Vec::with_capacity(body.users.len());
+    for (i, raw) in body.users.iter().enumerate() {
+        let id = match UserId::parse(raw) {
+            Ok(id) => id,
+            Err(_) => {
+                let name = Username::parse(raw)
+                    .map_err(|e| ApiError::invalid(format!("users[{i}]"), e.to_string()))?;
+                state
+                    .store
+                    .user_by_username(member.tenant, &name)
+                    .await
+                    .map_err(|_| {
+                        ApiError::invalid(format!("users[{i}]"), format!("user {raw:?} not found"))
+                    })?
+                    .id
+            }
+        };
+        state
+            .access
+            .read(member.tenant, |m| {
+                m.validate_status_change(member.user.id, id, today())
+            })
+            .map_err(|e| match ApiError::from(e) {
+                ApiError::Forbidden(d) => ApiError::Forbidden(format!("users[{i}]: {d}")),
+                ApiError::NotFound(d) => ApiError::invalid(format!("users[{i}]"), d),
+                other => other,
+            })?;
+        ids.push(id);
+    }
+    let users = state
+        .store
+        .set_statuses(&member.actor(), member.tenant, &ids, status)
+        .await?;
+    Ok(Json(users.into_iter().map(Into::into).collect()))
+}

@@ -269,3 +269,55 @@ async fn a_student_sees_only_themselves() {
         .unwrap();
     assert_eq!(create.status(), 403);
 }
+
+#[tokio::test]
+async fn bulk_deactivation_changes_everyone_or_nobody() {
+    let app = spawn_app().await;
+    for name in ["ann", "bob", "cy"] {
+        app.create_user(name, json!({})).await;
+    }
+    let body = |users: Value| json!({ "users": users, "status": "deactivated" });
+    let refused = app
+        .send(
+            Method::POST,
+            "/api/v1/users/status",
+            body(json!(["ann", "admin"])),
+        )
+        .await;
+    assert_problem(refused, 403, None, "users[1]").await;
+    let unknown = app
+        .send(
+            Method::POST,
+            "/api/v1/users/status",
+            body(json!(["ann", "nobody"])),
+        )
+        .await;
+    assert_problem(unknown, 422, Some("users[1]"), "nobody").await;
+    let ann: Value = app.get("/api/v1/users?q=ann").await.json().await.unwrap();
+    assert_eq!(
+        ann["items"][0]["status"], "activated",
+        "a refused batch changes nobody"
+    );
+    let done: Vec<Value> = app
+        .send(
+            Method::POST,
+            "/api/v1/users/status",
+            body(json!(["ann", "bob"])),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(done.iter().all(|u| u["status"] == "deactivated"));
+    let back: Vec<Value> = app
+        .send(
+            Method::POST,
+            "/api/v1/users/status",
+            json!({ "users": ["ann"], "status": "activated" }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(back[0]["status"], "activated");
+}
