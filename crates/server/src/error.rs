@@ -196,6 +196,7 @@ impl From<AccessError> for ApiError {
             | A::SelfStatusChange { .. }
             | A::ExpiredStatusChange { .. }
             | A::MissingPermission { .. }
+            | A::SuperadminOnly { .. }
             | A::Delegation { .. } => ApiError::Forbidden(detail),
         }
     }

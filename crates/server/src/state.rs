@@ -126,6 +126,19 @@ impl AppState {
         }
     }
 
+    /// The engine's guard on superadmin accounts: see `validate_superadmin_reach`.
+    pub fn superadmin_guard(
+        &self,
+        member: &Member,
+        target: Option<registrar_domain::ids::UserId>,
+        makes_superadmin: bool,
+    ) -> ApiResult<()> {
+        self.access.read(member.tenant, |m| {
+            m.validate_superadmin_reach(member.user.id, target, makes_superadmin)
+        })?;
+        Ok(())
+    }
+
     /// Whether the caller may see every user of the tenant (superadmin, or `users.view` with
     /// tenant reach at platform scope): only then may answers reveal that a user does not exist.
     pub fn sees_all_users(&self, member: &Member) -> bool {

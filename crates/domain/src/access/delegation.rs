@@ -243,6 +243,22 @@ impl AccessModel {
         }
     }
 
+    /// Superadmin is unlimited, so it is guarded like the delegation rule guards roles: only a
+    /// superadmin may create one, mint a token acting as one, or change a superadmin's account
+    /// (password, login, status). `target` is `None` when creating a user.
+    pub fn validate_superadmin_reach(
+        &self,
+        actor: UserId,
+        target: Option<UserId>,
+        makes_superadmin: bool,
+    ) -> Result<(), AccessError> {
+        let target_is_superadmin = target.is_some_and(|t| self.is_superadmin(t));
+        if (makes_superadmin || target_is_superadmin) && !self.is_superadmin(actor) {
+            return Err(AccessError::SuperadminOnly { user: actor });
+        }
+        Ok(())
+    }
+
     /// Superadmins and the owner may grant anything.
     pub fn is_exempt(&self, user: UserId) -> bool {
         self.user_slot(user).is_some_and(|u| self.exempt(u))

@@ -116,6 +116,10 @@ pub enum AccessError {
     #[error("the tenant has no owner role or no role to demote the old owner to")]
     NoOwnerRole,
     #[error(
+        "only a superadmin may make someone a superadmin or act on a superadmin's account (user {user})"
+    )]
+    SuperadminOnly { user: UserId },
+    #[error(
         "role {role:?} is the owner role and cannot be the default or former-owner role: a tenant has one owner"
     )]
     OwnerAsSetting { role: String },

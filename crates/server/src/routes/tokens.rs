@@ -46,6 +46,8 @@ pub async fn create(
         None => member.user.id,
     };
     state.store.user(member.tenant, user).await?;
+    // A token acts as its user: minting one for a superadmin would make the caller one.
+    state.superadmin_guard(&member, Some(user), false)?;
     let expires_at = body
         .expires_on
         .as_deref()

@@ -137,6 +137,7 @@ pub async fn create(
         superadmin: body.superadmin,
         password_hash,
     };
+    state.superadmin_guard(&member, None, new.superadmin)?;
     let user = state
         .store
         .create_user(&member.actor(), member.tenant, new)
@@ -195,6 +196,7 @@ pub async fn update(
     state
         .authorize(&member, Permission::UsersEdit, ObjectRef::user(id))
         .await?;
+    state.superadmin_guard(&member, Some(id), false)?;
     let status = body.status.as_deref().map(settable_status).transpose()?;
     if status.is_some() {
         state.access.read(member.tenant, |m| {
@@ -264,6 +266,7 @@ pub async fn set_password(
         state
             .authorize(&member, Permission::UsersEdit, ObjectRef::user(id))
             .await?;
+        state.superadmin_guard(&member, Some(id), false)?;
     }
     let hash = hash_password(Password::parse(&body.password)?).await?;
     state
@@ -416,7 +419,8 @@ pub async fn set_statuses(
         state
             .access
             .read(member.tenant, |m| {
-                m.validate_status_change(member.user.id, id, today())
+                m.validate_status_change(member.user.id, id, today())?;
+                m.validate_superadmin_reach(member.user.id, Some(id), false)
             })
             .map_err(|e| match ApiError::from(e) {
                 ApiError::Forbidden(d) => ApiError::Forbidden(format!("users[{i}]: {d}")),

@@ -321,3 +321,71 @@ async fn bulk_deactivation_changes_everyone_or_nobody() {
         .unwrap();
     assert_eq!(back[0]["status"], "activated");
 }
+
+#[tokio::test]
+async fn an_administrator_who_is_not_a_superadmin_cannot_become_or_take_over_one() {
+    let app = spawn_app().await;
+    let boss = app
+        .create_user("boss", json!({ "password": "boss password 1" }))
+        .await;
+    let granted = app
+        .send(
+            Method::POST,
+            "/api/v1/grants",
+            json!({ "principal": format!("user:{}", boss["id"].as_str().unwrap()), "role": "lms-admin", "scope": "platform" }),
+        )
+        .await;
+    assert_eq!(granted.status(), 201);
+    let login: Value = app
+        .login("boss", "boss password 1")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().unwrap();
+    let admin = app.admin.id.to_string();
+    let attempts = [
+        (
+            Method::POST,
+            "/api/v1/users".to_owned(),
+            json!({ "username": "root2", "display_name": "x", "superadmin": true }),
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/users/{admin}/password"),
+            json!({ "password": "taken over now!" }),
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/users/{admin}"),
+            json!({ "email": "boss@evil.example" }),
+        ),
+        (
+            Method::POST,
+            "/api/v1/tokens".to_owned(),
+            json!({ "name": "mine", "user": admin }),
+        ),
+        (
+            Method::POST,
+            "/api/v1/users/status".to_owned(),
+            json!({ "users": [admin], "status": "deactivated" }),
+        ),
+    ];
+    for (method, path, body) in attempts {
+        let r = app
+            .request(method.clone(), &path, token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_problem(r, 403, None, "only a superadmin").await;
+    }
+    // Ordinary administration still works.
+    let normal = app
+        .request(Method::POST, "/api/v1/users", token)
+        .json(&json!({ "username": "newbie", "display_name": "Newbie" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(normal.status(), 201);
+}
