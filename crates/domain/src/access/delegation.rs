@@ -243,6 +243,71 @@ impl AccessModel {
         }
     }
 
+    /// Adding someone to a group hands them every grant and policy the group, and each group it
+    /// nests in, carries: a grant in all but name. So the adder must hold what those give there
+    /// (the delegation rule), and nobody adds themselves to a group that carries any. Superadmins
+    /// and the owner are exempt. Groups that carry nothing are free to join.
+    pub fn validate_membership(
+        &self,
+        actor: UserId,
+        user: UserId,
+        group: crate::ids::GroupId,
+        today: Date,
+    ) -> Result<(), AccessError> {
+        let mut chain = BTreeSet::new();
+        let mut cursor = Some(group);
+        while let Some(g) = cursor {
+            if !chain.insert(g) {
+                break;
+            }
+            cursor = self.data.groups.get(&g).and_then(|g| g.parent);
+        }
+        let carried_by = |p: &Principal| matches!(p, Principal::Group(g) if chain.contains(g));
+        let mut carried: Vec<(RoleId, Scope)> = self
+            .data
+            .grants
+            .values()
+            .filter(|g| carried_by(&g.principal))
+            .map(|g| (g.role, g.scope))
+            .collect();
+        for (policy, principal) in &self.data.attachments {
+            if carried_by(principal)
+                && let Some(p) = self.data.policies.get(policy)
+            {
+                carried.extend(p.items.iter().map(|i| (i.role, i.scope)));
+            }
+        }
+        if carried.is_empty() {
+            return Ok(());
+        }
+        let a = self
+            .user_slot(actor)
+            .ok_or(AccessError::UnknownUser(actor))?;
+        if self.exempt(a) {
+            return Ok(());
+        }
+        if actor == user {
+            return Err(AccessError::SelfGrant { user: actor });
+        }
+        let u = self.user_slot(user).ok_or(AccessError::UnknownUser(user))?;
+        let grantees: BTreeSet<u32> = [u].into();
+        for (role_id, scope) in carried {
+            let role = self
+                .data
+                .roles
+                .get(&role_id)
+                .ok_or_else(|| AccessError::UnknownRole(role_id.to_string()))?;
+            let grant = Grant {
+                id: super::grant::GrantId::new(),
+                principal: Principal::User(user),
+                role: role_id,
+                scope,
+            };
+            self.check_delegation(a, actor, role, &grant, &grantees, today)?;
+        }
+        Ok(())
+    }
+
     /// Superadmin is unlimited, so it is guarded like the delegation rule guards roles: only a
     /// superadmin may create one, mint a token acting as one, or change a superadmin's account
     /// (password, login, status). `target` is `None` when creating a user.

@@ -13,7 +13,7 @@ use super::path_id;
 use crate::dto::{GroupOut, GroupPage, PageQuery, UserPage, double_option};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Member, Query};
-use crate::state::AppState;
+use crate::state::{AppState, today};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -194,6 +194,10 @@ pub async fn add_member(
     state
         .authorize(&member, Permission::GroupsMembers, ObjectRef::group(group))
         .await?;
+    // Joining a group that carries grants or policies is a grant in all but name.
+    state.access.read(member.tenant, |m| {
+        m.validate_membership(member.user.id, user, group, today())
+    })?;
     state
         .store
         .add_member(&member.actor(), member.tenant, group, user)

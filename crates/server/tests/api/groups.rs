@@ -133,3 +133,82 @@ async fn line_managers_are_set_listed_and_removed() {
         204
     );
 }
+
+#[tokio::test]
+async fn joining_a_privileged_group_is_a_grant_and_obeys_the_delegation_rule() {
+    let app = spawn_app().await;
+    let admins = app.create_group("Platform admins", None).await;
+    let policy: Value = app
+        .send(
+            Method::POST,
+            "/api/v1/policies",
+            json!({ "name": "Admins", "items": [{ "role": "lms-admin", "scope": "platform" }] }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let attached = app
+        .send(
+            Method::POST,
+            &format!("/api/v1/policies/{}/attachments", id(&policy)),
+            json!({ "principal": format!("group:{}", id(&admins)) }),
+        )
+        .await;
+    assert_eq!(attached.status(), 204);
+    let coord = app
+        .create_user("coord", json!({ "password": "coordinator pass" }))
+        .await;
+    let bob = app.create_user("bob", json!({})).await;
+    let granted = app
+        .send(
+            Method::POST,
+            "/api/v1/grants",
+            json!({ "principal": format!("user:{}", id(&coord)), "role": "training-coordinator", "scope": "platform" }),
+        )
+        .await;
+    assert_eq!(granted.status(), 201);
+    let login: Value = app
+        .login("coord", "coordinator pass")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().unwrap();
+    let join = |user: &Value| {
+        app.request(
+            Method::PUT,
+            &format!("/api/v1/groups/{}/members/{}", id(&admins), id(user)),
+            token,
+        )
+        .send()
+    };
+    assert_problem(
+        join(&coord).await.unwrap(),
+        403,
+        None,
+        "cannot grant roles to themselves",
+    )
+    .await;
+    assert_problem(join(&bob).await.unwrap(), 403, None, "system.configure").await;
+    // A plain group is free to join, and the superadmin may fill the privileged one.
+    let plain = app.create_group("Book club", None).await;
+    let free = app
+        .request(
+            Method::PUT,
+            &format!("/api/v1/groups/{}/members/{}", id(&plain), id(&bob)),
+            token,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(free.status(), 204);
+    let by_admin = app
+        .send(
+            Method::PUT,
+            &format!("/api/v1/groups/{}/members/{}", id(&admins), id(&bob)),
+            json!(null),
+        )
+        .await;
+    assert_eq!(by_admin.status(), 204);
+}
