@@ -139,6 +139,18 @@ impl AppState {
         Ok(())
     }
 
+    /// The engine's guard on taking over an account: see `validate_takeover`.
+    pub fn takeover_guard(
+        &self,
+        member: &Member,
+        target: registrar_domain::ids::UserId,
+    ) -> ApiResult<()> {
+        self.access.read(member.tenant, |m| {
+            m.validate_takeover(member.user.id, target, today())
+        })?;
+        Ok(())
+    }
+
     /// Whether the caller may see every user of the tenant (superadmin, or `users.view` with
     /// tenant reach at platform scope): only then may answers reveal that a user does not exist.
     pub fn sees_all_users(&self, member: &Member) -> bool {

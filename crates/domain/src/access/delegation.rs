@@ -317,9 +317,58 @@ impl AccessModel {
         target: Option<UserId>,
         makes_superadmin: bool,
     ) -> Result<(), AccessError> {
-        let target_is_superadmin = target.is_some_and(|t| self.is_superadmin(t));
-        if (makes_superadmin || target_is_superadmin) && !self.is_superadmin(actor) {
+        let target_is_exempt = target.is_some_and(|t| self.is_exempt(t));
+        if (makes_superadmin && !self.is_superadmin(actor))
+            || (target_is_exempt && !self.is_exempt(actor))
+        {
             return Err(AccessError::SuperadminOnly { user: actor });
+        }
+        Ok(())
+    }
+
+    /// Resetting someone's password, changing their login or minting a token that acts as them
+    /// hands the actor everything the target holds. So it is allowed only to someone who could
+    /// grant all of it to the target (the delegation rule, source by source), or to a superadmin
+    /// or the owner; superadmin and owner accounts only to those. Acting on oneself is fine.
+    pub fn validate_takeover(
+        &self,
+        actor: UserId,
+        target: UserId,
+        today: Date,
+    ) -> Result<(), AccessError> {
+        if actor == target {
+            return Ok(());
+        }
+        let a = self
+            .user_slot(actor)
+            .ok_or(AccessError::UnknownUser(actor))?;
+        if self.exempt(a) {
+            return Ok(());
+        }
+        let t = self
+            .user_slot(target)
+            .ok_or(AccessError::UnknownUser(target))?;
+        if self.exempt(t) {
+            return Err(AccessError::SuperadminOnly { user: actor });
+        }
+        let grantees: BTreeSet<u32> = [t].into();
+        let mut seen = BTreeSet::new();
+        for held in self.effective(target)? {
+            if !seen.insert((held.basis.role, held.basis.scope)) {
+                continue;
+            }
+            let role = self
+                .data
+                .roles
+                .get(&held.basis.role)
+                .ok_or_else(|| AccessError::UnknownRole(held.basis.role.to_string()))?;
+            let grant = Grant {
+                id: super::grant::GrantId::new(),
+                principal: Principal::User(target),
+                role: held.basis.role,
+                scope: held.basis.scope,
+            };
+            self.check_delegation(a, actor, role, &grant, &grantees, today)?;
         }
         Ok(())
     }

@@ -423,6 +423,24 @@ pub async fn set_status(
     state
         .authorize(&member, Permission::EnrollmentsManage, course_ref(course))
         .await?;
+    // Letting someone off the waiting list (or confirming a booking) by hand is an approval:
+    // a course administrator may not do it here either.
+    let from = state
+        .store
+        .enrollment(member.tenant, course, user)
+        .await?
+        .status;
+    if matches!(
+        from,
+        EnrollmentStatus::Waiting | EnrollmentStatus::ToConfirm
+    ) && !matches!(
+        to,
+        EnrollmentStatus::Waiting | EnrollmentStatus::ToConfirm | EnrollmentStatus::Suspended
+    ) {
+        state
+            .authorize(&member, Permission::EnrollmentsApprove, course_ref(course))
+            .await?;
+    }
     let e = state
         .store
         .set_enrollment_status(&member.actor(), member.tenant, course, user, to)

@@ -46,8 +46,8 @@ pub async fn create(
         None => member.user.id,
     };
     state.store.user(member.tenant, user).await?;
-    // A token acts as its user: minting one for a superadmin would make the caller one.
-    state.superadmin_guard(&member, Some(user), false)?;
+    // A token acts as its user: minting one hands over everything that user holds.
+    state.takeover_guard(&member, user)?;
     let expires_at = body
         .expires_on
         .as_deref()

@@ -196,9 +196,16 @@ pub async fn update(
     state
         .authorize(&member, Permission::UsersEdit, ObjectRef::user(id))
         .await?;
-    state.superadmin_guard(&member, Some(id), false)?;
+    // A new login (username or email) is a way into the account.
+    if body.username.is_some() || body.email.is_some() {
+        state.takeover_guard(&member, id)?;
+    } else {
+        state.takeover_guard(&member, id)?;
+    }
     let status = body.status.as_deref().map(settable_status).transpose()?;
-    if status.is_some() {
+    // Moving an expiry date changes whether the account may log in: a status change in all but
+    // name, so the same rule applies (never one's own, `users.status` on the target).
+    if status.is_some() || body.expires_on.is_some() {
         state.access.read(member.tenant, |m| {
             m.validate_status_change(member.user.id, id, today())
         })?;
@@ -266,7 +273,7 @@ pub async fn set_password(
         state
             .authorize(&member, Permission::UsersEdit, ObjectRef::user(id))
             .await?;
-        state.superadmin_guard(&member, Some(id), false)?;
+        state.takeover_guard(&member, id)?;
     }
     let hash = hash_password(Password::parse(&body.password)?).await?;
     state

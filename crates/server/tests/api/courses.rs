@@ -86,6 +86,18 @@ async fn approvals_come_from_holders_of_the_approve_permission_only() {
     assert_eq!(denial["actor"], format!("user:{}", s(&pete, "id")));
     assert_eq!(denial["after"]["permission"], "enrollments.approve");
 
+    // Nor by editing the status by hand: that is an approval too.
+    let by_hand = app
+        .request(
+            Method::PATCH,
+            &format!("/api/v1/courses/{}/enrollments/lea", s(&c, "id")),
+            &pete_token,
+        )
+        .json(&json!({ "status": "enrolled" }))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(by_hand, 403, None, "enrollments.approve").await;
     let approved = ok(app
         .request(Method::POST, &approve, &tina_token)
         .send()

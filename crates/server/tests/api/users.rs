@@ -389,3 +389,92 @@ async fn an_administrator_who_is_not_a_superadmin_cannot_become_or_take_over_one
         .unwrap();
     assert_eq!(normal.status(), 201);
 }
+
+#[tokio::test]
+async fn nobody_takes_over_an_account_that_holds_more_than_they_could_grant() {
+    let app = spawn_app().await;
+    let grant = |user: &Value, role: &str| {
+        app.send(
+            Method::POST,
+            "/api/v1/grants",
+            json!({ "principal": format!("user:{}", user["id"].as_str().unwrap()), "role": role, "scope": "platform" }),
+        )
+    };
+    let coord = app
+        .create_user("coord", json!({ "password": "coordinator pass" }))
+        .await;
+    let lms = app
+        .create_user("lms", json!({ "password": "lms admin pass 1" }))
+        .await;
+    assert_eq!(grant(&coord, "training-coordinator").await.status(), 201);
+    assert_eq!(grant(&lms, "lms-admin").await.status(), 201);
+    let app_ref = &app;
+    let login = |name: &'static str, password: &'static str| async move {
+        let body: Value = app_ref.login(name, password).await.json().await.unwrap();
+        body["token"].as_str().unwrap().to_owned()
+    };
+    let coord_token = login("coord", "coordinator pass").await;
+    let reset = |token: &str, target: &Value| {
+        app.request(
+            Method::PUT,
+            &format!("/api/v1/users/{}/password", target["id"].as_str().unwrap()),
+            token,
+        )
+        .json(&json!({ "password": "a fresh password" }))
+        .send()
+    };
+    // The coordinator lacks system.configure, which the LMS administrator holds.
+    assert_problem(
+        reset(&coord_token, &lms).await.unwrap(),
+        403,
+        None,
+        "system.configure",
+    )
+    .await;
+    let rename = app
+        .request(
+            Method::PATCH,
+            &format!("/api/v1/users/{}", lms["id"].as_str().unwrap()),
+            &coord_token,
+        )
+        .json(&json!({ "email": "lms@evil.example" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rename.status(), 403);
+    // The other way round is fine: the administrator could grant everything the coordinator holds.
+    let lms_token = login("lms", "lms admin pass 1").await;
+    assert_eq!(reset(&lms_token, &coord).await.unwrap().status(), 204);
+}
+
+#[tokio::test]
+async fn nobody_moves_their_own_expiry_date() {
+    let app = spawn_app().await;
+    app.create_user(
+        "temp",
+        json!({ "password": "temporary pass", "expires_on": "2030-01-31" }),
+    )
+    .await;
+    let body: Value = app
+        .login("temp", "temporary pass")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let token = body["token"].as_str().unwrap();
+    let me = body["user"]["id"].as_str().unwrap();
+    let r = app
+        .request(Method::PATCH, &format!("/api/v1/users/{me}"), token)
+        .json(&json!({ "expires_on": null }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let after: Value = app
+        .get(&format!("/api/v1/users/{me}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(after["expires_on"], "2030-01-31");
+}
