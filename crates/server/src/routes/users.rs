@@ -200,7 +200,7 @@ pub async fn update(
     if body.username.is_some() || body.email.is_some() {
         state.takeover_guard(&member, id)?;
     } else {
-        state.takeover_guard(&member, id)?;
+        state.superadmin_guard(&member, Some(id), false)?;
     }
     let status = body.status.as_deref().map(settable_status).transpose()?;
     // Moving an expiry date changes whether the account may log in: a status change in all but
