@@ -308,6 +308,43 @@ impl AccessModel {
         Ok(())
     }
 
+    /// Nesting `group` under `new_parent` makes every member of `group` and of the groups inside
+    /// it a member of the new parent's chain: checked like adding each of them there.
+    pub fn validate_nesting(
+        &self,
+        actor: UserId,
+        group: crate::ids::GroupId,
+        new_parent: crate::ids::GroupId,
+        today: Date,
+    ) -> Result<(), AccessError> {
+        let inside = |mut g: crate::ids::GroupId| {
+            let mut seen = BTreeSet::new();
+            loop {
+                if g == group {
+                    return true;
+                }
+                if !seen.insert(g) {
+                    return false;
+                }
+                match self.data.groups.get(&g).and_then(|x| x.parent) {
+                    Some(p) => g = p,
+                    None => return false,
+                }
+            }
+        };
+        let moved: BTreeSet<UserId> = self
+            .data
+            .memberships
+            .iter()
+            .filter(|(_, g)| inside(*g))
+            .map(|(u, _)| *u)
+            .collect();
+        for user in moved {
+            self.validate_membership(actor, user, new_parent, today)?;
+        }
+        Ok(())
+    }
+
     /// Superadmin is unlimited, so it is guarded like the delegation rule guards roles: only a
     /// superadmin may create one, mint a token acting as one, or change a superadmin's account
     /// (password, login, status). `target` is `None` when creating a user.

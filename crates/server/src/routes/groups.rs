@@ -137,6 +137,17 @@ pub async fn update(
     state
         .authorize(&member, Permission::GroupsEdit, ObjectRef::group(id))
         .await?;
+    if let Some(Some(raw)) = &body.parent {
+        let parent = parent_ref(raw)?;
+        // Moving a group under another is editing that one too, and hands the moved members
+        // what the new ancestors carry.
+        state
+            .authorize(&member, Permission::GroupsEdit, ObjectRef::group(parent))
+            .await?;
+        state.access.read(member.tenant, |m| {
+            m.validate_nesting(member.user.id, id, parent, today())
+        })?;
+    }
     let patch = GroupPatch {
         name: body
             .name

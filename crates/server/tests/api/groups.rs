@@ -211,4 +211,27 @@ async fn joining_a_privileged_group_is_a_grant_and_obeys_the_delegation_rule() {
         )
         .await;
     assert_eq!(by_admin.status(), 204);
+    // Nor by nesting a group of one's own under the privileged one.
+    let nested = app
+        .request(
+            Method::PATCH,
+            &format!("/api/v1/groups/{}", id(&plain)),
+            token,
+        )
+        .json(&json!({ "parent": id(&admins) }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        nested.status(),
+        403,
+        "moving bob's book club under the admins group"
+    );
+    let unchanged: Value = app
+        .get(&format!("/api/v1/groups/{}", id(&plain)))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(unchanged["parent"], Value::Null);
 }
