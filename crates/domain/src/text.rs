@@ -96,9 +96,16 @@ impl Username {
         Ok(Self(s.to_lowercase()))
     }
 
-    pub fn from_email(email: &Email) -> Self {
-        // INVARIANT: every character a valid Email holds is allowed in a Username.
-        Self(email.as_str().to_owned())
+    /// The username an account gets when none is given. Not every valid email is a valid
+    /// username (`o'brien@...`); then the caller must name one.
+    pub fn from_email(email: &Email) -> Result<Self, ValidationError> {
+        Self::parse(email.as_str()).map_err(|_| {
+            ValidationError::new(
+                "username",
+                email.as_str(),
+                "the email cannot serve as a username (it has characters a username may not); give a username",
+            )
+        })
     }
 
     pub fn as_str(&self) -> &str {
@@ -268,8 +275,14 @@ mod tests {
     #[test]
     fn a_username_defaults_to_a_valid_email() {
         let email = Email::parse("a.b+c@x-y.io").unwrap();
-        let from = Username::from_email(&email);
+        let from = Username::from_email(&email).unwrap();
         assert_eq!(Username::parse(from.as_str()), Ok(from));
+    }
+
+    #[test]
+    fn an_email_with_characters_a_username_refuses_needs_a_username() {
+        let email = Email::parse("o'brien@example.com").unwrap();
+        assert_eq!(Username::from_email(&email).unwrap_err().field, "username");
     }
 
     #[test]

@@ -23,7 +23,7 @@ impl AdminSpec {
     pub(crate) async fn into_new_user(self) -> Result<NewUser, ApiError> {
         let username = match (self.username, &self.email) {
             (Some(u), _) => u,
-            (None, Some(e)) => Username::from_email(e),
+            (None, Some(e)) => Username::from_email(e)?,
             (None, None) => {
                 return Err(ApiError::invalid(
                     "username",

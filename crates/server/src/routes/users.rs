@@ -105,7 +105,7 @@ pub async fn create(
     let email = body.email.as_deref().map(Email::parse).transpose()?;
     let username = match (body.username.as_deref(), &email) {
         (Some(u), _) => Username::parse(u)?,
-        (None, Some(e)) => Username::from_email(e),
+        (None, Some(e)) => Username::from_email(e)?,
         (None, None) => {
             return Err(ApiError::invalid(
                 "username",

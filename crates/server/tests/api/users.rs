@@ -165,6 +165,11 @@ async fn invalid_fields_are_refused_with_their_name_and_nothing_is_written() {
             "unknown field",
         ),
         (json!({ "username": "ok" }), "display_name", "missing field"),
+        (
+            json!({ "email": "o'brien@example.com", "display_name": "x" }),
+            "username",
+            "give a username",
+        ),
     ];
     for (body, field, fragment) in cases {
         let r = app.send(Method::POST, "/api/v1/users", body.clone()).await;
