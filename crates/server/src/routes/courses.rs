@@ -234,17 +234,17 @@ pub async fn list(
     member: Member,
     Query(page): Query<PageQuery>,
 ) -> ApiResult<Json<CoursePage>> {
-    let page = state
-        .store
-        .list_courses(member.tenant, &page.request())
-        .await?;
+    let tenant = member.tenant;
+    let store = &state.store;
+    let page = super::visible_page(
+        page.request(),
+        |request| async move { store.list_courses(tenant, &request).await },
+        |c| state.allows(&member, Permission::CoursesView, c.object()),
+        |c| c.id.to_string(),
+    )
+    .await?;
     Ok(Json(CoursePage {
-        items: page
-            .items
-            .into_iter()
-            .filter(|c| state.allows(&member, Permission::CoursesView, c.object()))
-            .map(Into::into)
-            .collect(),
+        items: page.items.into_iter().map(Into::into).collect(),
         next: page.next,
     }))
 }

@@ -94,17 +94,17 @@ pub async fn list(
     member: Member,
     Query(page): Query<PageQuery>,
 ) -> ApiResult<Json<GroupPage>> {
-    let page = state
-        .store
-        .list_groups(member.tenant, &page.request())
-        .await?;
+    let tenant = member.tenant;
+    let store = &state.store;
+    let page = super::visible_page(
+        page.request(),
+        |request| async move { store.list_groups(tenant, &request).await },
+        |g| state.allows(&member, Permission::GroupsView, ObjectRef::group(g.id)),
+        |g| g.id.to_string(),
+    )
+    .await?;
     Ok(Json(GroupPage {
-        items: page
-            .items
-            .into_iter()
-            .filter(|g| state.allows(&member, Permission::GroupsView, ObjectRef::group(g.id)))
-            .map(Into::into)
-            .collect(),
+        items: page.items.into_iter().map(Into::into).collect(),
         next: page.next,
     }))
 }
@@ -181,10 +181,16 @@ pub async fn members(
     state
         .authorize(&member, Permission::GroupsView, ObjectRef::group(id))
         .await?;
-    let page = state
-        .store
-        .group_members(member.tenant, id, &page.request())
-        .await?;
+    // Seeing a group is not seeing its people: members are cut by `users.view` like any list.
+    let tenant = member.tenant;
+    let store = &state.store;
+    let page = super::visible_page(
+        page.request(),
+        |request| async move { store.group_members(tenant, id, &request).await },
+        |u| state.allows(&member, Permission::UsersView, ObjectRef::user(u.id)),
+        |u| u.username.to_string(),
+    )
+    .await?;
     Ok(Json(UserPage {
         items: page.items.into_iter().map(Into::into).collect(),
         next: page.next,

@@ -152,18 +152,17 @@ pub async fn list(
     member: Member,
     Query(page): Query<PageQuery>,
 ) -> ApiResult<Json<UserPage>> {
-    let page = state
-        .store
-        .list_users(member.tenant, &page.request())
-        .await?;
+    let tenant = member.tenant;
+    let store = &state.store;
+    let page = super::visible_page(
+        page.request(),
+        |request| async move { store.list_users(tenant, &request).await },
+        |u| state.allows(&member, Permission::UsersView, ObjectRef::user(u.id)),
+        |u| u.username.to_string(),
+    )
+    .await?;
     Ok(Json(UserPage {
-        // The store pages; the engine says which rows of the page the caller may see.
-        items: page
-            .items
-            .into_iter()
-            .filter(|u| state.allows(&member, Permission::UsersView, ObjectRef::user(u.id)))
-            .map(Into::into)
-            .collect(),
+        items: page.items.into_iter().map(Into::into).collect(),
         next: page.next,
     }))
 }

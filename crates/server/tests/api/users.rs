@@ -483,3 +483,45 @@ async fn nobody_moves_their_own_expiry_date() {
         .unwrap();
     assert_eq!(after["expires_on"], "2030-01-31");
 }
+
+#[tokio::test]
+async fn lists_say_nothing_about_rows_the_caller_may_not_see() {
+    let app = spawn_app().await;
+    app.create_user("zed", json!({ "password": "zed's password" }))
+        .await;
+    for name in ["bob", "carla", "dmitri"] {
+        app.create_user(name, json!({ "email": format!("{name}@secret.example") }))
+            .await;
+    }
+    let body: Value = app
+        .login("zed", "zed's password")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let token = body["token"].as_str().unwrap();
+    let get = |path: &'static str| app.request(Method::GET, path, token).send();
+    for path in [
+        "/api/v1/users?limit=1",
+        "/api/v1/users?q=secret",
+        "/api/v1/users?limit=1&after=a",
+    ] {
+        let page: Value = get(path).await.unwrap().json().await.unwrap();
+        let names: Vec<&str> = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["username"].as_str().unwrap())
+            .collect();
+        assert!(names.iter().all(|n| *n == "zed"), "{path}: {names:?}");
+        assert_eq!(
+            page["next"],
+            Value::Null,
+            "{path}: no cursor into hidden rows"
+        );
+    }
+    // An administrator still pages through everyone.
+    let first: Value = app.get("/api/v1/users?limit=2").await.json().await.unwrap();
+    assert_eq!(first["items"].as_array().unwrap().len(), 2);
+    assert_eq!(first["next"], first["items"][1]["username"]);
+}
