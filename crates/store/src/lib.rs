@@ -168,6 +168,8 @@ pub trait Store: CourseStore + Send + Sync + 'static {
         users: &[UserId],
         status: registrar_domain::user::UserStatus,
     ) -> StoreResult<Vec<User>>;
+    /// Sets the password hash and ends the user's browser sessions (API tokens stay: they are
+    /// revoked one by one).
     async fn set_password_hash(
         &self,
         actor: &Actor,

@@ -265,11 +265,14 @@ where
         };
         Self::write_user(&mut *tx, &user, true).await?;
         if let Some(hash) = new.password_hash {
-            sqlx::query::<DB>("UPDATE users SET password_hash = $1 WHERE id = $2")
-                .bind(hash)
-                .bind(user.id.to_string())
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query::<DB>(
+                "UPDATE users SET password_hash = $1 WHERE tenant_id = $2 AND id = $3",
+            )
+            .bind(hash)
+            .bind(tenant.to_string())
+            .bind(user.id.to_string())
+            .execute(&mut *tx)
+            .await?;
         }
         Self::record(
             tx,
@@ -665,6 +668,14 @@ where
         if DB::rows_affected(&done) == 0 {
             return Err(StoreError::not_found("user", id));
         }
+        // Whoever knew the old password may hold a browser session: end them all.
+        sqlx::query::<DB>(
+            "DELETE FROM tokens WHERE tenant_id = $1 AND user_id = $2 AND kind = 'session'",
+        )
+        .bind(tenant.to_string())
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
         Self::record(
             &mut tx,
             Entry {

@@ -636,6 +636,17 @@ pub async fn plan_status_of(
     state.may_see_user(&member, user).await?;
     let plan = state.store.plan(member.tenant, plan).await?;
     let enrolled = state.store.user_enrollments(member.tenant, user).await?;
+    // A learner sees the plans they are in; anyone else needs `learning_plans.view` on it.
+    let own = user == member.user.id && enrolled.iter().any(|e| plan.courses.contains(&e.course));
+    if !own {
+        state
+            .authorize(
+                &member,
+                Permission::LearningPlansView,
+                plan.learning_object().object,
+            )
+            .await?;
+    }
     let courses: Vec<(ObjectId, Option<EnrollmentStatus>)> = plan
         .courses
         .iter()

@@ -250,3 +250,39 @@ async fn changing_ones_own_password_needs_the_current_one() {
         200
     );
 }
+
+#[tokio::test]
+async fn a_password_reset_ends_the_users_sessions() {
+    let app = spawn_app().await;
+    let ann = app
+        .create_user("ann", json!({ "password": "ann's old password" }))
+        .await;
+    let body: Value = app
+        .login("ann", "ann's old password")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let session = body["token"].as_str().unwrap();
+    let before = app
+        .request(Method::GET, "/api/v1/me", session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(before.status(), 200);
+    let reset = app
+        .send(
+            Method::PUT,
+            &format!("/api/v1/users/{}/password", ann["id"].as_str().unwrap()),
+            json!({ "password": "ann's new password" }),
+        )
+        .await;
+    assert_eq!(reset.status(), 204);
+    let after = app
+        .request(Method::GET, "/api/v1/me", session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), 401, "the old session is gone");
+    assert_eq!(app.login("ann", "ann's new password").await.status(), 200);
+}
