@@ -926,18 +926,34 @@ pub async fn put_object(
         .as_deref()
         .map(|p| ObjectRef::parse(p).map_err(|e| ApiError::invalid("parent", e.to_string())))
         .transpose()?;
+    if matches!(
+        object.kind,
+        ObjectKind::Course | ObjectKind::Lesson | ObjectKind::LearningPlan
+    ) {
+        return Err(ApiError::invalid(
+            "object",
+            format!(
+                "{} objects are managed through /api/v1/courses and /api/v1/learning-plans",
+                object.kind
+            ),
+        ));
+    }
     let existing = state
         .access
         .read(member.tenant, |m| m.data().objects.get(&object).cloned());
     let (create, edit) = object_rights(object.kind);
+    let new_place = parent
+        .filter(|p| create.applies_to().contains(&p.kind))
+        .unwrap_or(ObjectRef::tenant(member.tenant));
     match &existing {
-        Some(_) => state.authorize(&member, edit, object).await?,
-        None => {
-            let place = parent
-                .filter(|p| create.applies_to().contains(&p.kind))
-                .unwrap_or(ObjectRef::tenant(member.tenant));
-            state.authorize(&member, create, place).await?;
+        Some(old) => {
+            state.authorize(&member, edit, object).await?;
+            // Moving it is creating it in its new place.
+            if old.parent != parent {
+                state.authorize(&member, create, new_place).await?;
+            }
         }
+        None => state.authorize(&member, create, new_place).await?,
     }
     let value = LearningObject {
         object,
@@ -952,6 +968,13 @@ pub async fn put_object(
     state
         .access
         .write(member.tenant, &member.actor(), |m| {
+            // Authorized against what existed a moment ago; a concurrent change means retry.
+            if m.data().objects.get(&object) != existing.as_ref() {
+                return Err(ApiError::Conflict {
+                    field: "object".into(),
+                    detail: format!("{object} changed meanwhile; send the request again"),
+                });
+            }
             let change = Change::UpsertObject(made.clone());
             m.data().validate(&change)?;
             Ok(vec![LogEntry {

@@ -10,7 +10,8 @@ fn id(v: &Value) -> String {
     v["id"].as_str().unwrap().to_owned()
 }
 
-fn course() -> String {
+/// A course reference nobody created.
+fn unknown_course() -> String {
     format!("course:{}", uuid::Uuid::now_v7())
 }
 
@@ -30,15 +31,17 @@ async fn grant(app: &TestApp, user: &str, role: &str, scope: &str) -> Response {
     .await
 }
 
-async fn put_course(app: &TestApp, course: &str, published: bool) {
-    ok(app
+/// Creates a course through the API and returns its `course:<id>` reference.
+async fn put_course(app: &TestApp, published: bool) -> String {
+    let made = ok(app
         .send(
-            Method::PUT,
-            "/api/v1/objects",
-            json!({ "object": course, "published": published }),
+            Method::POST,
+            "/api/v1/courses",
+            json!({ "title": "Course", "published": published }),
         )
         .await)
     .await;
+    made["object"].as_str().unwrap().to_owned()
 }
 
 async fn check(app: &TestApp, user: &str, action: &str, resource: &str) -> Value {
@@ -56,9 +59,8 @@ async fn check(app: &TestApp, user: &str, action: &str, resource: &str) -> Value
 async fn a_tutor_sees_the_course_they_tutor_and_the_answer_says_why() {
     let app = spawn_app().await;
     let tina = app.create_user("tina", json!({})).await;
-    let (tutored, other) = (course(), course());
-    put_course(&app, &tutored, true).await;
-    put_course(&app, &other, true).await;
+    let tutored = put_course(&app, true).await;
+    let other = put_course(&app, true).await;
     assert_eq!(
         grant(&app, &id(&tina), "tutor", "platform").await.status(),
         201
@@ -112,8 +114,7 @@ async fn bad_grants_are_refused_naming_the_rule_and_nothing_is_written() {
     let tina = app.create_user("tina", json!({})).await;
     let tom = app.create_user("tom", json!({})).await;
     let stu = app.create_user("stu", json!({})).await;
-    let c = course();
-    put_course(&app, &c, true).await;
+    let c = put_course(&app, true).await;
     grant(&app, &id(&tina), "tutor", "platform").await;
     grant(&app, &id(&tom), "tutor", "platform").await;
     assert_eq!(
@@ -141,7 +142,7 @@ async fn bad_grants_are_refused_naming_the_rule_and_nothing_is_written() {
     .await;
     let unknown_role = grant(&app, &id(&tom), "wizard", "platform").await;
     assert_problem(unknown_role, 404, None, "\"wizard\"").await;
-    let unknown_object = grant(&app, &id(&tom), "course-admin", &course()).await;
+    let unknown_object = grant(&app, &id(&tom), "course-admin", &unknown_course()).await;
     assert_problem(unknown_object, 404, None, "unknown object course:").await;
     let bad_principal = app
         .send(
@@ -200,12 +201,13 @@ async fn nobody_grants_more_than_they_hold() {
 #[tokio::test]
 async fn check_input_is_validated_and_named() {
     let app = spawn_app().await;
-    let c = course();
-    put_course(&app, &c, false).await;
+    let c = put_course(&app, false).await;
     let send = |body: Value| app.send(Method::POST, "/api/v1/check", body);
     let r = send(json!({ "user": "admin", "action": "courses.fly", "resource": c })).await;
     assert_problem(r, 422, Some("action"), "courses.fly").await;
-    let r = send(json!({ "user": "admin", "action": "courses.view", "resource": course() })).await;
+    let r =
+        send(json!({ "user": "admin", "action": "courses.view", "resource": unknown_course() }))
+            .await;
     assert_problem(r, 404, None, "unknown object course:").await;
     let r =
         send(json!({ "user": "admin", "action": "courses.view", "resource": "spaceship:1" })).await;
@@ -221,8 +223,7 @@ async fn check_input_is_validated_and_named() {
 #[tokio::test]
 async fn a_batch_answers_in_order_and_names_a_bad_item() {
     let app = spawn_app().await;
-    let c = course();
-    put_course(&app, &c, true).await;
+    let c = put_course(&app, true).await;
     app.create_user("ann", json!({})).await;
     let batch = ok(app
         .send(
@@ -294,8 +295,7 @@ async fn roles_are_copied_changed_and_deleted_only_when_unused() {
 
     let ann = app.create_user("ann", json!({})).await;
     let g = ok(grant(&app, &id(&ann), "senior-tutor", "platform").await).await;
-    let c = course();
-    put_course(&app, &c, true).await;
+    let c = put_course(&app, true).await;
     assert_eq!(
         check(&app, "ann", "courses.view", &c).await["allowed"],
         true
@@ -337,8 +337,7 @@ async fn a_second_server_on_the_same_database_converges() {
     tokio::spawn(second.serve(std::future::pending()));
 
     let ann = app.create_user("ann", json!({})).await;
-    let c = course();
-    put_course(&app, &c, true).await;
+    let c = put_course(&app, true).await;
     let granted = grant(&app, &id(&ann), "lms-admin", "platform").await;
     let revision: i64 = granted.headers()["x-registrar-revision"]
         .to_str()
@@ -405,8 +404,7 @@ async fn a_check_does_not_reveal_whether_a_username_exists() {
     app.create_user("ann", json!({ "password": "ann password 1" }))
         .await;
     app.create_user("bob", json!({})).await;
-    let c = course();
-    put_course(&app, &c, true).await;
+    let c = put_course(&app, true).await;
     let login = ok(app.login("ann", "ann password 1").await).await;
     let token = login["token"].as_str().unwrap();
     let ask = |user: &str| {
@@ -437,4 +435,31 @@ async fn a_check_does_not_reveal_whether_a_username_exists() {
         )
         .await;
     assert_eq!(r.status(), 404);
+}
+
+#[tokio::test]
+async fn courses_are_not_edited_behind_the_course_api() {
+    let app = spawn_app().await;
+    let c = put_course(&app, false).await;
+    let r = app
+        .send(
+            Method::PUT,
+            "/api/v1/objects",
+            json!({ "object": c, "published": true }),
+        )
+        .await;
+    assert_problem(r, 422, Some("object"), "/api/v1/courses").await;
+    let event = format!("event:{}", uuid::Uuid::now_v7());
+    let made = app
+        .send(
+            Method::PUT,
+            "/api/v1/objects",
+            json!({ "object": event, "parent": c }),
+        )
+        .await;
+    assert_eq!(
+        made.status(),
+        200,
+        "other learning objects still go through here"
+    );
 }
