@@ -151,6 +151,14 @@ pub fn check_transition(
     if allowed { Ok(()) } else { refuse("") }
 }
 
+/// Whether moving an enrollment from `from` to `to` lets a learner off the waiting list or
+/// confirms their booking: an approval, whichever way it is asked for, so it needs the approve
+/// permission even as a plain status edit.
+pub fn is_approval(from: EnrollmentStatus, to: EnrollmentStatus) -> bool {
+    matches!(from, S::Waiting | S::ToConfirm)
+        && !matches!(to, S::Waiting | S::ToConfirm | S::Suspended)
+}
+
 /// Approving a waiting enrollment (or a booking to confirm) lets the learner in, if there is room.
 pub fn approve(
     from: EnrollmentStatus,
@@ -327,6 +335,14 @@ mod tests {
             "already in the course"
         );
         assert!(approve(S::Completed, None, 0).is_err());
+    }
+
+    #[test]
+    fn leaving_the_waiting_list_by_hand_is_an_approval() {
+        assert!(is_approval(S::Waiting, S::Enrolled));
+        assert!(is_approval(S::ToConfirm, S::InProgress));
+        assert!(!is_approval(S::Waiting, S::Suspended));
+        assert!(!is_approval(S::Enrolled, S::Completed));
     }
 
     #[test]

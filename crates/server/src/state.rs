@@ -154,16 +154,8 @@ impl AppState {
     /// Whether the caller may see every user of the tenant (superadmin, or `users.view` with
     /// tenant reach at platform scope): only then may answers reveal that a user does not exist.
     pub fn sees_all_users(&self, member: &Member) -> bool {
-        use registrar_domain::access::{Reach, Scope};
         self.access.read(member.tenant, |m| {
-            m.is_superadmin(member.user.id)
-                || m.effective(member.user.id).is_ok_and(|held| {
-                    held.iter().any(|h| {
-                        h.permission == Permission::UsersView
-                            && h.reach == Reach::Tenant
-                            && h.basis.scope == Scope::Platform
-                    })
-                })
+            m.reaches_everything(member.user.id, Permission::UsersView)
         })
     }
 

@@ -495,6 +495,15 @@ impl AccessModel {
         !self.effective_status(u, today).may_log_in()
     }
 
+    /// Whether `user` may do `permission` to every object of the tenant (a superadmin, or the
+    /// permission with tenant reach at platform scope). Answers that could reveal what exists
+    /// (an unknown username, say) are given only to such users.
+    pub fn reaches_everything(&self, user: UserId, permission: Permission) -> bool {
+        self.user_slot(user).is_some_and(|u| {
+            self.users[u as usize].user.superadmin || self.tenant_wide(u, permission)
+        })
+    }
+
     fn tenant_wide(&self, g: u32, p: Permission) -> bool {
         self.entries(g, p)
             .iter()

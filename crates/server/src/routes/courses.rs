@@ -430,13 +430,7 @@ pub async fn set_status(
         .enrollment(member.tenant, course, user)
         .await?
         .status;
-    if matches!(
-        from,
-        EnrollmentStatus::Waiting | EnrollmentStatus::ToConfirm
-    ) && !matches!(
-        to,
-        EnrollmentStatus::Waiting | EnrollmentStatus::ToConfirm | EnrollmentStatus::Suspended
-    ) {
+    if registrar_domain::lifecycle::is_approval(from, to) {
         state
             .authorize(&member, Permission::EnrollmentsApprove, course_ref(course))
             .await?;
