@@ -174,6 +174,10 @@ struct ServeArgs {
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "REGISTRAR_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     max_body_bytes: usize,
+    /// File the mail sender delivers to, one JSON line per mail (invitations and their login
+    /// details).
+    #[arg(long, env = "REGISTRAR_MAILBOX", default_value = "mailbox.jsonl")]
+    mailbox: std::path::PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -585,6 +589,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let settings = Settings {
         max_body_bytes: args.max_body_bytes,
         secure_cookies: !args.insecure_cookies,
+        mailbox: Some(args.mailbox.clone()),
         ..Settings::default()
     };
     // Demo data goes in first, so that the read model loads it like any other data.
@@ -602,6 +607,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let url = format!("http://{}", app.local_addr()?);
     if let Some(demo) = demo {
         demo.print(&url);
+        println!(
+            "  mail (invitations with login details) goes to {}",
+            args.mailbox.display()
+        );
     }
     println!(
         "Registrar is serving on {url} ({} database)",

@@ -12,7 +12,9 @@ use registrar_domain::access::{
     Scope,
 };
 use registrar_domain::ids::{GroupId, TenantId, UserId};
-use registrar_domain::lifecycle::{Activity, CourseType, EnrollmentPolicy};
+use registrar_domain::lifecycle::{
+    Activity, AppAccess, CourseType, EnrollmentPolicy, InvitationTemplate,
+};
 use registrar_domain::tenant::{Preset, TenantSlug};
 use registrar_domain::text::{Email, Labels, Name, Password, Username};
 use registrar_domain::user::UserStatus;
@@ -21,8 +23,8 @@ use registrar_server::bootstrap::{AdminSpec, create_tenant, issue_token};
 use registrar_server::ops;
 use registrar_server::readmodel::ReadModel;
 use registrar_store::{
-    Actor, ManagerLink, ManagerSource, NewCourse, NewGroup, NewUser, PageRequest, Store,
-    StoreError, TokenKind,
+    Actor, Invitation, ManagerLink, ManagerSource, NewCourse, NewGroup, NewMail, NewUser,
+    PageRequest, Store, StoreError, TenantSettings, TokenKind,
 };
 use time::macros::date;
 
@@ -489,6 +491,48 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
+    /// Switches a learner's app access on and queues their invitation, as the API does with the
+    /// automation on.
+    async fn app_access(&self, username: &str) -> anyhow::Result<()> {
+        let user = self.store.user(self.tenant, self.people[username]).await?;
+        let template = self
+            .store
+            .tenant_settings(self.tenant)
+            .await?
+            .invitation
+            .ok_or_else(|| anyhow::anyhow!("the demo template is missing"))?;
+        let tenant = self.store.tenant(self.tenant).await?;
+        let (subject, body) = template.render(
+            user.display_name.as_str(),
+            user.username.as_str(),
+            PEOPLE_PASSWORD,
+            tenant.name.as_str(),
+        );
+        let email = user
+            .email
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("demo learner {username} has no email"))?;
+        self.store
+            .enable_app_access(
+                &Actor::Cli,
+                self.tenant,
+                user.id,
+                AppAccess {
+                    until: Some(date!(2030 - 12 - 31)),
+                },
+                Some(Invitation {
+                    password_hash: self.hash.clone(),
+                    mail: NewMail {
+                        recipient: email,
+                        subject,
+                        body,
+                    },
+                }),
+            )
+            .await?;
+        Ok(())
+    }
+
     async fn activity(
         &self,
         username: &str,
@@ -665,7 +709,7 @@ fn describe(slug: &'static str, preset: Preset, objects: Vec<(ObjectRef, &'stati
                 ("linus.platform", "Manager + group manager of Platform"),
                 (
                     "olaf.north",
-                    "learner half-way through Selling Basics; Sales onboarding plan in progress",
+                    "half-way through Selling Basics, plan in progress; learner app on (log in with \"app\": true)",
                 ),
                 (
                     "tomas.south",
@@ -923,6 +967,24 @@ async fn classic(
         .await?;
     b.enroll("olaf.north", compliance, EnrollmentStatus::Enrolled)
         .await?;
+    // The learner app: an invitation template, the automation, and two learners switched on
+    // (their invitations wait in the outbox for the sender).
+    b.store
+        .set_tenant_settings(
+            &Actor::Cli,
+            b.tenant,
+            TenantSettings {
+                invitation: Some(InvitationTemplate::parse(
+                    "Welcome to {tenant}",
+                    "Hello {name}, your learner app login is {username} with password {password}",
+                )?),
+                invite_on_app_access: true,
+            },
+        )
+        .await?;
+    for learner in ["olaf.north", "uma.south"] {
+        b.app_access(learner).await?;
+    }
     b.plan(
         "Sales onboarding plan (Selling Basics, then Compliance 2027)",
         "Sales onboarding",

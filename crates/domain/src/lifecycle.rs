@@ -102,6 +102,98 @@ pub enum LifecycleError {
     NoAccess { status: EnrollmentStatus },
     #[error("sessions are attended in instructor-led courses only")]
     NotInstructorLed,
+    #[error("learner-app access needs an email address: add one to the user first")]
+    AppAccessNeedsEmail,
+    #[error("learner-app access is off for this account: contact your administrator")]
+    AppAccessOff,
+    #[error("learner-app access ended after {until}: contact your administrator")]
+    AppAccessExpired { until: time::Date },
+    #[error("invitations are unavailable: the tenant has no invitation template yet")]
+    NoInvitationTemplate,
+}
+
+/// A learner's access to the learner app: on until the end of `until`, if given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppAccess {
+    pub until: Option<time::Date>,
+}
+
+/// Turning app access on needs somewhere to send the login details.
+pub fn check_app_access_grant(has_email: bool) -> Result<(), LifecycleError> {
+    if has_email {
+        Ok(())
+    } else {
+        Err(LifecycleError::AppAccessNeedsEmail)
+    }
+}
+
+/// Whether a learner may log in to the app today (`access` is `None` when switched off).
+pub fn may_use_app(access: Option<AppAccess>, today: time::Date) -> Result<(), LifecycleError> {
+    match access {
+        None => Err(LifecycleError::AppAccessOff),
+        Some(AppAccess { until: Some(until) }) if until < today => {
+            Err(LifecycleError::AppAccessExpired { until })
+        }
+        Some(_) => Ok(()),
+    }
+}
+
+/// A tenant's invitation email. `{name}`, `{username}`, `{password}` and `{tenant}` are filled
+/// in per learner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationTemplate {
+    pub subject: String,
+    pub body: String,
+}
+
+impl InvitationTemplate {
+    pub fn parse(subject: &str, body: &str) -> Result<Self, crate::ValidationError> {
+        if subject.trim().is_empty()
+            || subject.chars().count() > 200
+            || subject.contains(['\r', '\n'])
+        {
+            return Err(crate::ValidationError::new(
+                "subject",
+                subject,
+                "must be 1 to 200 characters on one line",
+            ));
+        }
+        if !body.contains("{username}") || !body.contains("{password}") {
+            return Err(crate::ValidationError::new(
+                "body",
+                body,
+                "must contain {username} and {password}: the invitation carries the login details",
+            ));
+        }
+        if body.chars().count() > 20_000 {
+            return Err(crate::ValidationError::new(
+                "body",
+                "(long)",
+                "must be at most 20000 characters",
+            ));
+        }
+        Ok(Self {
+            subject: subject.trim().to_owned(),
+            body: body.to_owned(),
+        })
+    }
+
+    /// The subject and body for one learner.
+    pub fn render(
+        &self,
+        name: &str,
+        username: &str,
+        password: &str,
+        tenant: &str,
+    ) -> (String, String) {
+        let fill = |t: &str| {
+            t.replace("{name}", name)
+                .replace("{username}", username)
+                .replace("{tenant}", tenant)
+                .replace("{password}", password)
+        };
+        (fill(&self.subject), fill(&self.body))
+    }
 }
 
 /// The status a new enrollment starts in: waiting when the course asks for approval or is full.
@@ -457,6 +549,48 @@ mod tests {
             user_after_activity(UserStatus::Deactivated),
             UserStatus::Deactivated
         );
+    }
+
+    #[test]
+    fn app_access_needs_an_email_address() {
+        assert_eq!(
+            check_app_access_grant(false),
+            Err(LifecycleError::AppAccessNeedsEmail)
+        );
+        assert!(check_app_access_grant(true).is_ok());
+    }
+
+    #[test]
+    fn the_learner_app_refuses_switched_off_and_expired_access() {
+        use time::macros::date;
+        let today = date!(2027 - 01 - 10);
+        assert_eq!(may_use_app(None, today), Err(LifecycleError::AppAccessOff));
+        let ended = AppAccess {
+            until: Some(date!(2027 - 01 - 09)),
+        };
+        assert!(matches!(
+            may_use_app(Some(ended), today),
+            Err(LifecycleError::AppAccessExpired { .. })
+        ));
+        let last_day = AppAccess { until: Some(today) };
+        assert!(may_use_app(Some(last_day), today).is_ok());
+        assert!(may_use_app(Some(AppAccess { until: None }), today).is_ok());
+    }
+
+    #[test]
+    fn an_invitation_template_carries_the_login_details() {
+        assert_eq!(
+            InvitationTemplate::parse("Welcome", "Hello {name}")
+                .unwrap_err()
+                .field,
+            "body"
+        );
+        let t =
+            InvitationTemplate::parse("Welcome to {tenant}", "Hi {name}: {username} / {password}")
+                .unwrap();
+        let (subject, body) = t.render("Ann", "ann", "s3cret-pass", "Acme");
+        assert_eq!(subject, "Welcome to Acme");
+        assert_eq!(body, "Hi Ann: ann / s3cret-pass");
     }
 
     #[test]

@@ -145,7 +145,14 @@ impl From<LifecycleError> for ApiError {
                 field: "capacity".into(),
                 detail,
             },
-            LifecycleError::NoAccess { .. } => ApiError::Forbidden(detail),
+            LifecycleError::NoAccess { .. }
+            | LifecycleError::AppAccessOff
+            | LifecycleError::AppAccessExpired { .. } => ApiError::Forbidden(detail),
+            LifecycleError::AppAccessNeedsEmail => ApiError::invalid("email", detail),
+            LifecycleError::NoInvitationTemplate => ApiError::Conflict {
+                field: "invitation".into(),
+                detail,
+            },
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod bootstrap;
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod mail;
 pub mod metrics;
 pub mod openapi;
 pub mod ops;
@@ -116,6 +117,12 @@ pub fn router(state: AppState) -> Router {
             post(courses::approve),
         )
         .route("/activity", post(courses::activity))
+        .route("/users/{id}/app-access", put(app::set_app_access))
+        .route("/users/{id}/invitation", post(app::invite))
+        .route(
+            "/tenant/settings",
+            get(app::settings).put(app::set_settings),
+        )
         .route("/learning-plans", post(courses::create_plan))
         .route("/learning-plans/{id}/status", get(courses::plan_status_of))
         .fallback(|| async { ApiError::NotFound("no such API endpoint".into()) });
@@ -197,6 +204,10 @@ impl Application {
             .access
             .clone()
             .follow(std::time::Duration::from_millis(250));
+        let sender = self.state.settings.mailbox.clone().map(|path| {
+            mail::Mailbox::new(path)
+                .run(self.state.store.clone(), std::time::Duration::from_secs(1))
+        });
         let app = router(self.state);
         let served = axum::serve(
             self.listener,
@@ -205,6 +216,9 @@ impl Application {
         .with_graceful_shutdown(shutdown)
         .await;
         follower.abort();
+        if let Some(sender) = sender {
+            sender.abort();
+        }
         served
     }
 }

@@ -20,6 +20,8 @@ pub struct Settings {
     pub secure_cookies: bool,
     /// How long a browser session lasts.
     pub session_hours: i64,
+    /// Where the mail sender delivers (one JSON line per mail); no sender when `None`.
+    pub mailbox: Option<std::path::PathBuf>,
 }
 
 impl Default for Settings {
@@ -28,6 +30,7 @@ impl Default for Settings {
             max_body_bytes: 1024 * 1024,
             secure_cookies: true,
             session_hours: 12,
+            mailbox: None,
         }
     }
 }

@@ -11,6 +11,7 @@ mod records;
 mod rows;
 mod sql;
 mod sql_courses;
+mod sql_mail;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -27,7 +28,7 @@ use registrar_domain::access::{EnrollmentStatus, ObjectId};
 use registrar_domain::course::{Course, Enrollment, LearningPlan, Material};
 use registrar_domain::group::Group;
 use registrar_domain::ids::{GroupId, TenantId, TokenId, UserId};
-use registrar_domain::lifecycle::Activity;
+use registrar_domain::lifecycle::{Activity, AppAccess};
 use registrar_domain::tenant::{Tenant, TenantSlug};
 use registrar_domain::text::{Name, Username};
 use registrar_domain::user::User;
@@ -124,10 +125,53 @@ pub trait CourseStore: Send + Sync {
     async fn plan(&self, tenant: TenantId, id: ObjectId) -> StoreResult<LearningPlan>;
 }
 
+/// Learner-app access, invitations and the mail outbox.
+#[async_trait]
+pub trait MailStore: Send + Sync {
+    /// The learner's app access, `None` when switched off.
+    async fn app_access(&self, tenant: TenantId, user: UserId) -> StoreResult<Option<AppAccess>>;
+    /// Switches app access on (or moves its end date) and, when given, sets the invitation's
+    /// login details and queues its mail, all in one transaction.
+    async fn enable_app_access(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        user: UserId,
+        access: AppAccess,
+        invitation: Option<Invitation>,
+    ) -> StoreResult<()>;
+    /// Switches app access off; `false` when it was off.
+    async fn disable_app_access(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        user: UserId,
+    ) -> StoreResult<bool>;
+    /// Sets fresh login details and queues the mail that carries them, in one transaction.
+    async fn send_invitation(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        user: UserId,
+        invitation: Invitation,
+    ) -> StoreResult<()>;
+    async fn tenant_settings(&self, tenant: TenantId) -> StoreResult<TenantSettings>;
+    async fn set_tenant_settings(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        settings: TenantSettings,
+    ) -> StoreResult<()>;
+    /// Queued mails not yet delivered, oldest first.
+    async fn pending_mail(&self, limit: u32) -> StoreResult<Vec<OutgoingMail>>;
+    /// Marks a mail delivered and blanks its body (it may carry login details).
+    async fn mark_mail_sent(&self, id: &str) -> StoreResult<()>;
+}
+
 /// Everything the server asks of the database. Every tenant-owned read and write takes the tenant
 /// explicitly: there is no way to name a row without saying whose it is.
 #[async_trait]
-pub trait Store: CourseStore + Send + Sync + 'static {
+pub trait Store: CourseStore + MailStore + Send + Sync + 'static {
     /// `sqlite` or `postgres`, for logs and metrics.
     fn backend(&self) -> &'static str;
     /// A round trip to the database, for health checks.

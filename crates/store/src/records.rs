@@ -243,3 +243,36 @@ pub struct CoursePatch {
     pub capacity: Option<Option<u32>>,
     pub policy: Option<registrar_domain::lifecycle::EnrollmentPolicy>,
 }
+
+/// A mail to queue with the change that sends it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMail {
+    pub recipient: Email,
+    pub subject: String,
+    pub body: String,
+}
+
+/// An invitation: fresh login details (the new password's hash) and the mail that carries them.
+#[derive(Debug, Clone)]
+pub struct Invitation {
+    pub password_hash: String,
+    pub mail: NewMail,
+}
+
+/// A queued mail waiting for the sender.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingMail {
+    pub id: String,
+    pub tenant: TenantId,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+}
+
+/// Tenant-wide settings for the learner app.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TenantSettings {
+    pub invitation: Option<registrar_domain::lifecycle::InvitationTemplate>,
+    /// When app access is switched on, send the invitation.
+    pub invite_on_app_access: bool,
+}

@@ -41,7 +41,7 @@ pub(crate) fn date_text(d: Date) -> String {
     format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
 }
 
-fn parse_date(entity: &'static str, s: &str) -> Result<Date, StoreError> {
+pub(crate) fn parse_date(entity: &'static str, s: &str) -> Result<Date, StoreError> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
     Date::parse(s, &format).map_err(|e| corrupt(entity, e))
 }

@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use registrar_domain::access::{AccessData, Change, EnrollmentStatus, Feature, ObjectId};
 use registrar_domain::ids::{GroupId, TenantId, TokenId, UserId};
-use registrar_domain::lifecycle::{Activity, CourseType, EnrollmentPolicy, LifecycleError};
+use registrar_domain::lifecycle::{
+    Activity, AppAccess, CourseType, EnrollmentPolicy, InvitationTemplate, LifecycleError,
+};
 use registrar_domain::tenant::{Preset, TenantSlug};
 use registrar_domain::text::{Email, Labels, Name, Username};
 use registrar_domain::user::UserStatus;
@@ -54,6 +56,7 @@ contract!(
     illegal_enrollment_transitions_are_refused_and_write_nothing,
     learning_plans_keep_their_course_order,
     a_bulk_status_change_is_all_or_nothing,
+    app_access_settings_and_the_outbox_round_trip,
 );
 
 struct Fixture {
@@ -1152,4 +1155,89 @@ async fn a_bulk_status_change_is_all_or_nothing(kind: Kind) {
         replay(&f.store, t).await.users[&bob].status,
         UserStatus::Deactivated
     );
+}
+
+async fn app_access_settings_and_the_outbox_round_trip(kind: Kind) {
+    let f = fixture(kind).await;
+    let t = tenant(&f.store, "acme").await;
+    let other = tenant(&f.store, "other").await;
+    let ann = f
+        .store
+        .create_user(&Actor::Cli, t, new_user("ann", Some("ann@acme.example")))
+        .await
+        .unwrap()
+        .id;
+    assert_eq!(
+        f.store.tenant_settings(t).await.unwrap(),
+        TenantSettings::default()
+    );
+    let settings = TenantSettings {
+        invitation: Some(InvitationTemplate::parse("Hi", "{username} {password}").unwrap()),
+        invite_on_app_access: true,
+    };
+    f.store
+        .set_tenant_settings(&Actor::Cli, t, settings.clone())
+        .await
+        .unwrap();
+    assert_eq!(f.store.tenant_settings(t).await.unwrap(), settings);
+    assert_eq!(
+        f.store.tenant_settings(other).await.unwrap(),
+        TenantSettings::default()
+    );
+
+    let until = time::macros::date!(2030 - 06 - 30);
+    let invitation = Invitation {
+        password_hash: "$argon2id$new".into(),
+        mail: NewMail {
+            recipient: Email::parse("ann@acme.example").unwrap(),
+            subject: "Hi".into(),
+            body: "ann secret-pass".into(),
+        },
+    };
+    f.store
+        .enable_app_access(
+            &Actor::Cli,
+            t,
+            ann,
+            AppAccess { until: Some(until) },
+            Some(invitation),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        f.store.app_access(t, ann).await.unwrap(),
+        Some(AppAccess { until: Some(until) })
+    );
+    assert_eq!(
+        f.store.app_access(other, ann).await.unwrap(),
+        None,
+        "tenant-scoped"
+    );
+    assert_eq!(
+        f.store.password_hash(t, ann).await.unwrap().as_deref(),
+        Some("$argon2id$new")
+    );
+    let pending = f.store.pending_mail(10).await.unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].body, "ann secret-pass");
+    f.store.mark_mail_sent(&pending[0].id).await.unwrap();
+    assert!(f.store.pending_mail(10).await.unwrap().is_empty());
+    let audit = format!("{:?}", f.store.changes(Some(t), 0, 100).await.unwrap());
+    assert!(
+        !audit.contains("secret-pass"),
+        "login details stay out of the audit log"
+    );
+    assert!(
+        f.store
+            .disable_app_access(&Actor::Cli, t, ann)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !f.store
+            .disable_app_access(&Actor::Cli, t, ann)
+            .await
+            .unwrap()
+    );
+    assert_eq!(f.store.app_access(t, ann).await.unwrap(), None);
 }

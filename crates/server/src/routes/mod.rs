@@ -1,6 +1,7 @@
 //! The HTTP surface: one module per resource, assembled here.
 
 pub mod access;
+pub mod app;
 pub mod audit;
 pub mod courses;
 pub mod groups;

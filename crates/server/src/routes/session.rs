@@ -27,6 +27,9 @@ pub struct LoginRequest {
     pub tenant: String,
     pub username: String,
     pub password: String,
+    /// Logging in to the learner app: refused when the account's app access is off or over.
+    #[serde(default)]
+    pub app: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -101,6 +104,10 @@ pub async fn login(
             )));
         }
         EffectiveStatus::Activated | EffectiveStatus::Active => {}
+    }
+    if body.app {
+        let access = state.store.app_access(user.tenant_id, user.id).await?;
+        registrar_domain::lifecycle::may_use_app(access, OffsetDateTime::now_utc().date())?;
     }
     state.limiter.succeeded(&account);
 

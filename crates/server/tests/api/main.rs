@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod access;
+mod app;
 mod auth;
 mod courses;
 mod errors;

@@ -1,0 +1,238 @@
+//! Learner-app access, invitations and the tenant's invitation settings (SPEC 3.3).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use registrar_domain::access::{ObjectRef, Permission};
+use registrar_domain::ids::UserId;
+use registrar_domain::lifecycle::{
+    AppAccess, InvitationTemplate, LifecycleError, check_app_access_grant,
+};
+use registrar_domain::text::Password;
+use registrar_domain::user::User;
+use registrar_store::{Invitation, NewMail, TenantSettings};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::path_id;
+use crate::auth::{hash_password, new_secret};
+use crate::dto::parse_date;
+use crate::error::ApiResult;
+use crate::extract::{Json, Member};
+use crate::state::AppState;
+
+/// Fresh login details for `user`, in the tenant's template: the hash to store and the mail.
+async fn invitation(
+    state: &AppState,
+    member: &Member,
+    user: &User,
+    template: &InvitationTemplate,
+) -> ApiResult<Invitation> {
+    let email = user
+        .email
+        .clone()
+        .ok_or(LifecycleError::AppAccessNeedsEmail)?;
+    // 80 random bits, readable enough to type once before changing it.
+    let password = new_secret()[4..24].to_owned();
+    let tenant = state.store.tenant(member.tenant).await?;
+    let (subject, body) = template.render(
+        user.display_name.as_str(),
+        user.username.as_str(),
+        &password,
+        tenant.name.as_str(),
+    );
+    Ok(Invitation {
+        password_hash: hash_password(Password::parse(&password)?).await?,
+        mail: NewMail {
+            recipient: email,
+            subject,
+            body,
+        },
+    })
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AppAccessIn {
+    pub on: bool,
+    /// Last day of access, e.g. `2027-06-30`; none for no end.
+    pub until: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AppAccessOut {
+    pub on: bool,
+    pub until: Option<String>,
+    /// Whether switching access on sent the invitation (the tenant's automation).
+    pub invitation_sent: bool,
+    /// Why the automation did not send one, when it is on but could not.
+    pub note: Option<String>,
+}
+
+/// Switches a learner's app access on (email required) or off. With the tenant's automation on,
+/// switching it on also sends the invitation with fresh login details.
+#[utoipa::path(put, path = "/api/v1/users/{id}/app-access", tag = "learner app", request_body = AppAccessIn,
+    responses((status = 200, body = AppAccessOut), (status = 403, body = crate::error::Problem),
+              (status = 422, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn set_app_access(
+    State(state): State<AppState>,
+    member: Member,
+    Path(id): Path<String>,
+    Json(body): Json<AppAccessIn>,
+) -> ApiResult<Json<AppAccessOut>> {
+    let id = path_id(UserId::parse, &id)?;
+    let until = body
+        .until
+        .as_deref()
+        .map(|d| parse_date("until", d))
+        .transpose()?;
+    state
+        .authorize(&member, Permission::LearnerAppManage, ObjectRef::user(id))
+        .await?;
+    if !body.on {
+        state
+            .store
+            .disable_app_access(&member.actor(), member.tenant, id)
+            .await?;
+        return Ok(Json(AppAccessOut {
+            on: false,
+            until: None,
+            invitation_sent: false,
+            note: None,
+        }));
+    }
+    let user = state.store.user(member.tenant, id).await?;
+    check_app_access_grant(user.email.is_some())?;
+    let settings = state.store.tenant_settings(member.tenant).await?;
+    let (invite, note) = match (&settings.invitation, settings.invite_on_app_access) {
+        (Some(template), true) => (
+            Some(invitation(&state, &member, &user, template).await?),
+            None,
+        ),
+        (None, true) => (None, Some(LifecycleError::NoInvitationTemplate.to_string())),
+        (_, false) => (None, None),
+    };
+    let sent = invite.is_some();
+    state
+        .store
+        .enable_app_access(
+            &member.actor(),
+            member.tenant,
+            id,
+            AppAccess { until },
+            invite,
+        )
+        .await?;
+    Ok(Json(AppAccessOut {
+        on: true,
+        until: until.map(|d| d.to_string()),
+        invitation_sent: sent,
+        note,
+    }))
+}
+
+/// Emails a learner their login details (a fresh password) in the tenant's template.
+/// Refused, with the reason, while the tenant has no invitation template.
+#[utoipa::path(post, path = "/api/v1/users/{id}/invitation", tag = "learner app",
+    responses((status = 202, description = "queued"), (status = 409, body = crate::error::Problem),
+              (status = 422, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn invite(
+    State(state): State<AppState>,
+    member: Member,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id = path_id(UserId::parse, &id)?;
+    state
+        .authorize(&member, Permission::InvitationsSend, ObjectRef::user(id))
+        .await?;
+    // New login details are a way into the account.
+    state.takeover_guard(&member, id)?;
+    let template = state
+        .store
+        .tenant_settings(member.tenant)
+        .await?
+        .invitation
+        .ok_or(LifecycleError::NoInvitationTemplate)?;
+    let user = state.store.user(member.tenant, id).await?;
+    let invitation = invitation(&state, &member, &user, &template).await?;
+    state
+        .store
+        .send_invitation(&member.actor(), member.tenant, id, invitation)
+        .await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateIo {
+    pub subject: String,
+    /// Must contain `{username}` and `{password}`; `{name}` and `{tenant}` are filled in too.
+    pub body: String,
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsIo {
+    pub invitation: Option<TemplateIo>,
+    /// Switching a learner's app access on sends the invitation.
+    #[serde(default)]
+    pub invite_on_app_access: bool,
+}
+
+#[utoipa::path(get, path = "/api/v1/tenant/settings", tag = "learner app",
+    responses((status = 200, body = SettingsIo)), security(("bearer" = [])))]
+pub async fn settings(
+    State(state): State<AppState>,
+    member: Member,
+) -> ApiResult<Json<SettingsIo>> {
+    state
+        .authorize(
+            &member,
+            Permission::SystemConfigure,
+            ObjectRef::tenant(member.tenant),
+        )
+        .await?;
+    let s = state.store.tenant_settings(member.tenant).await?;
+    Ok(Json(SettingsIo {
+        invitation: s.invitation.map(|t| TemplateIo {
+            subject: t.subject,
+            body: t.body,
+        }),
+        invite_on_app_access: s.invite_on_app_access,
+    }))
+}
+
+#[utoipa::path(put, path = "/api/v1/tenant/settings", tag = "learner app", request_body = SettingsIo,
+    responses((status = 200, body = SettingsIo), (status = 422, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn set_settings(
+    State(state): State<AppState>,
+    member: Member,
+    Json(body): Json<SettingsIo>,
+) -> ApiResult<Json<SettingsIo>> {
+    let invitation = body
+        .invitation
+        .as_ref()
+        .map(|t| InvitationTemplate::parse(&t.subject, &t.body))
+        .transpose()?;
+    state
+        .authorize(
+            &member,
+            Permission::SystemConfigure,
+            ObjectRef::tenant(member.tenant),
+        )
+        .await?;
+    state
+        .store
+        .set_tenant_settings(
+            &member.actor(),
+            member.tenant,
+            TenantSettings {
+                invitation,
+                invite_on_app_access: body.invite_on_app_access,
+            },
+        )
+        .await?;
+    Ok(Json(body))
+}

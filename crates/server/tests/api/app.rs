@@ -1,0 +1,189 @@
+//! Learner-app access, invitations and the mail outbox (SPEC 3.3).
+
+use registrar_server::mail::Mailbox;
+use reqwest::{Method, Response};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, assert_problem, spawn_app};
+
+async fn access(app: &TestApp, user: &Value, body: Value) -> Response {
+    let path = format!("/api/v1/users/{}/app-access", user["id"].as_str().unwrap());
+    app.send(Method::PUT, &path, body).await
+}
+
+async fn app_login(app: &TestApp, password: &str) -> Response {
+    app.client
+        .post(format!("{}/api/v1/auth/login", app.address))
+        .json(&json!({ "tenant": "acme", "username": "ann", "password": password, "app": true }))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The mail on line `n` of the mailbox, and the password it carries (its last word).
+fn mail(path: &std::path::Path, n: usize) -> (Value, String) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mail: Value = serde_json::from_str(text.lines().nth(n).unwrap()).unwrap();
+    let password = mail["body"]
+        .as_str()
+        .unwrap()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .to_owned();
+    (mail, password)
+}
+
+#[tokio::test]
+async fn app_access_invitations_and_the_outbox_follow_the_rules() {
+    let app = spawn_app().await;
+    let ann = app
+        .create_user(
+            "ann",
+            json!({ "email": "ann@acme.example", "password": "ann's first password" }),
+        )
+        .await;
+    let bob = app.create_user("bob", json!({})).await;
+    let invite = format!("/api/v1/users/{}/invitation", ann["id"].as_str().unwrap());
+
+    // Access needs an email; invitations need a template; the app follows the switch.
+    assert_problem(
+        access(&app, &bob, json!({ "on": true })).await,
+        422,
+        Some("email"),
+        "email address",
+    )
+    .await;
+    let no_template = app.send(Method::POST, &invite, json!(null)).await;
+    assert_problem(
+        no_template,
+        409,
+        Some("invitation"),
+        "no invitation template",
+    )
+    .await;
+    assert_problem(
+        app_login(&app, "ann's first password").await,
+        403,
+        None,
+        "app access is off",
+    )
+    .await;
+
+    // With a template and the automation on, switching access on sends the login details.
+    let bad = app
+        .send(
+            Method::PUT,
+            "/api/v1/tenant/settings",
+            json!({ "invitation": { "subject": "Hi", "body": "no details" } }),
+        )
+        .await;
+    assert_problem(bad, 422, Some("body"), "{password}").await;
+    let settings = app
+        .send(
+            Method::PUT,
+            "/api/v1/tenant/settings",
+            json!({ "invitation": { "subject": "Welcome to {tenant}", "body": "Hi {name}, log in as {username} with {password}" },
+                    "invite_on_app_access": true }),
+        )
+        .await;
+    assert_eq!(settings.status(), 200);
+    let on: Value = access(&app, &ann, json!({ "on": true, "until": "2099-12-31" }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(on["invitation_sent"], true);
+
+    let path =
+        std::env::temp_dir().join(format!("registrar-mailbox-{}.jsonl", uuid::Uuid::now_v7()));
+    let mailbox = Mailbox::new(&path);
+    assert_eq!(mailbox.drain(app.store.as_ref()).await.unwrap(), 1);
+    let (first, password) = mail(&path, 0);
+    assert_eq!(first["to"], "ann@acme.example");
+    assert_eq!(first["subject"], "Welcome to acme inc");
+    assert!(
+        first["body"]
+            .as_str()
+            .unwrap()
+            .starts_with("Hi ann, log in as ann with ")
+    );
+    assert_eq!(
+        app_login(&app, &password).await.status(),
+        200,
+        "the mailed login works in the app"
+    );
+    assert_eq!(
+        app_login(&app, "ann's first password").await.status(),
+        401,
+        "the old one does not"
+    );
+    assert_eq!(
+        mailbox.drain(app.store.as_ref()).await.unwrap(),
+        0,
+        "nothing is sent twice"
+    );
+    let audit = app
+        .get("/api/v1/audit?limit=1000")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !audit.contains(&password),
+        "the audit log never holds the mailed password"
+    );
+
+    // A crash between delivering and marking: the next round finds the mail and only marks it.
+    assert_eq!(
+        app.send(Method::POST, &invite, json!(null)).await.status(),
+        202
+    );
+    let pending = app.store.pending_mail(10).await.unwrap();
+    assert_eq!(pending.len(), 1);
+    mailbox.deliver(&pending[0]).await.unwrap();
+    assert_eq!(mailbox.drain(app.store.as_ref()).await.unwrap(), 0);
+    assert!(
+        app.store.pending_mail(10).await.unwrap().is_empty(),
+        "nothing is lost"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap().lines().count(),
+        2,
+        "nothing is duplicated"
+    );
+
+    // Switching access off, or letting it end, closes the app.
+    let (_, newest) = mail(&path, 1);
+    let off: Value = access(&app, &ann, json!({ "on": false }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(off["on"], false);
+    assert_problem(
+        app_login(&app, &newest).await,
+        403,
+        None,
+        "app access is off",
+    )
+    .await;
+    assert_eq!(
+        access(&app, &ann, json!({ "on": true, "until": "2020-01-31" }))
+            .await
+            .status(),
+        200
+    );
+    // Switching it on again sends fresh login details (the automation); they work until the
+    // access ends.
+    assert_eq!(mailbox.drain(app.store.as_ref()).await.unwrap(), 1);
+    let (_, third) = mail(&path, 2);
+    assert_problem(
+        app_login(&app, &third).await,
+        403,
+        None,
+        "ended after 2020-01-31",
+    )
+    .await;
+    let _ = std::fs::remove_file(path);
+}

@@ -1,0 +1,336 @@
+//! [`MailStore`] on the same generic SQL store: learner-app access, invitations, the outbox.
+
+use async_trait::async_trait;
+use registrar_domain::ids::{TenantId, UserId};
+use registrar_domain::lifecycle::{AppAccess, InvitationTemplate};
+use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
+
+use crate::backend::Backend;
+use crate::rows::{date_text, parse_date, to_millis};
+use crate::sql::{Entry, SqlStore, now};
+use crate::{
+    Actor, Invitation, MailStore, NewMail, OutgoingMail, StoreError, StoreResult, TenantSettings,
+};
+
+impl<DB> SqlStore<DB>
+where
+    DB: Backend,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> String: Encode<'q, DB>,
+    for<'q> i64: Encode<'q, DB>,
+    for<'q> bool: Encode<'q, DB>,
+    String: Type<DB>,
+    i64: Type<DB>,
+    bool: Type<DB>,
+    for<'r> String: Decode<'r, DB>,
+    for<'r> i64: Decode<'r, DB>,
+    for<'r> bool: Decode<'r, DB>,
+    for<'a> &'a str: ColumnIndex<DB::Row>,
+    usize: ColumnIndex<DB::Row>,
+    for<'q> Option<String>: Encode<'q, DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'r> Option<String>: Decode<'r, DB>,
+    for<'r> Option<i64>: Decode<'r, DB>,
+{
+    async fn queue(tx: &mut DB::Connection, tenant: TenantId, mail: &NewMail) -> StoreResult<()> {
+        sqlx::query::<DB>(
+            "INSERT INTO outbox (id, tenant_id, recipient, subject, body, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(tenant.to_string())
+        .bind(mail.recipient.to_string())
+        .bind(mail.subject.clone())
+        .bind(mail.body.clone())
+        .bind(to_millis(now()))
+        .execute(tx)
+        .await?;
+        Ok(())
+    }
+
+    /// New login details: the password hash changes and old browser sessions end.
+    async fn new_login(
+        tx: &mut DB::Connection,
+        tenant: TenantId,
+        user: UserId,
+        password_hash: String,
+    ) -> StoreResult<()> {
+        sqlx::query::<DB>(
+            "UPDATE users SET password_hash = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4",
+        )
+        .bind(password_hash)
+        .bind(to_millis(now()))
+        .bind(tenant.to_string())
+        .bind(user.to_string())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query::<DB>(
+            "DELETE FROM tokens WHERE tenant_id = $1 AND user_id = $2 AND kind = 'session'",
+        )
+        .bind(tenant.to_string())
+        .bind(user.to_string())
+        .execute(tx)
+        .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl<DB> MailStore for SqlStore<DB>
+where
+    DB: Backend,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> String: Encode<'q, DB>,
+    for<'q> i64: Encode<'q, DB>,
+    for<'q> bool: Encode<'q, DB>,
+    String: Type<DB>,
+    i64: Type<DB>,
+    bool: Type<DB>,
+    for<'r> String: Decode<'r, DB>,
+    for<'r> i64: Decode<'r, DB>,
+    for<'r> bool: Decode<'r, DB>,
+    for<'a> &'a str: ColumnIndex<DB::Row>,
+    usize: ColumnIndex<DB::Row>,
+    for<'q> Option<String>: Encode<'q, DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'r> Option<String>: Decode<'r, DB>,
+    for<'r> Option<i64>: Decode<'r, DB>,
+{
+    async fn app_access(&self, tenant: TenantId, user: UserId) -> StoreResult<Option<AppAccess>> {
+        let row: Option<(Option<String>,)> = sqlx::query_as::<DB, (Option<String>,)>(
+            "SELECT until FROM app_access WHERE tenant_id = $1 AND user_id = $2",
+        )
+        .bind(tenant.to_string())
+        .bind(user.to_string())
+        .fetch_optional(&self.read)
+        .await?;
+        row.map(|(until,)| {
+            Ok(AppAccess {
+                until: until
+                    .as_deref()
+                    .map(|d| parse_date("app access", d))
+                    .transpose()?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn enable_app_access(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        user: UserId,
+        access: AppAccess,
+        invitation: Option<Invitation>,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        Self::load_user(&mut tx, tenant, user).await?;
+        sqlx::query::<DB>(
+            "INSERT INTO app_access (tenant_id, user_id, until) VALUES ($1, $2, $3) \
+             ON CONFLICT (user_id) DO UPDATE SET until = excluded.until",
+        )
+        .bind(tenant.to_string())
+        .bind(user.to_string())
+        .bind(access.until.map(date_text))
+        .execute(&mut *tx)
+        .await?;
+        let invited = invitation.as_ref().map(|i| i.mail.recipient.to_string());
+        if let Some(invitation) = invitation {
+            Self::new_login(&mut tx, tenant, user, invitation.password_hash).await?;
+            Self::queue(&mut tx, tenant, &invitation.mail).await?;
+        }
+        Self::record(
+            &mut tx,
+            Entry {
+                tenant: Some(tenant),
+                actor,
+                action: "user.app_access_on",
+                entity: "user",
+                entity_id: user.to_string(),
+                before: None,
+                after: Some(serde_json::json!({
+                    "until": access.until.map(date_text), "invitation_to": invited,
+                })),
+                access: vec![],
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn disable_app_access(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        user: UserId,
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        Self::load_user(&mut tx, tenant, user).await?;
+        let done =
+            sqlx::query::<DB>("DELETE FROM app_access WHERE tenant_id = $1 AND user_id = $2")
+                .bind(tenant.to_string())
+                .bind(user.to_string())
+                .execute(&mut *tx)
+                .await?;
+        let changed = DB::rows_affected(&done) > 0;
+        if changed {
+            Self::record(
+                &mut tx,
+                Entry {
+                    tenant: Some(tenant),
+                    actor,
+                    action: "user.app_access_off",
+                    entity: "user",
+                    entity_id: user.to_string(),
+                    before: None,
+                    after: None,
+                    access: vec![],
+                },
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    async fn send_invitation(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        user: UserId,
+        invitation: Invitation,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        Self::load_user(&mut tx, tenant, user).await?;
+        Self::new_login(&mut tx, tenant, user, invitation.password_hash).await?;
+        Self::queue(&mut tx, tenant, &invitation.mail).await?;
+        Self::record(
+            &mut tx,
+            Entry {
+                tenant: Some(tenant),
+                actor,
+                action: "user.invited",
+                entity: "user",
+                entity_id: user.to_string(),
+                before: None,
+                // The mail carries a password: the audit log names only where it went.
+                after: Some(serde_json::json!({ "to": invitation.mail.recipient.to_string() })),
+                access: vec![],
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn tenant_settings(&self, tenant: TenantId) -> StoreResult<TenantSettings> {
+        let row: Option<(Option<String>, Option<String>, bool)> =
+            sqlx::query_as::<DB, (Option<String>, Option<String>, bool)>(
+                "SELECT invitation_subject, invitation_body, invite_on_app_access \
+                 FROM tenant_settings WHERE tenant_id = $1",
+            )
+            .bind(tenant.to_string())
+            .fetch_optional(&self.read)
+            .await?;
+        let Some((subject, body, invite_on_app_access)) = row else {
+            return Ok(TenantSettings::default());
+        };
+        let invitation = match (subject, body) {
+            (Some(s), Some(b)) => {
+                Some(
+                    InvitationTemplate::parse(&s, &b).map_err(|e| StoreError::Corrupt {
+                        entity: "tenant settings",
+                        detail: e.to_string(),
+                    })?,
+                )
+            }
+            _ => None,
+        };
+        Ok(TenantSettings {
+            invitation,
+            invite_on_app_access,
+        })
+    }
+
+    async fn set_tenant_settings(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        settings: TenantSettings,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        Self::load_tenant(&mut tx, tenant).await?;
+        let (subject, body) = match &settings.invitation {
+            Some(t) => (Some(t.subject.clone()), Some(t.body.clone())),
+            None => (None, None),
+        };
+        sqlx::query::<DB>(
+            "INSERT INTO tenant_settings (tenant_id, invitation_subject, invitation_body, \
+             invite_on_app_access) VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id) DO UPDATE SET \
+             invitation_subject = excluded.invitation_subject, \
+             invitation_body = excluded.invitation_body, \
+             invite_on_app_access = excluded.invite_on_app_access",
+        )
+        .bind(tenant.to_string())
+        .bind(subject.clone())
+        .bind(body.clone())
+        .bind(settings.invite_on_app_access)
+        .execute(&mut *tx)
+        .await?;
+        Self::record(
+            &mut tx,
+            Entry {
+                tenant: Some(tenant),
+                actor,
+                action: "tenant.settings_updated",
+                entity: "tenant",
+                entity_id: tenant.to_string(),
+                before: None,
+                after: Some(serde_json::json!({
+                    "invitation_subject": subject, "invitation_body": body,
+                    "invite_on_app_access": settings.invite_on_app_access,
+                })),
+                access: vec![],
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn pending_mail(&self, limit: u32) -> StoreResult<Vec<OutgoingMail>> {
+        let rows: Vec<(String, String, String, String, String)> =
+            sqlx::query_as::<DB, (String, String, String, String, String)>(
+                "SELECT id, tenant_id, recipient, subject, body FROM outbox \
+                 WHERE sent_at IS NULL ORDER BY created_at, id LIMIT $1",
+            )
+            .bind(i64::from(limit.clamp(1, 1000)))
+            .fetch_all(&self.read)
+            .await?;
+        rows.into_iter()
+            .map(|(id, tenant, recipient, subject, body)| {
+                Ok(OutgoingMail {
+                    id,
+                    tenant: TenantId::parse(&tenant)?,
+                    recipient,
+                    subject,
+                    body,
+                })
+            })
+            .collect()
+    }
+
+    async fn mark_mail_sent(&self, id: &str) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query::<DB>("UPDATE outbox SET sent_at = $1, body = '' WHERE id = $2")
+            .bind(to_millis(now()))
+            .bind(id.to_owned())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
