@@ -45,6 +45,9 @@ pub struct NewUserIn {
 #[serde(deny_unknown_fields)]
 pub struct UserPatchIn {
     pub username: Option<String>,
+    /// Make the (new) email the username too, so the person logs in with it.
+    #[serde(default)]
+    pub use_email_as_username: bool,
     /// `null` removes the email.
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
@@ -182,7 +185,7 @@ pub async fn get(
 }
 
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", request_body = UserPatchIn,
-    responses((status = 200, body = UserOut), (status = 403, body = crate::error::Problem),
+    responses((status = 200, body = UserUpdateOut), (status = 403, body = crate::error::Problem),
               (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)),
     security(("bearer" = [])))]
 pub async fn update(
@@ -190,7 +193,7 @@ pub async fn update(
     member: Member,
     Path(id): Path<String>,
     Json(body): Json<UserPatchIn>,
-) -> ApiResult<Json<UserOut>> {
+) -> ApiResult<Json<UserUpdateOut>> {
     let id = path_id(UserId::parse, &id)?;
     state
         .authorize(&member, Permission::UsersEdit, ObjectRef::user(id))
@@ -210,7 +213,16 @@ pub async fn update(
         })?;
     }
     let patch = UserPatch {
-        username: body.username.as_deref().map(Username::parse).transpose()?,
+        username: match (&body.email, body.use_email_as_username) {
+            (Some(Some(email)), true) => Some(Username::from_email(&Email::parse(email)?)?),
+            (_, true) => {
+                return Err(ApiError::invalid(
+                    "use_email_as_username",
+                    "give the new email in the same request",
+                ));
+            }
+            (_, false) => body.username.as_deref().map(Username::parse).transpose()?,
+        },
         email: body
             .email
             .map(|e| e.as_deref().map(Email::parse).transpose())
@@ -235,11 +247,41 @@ pub async fn update(
             .map(|g| g.as_deref().map(group_ref).transpose())
             .transpose()?,
     };
+    let before = state.store.user(member.tenant, id).await?;
     let user = state
         .store
         .update_user(&member.actor(), member.tenant, id, patch)
         .await?;
-    Ok(Json(user.into()))
+    // SPEC 3.3: changing either the username or the email warns that the login changes.
+    let mut warnings = vec![];
+    if user.username != before.username {
+        warnings.push(format!(
+            "the login changes: {:?} now logs in as {:?}",
+            before.username.as_str(),
+            user.username.as_str()
+        ));
+    }
+    if user.email != before.email {
+        warnings.push(match &user.email {
+            Some(e) => format!(
+                "the email changes: login details and invitations now go to {:?}",
+                e.as_str()
+            ),
+            None => "the email is removed: no login details or invitations can be sent".to_owned(),
+        });
+    }
+    Ok(Json(UserUpdateOut {
+        user: user.into(),
+        warnings,
+    }))
+}
+
+/// A user after an update, with what the change means for their login.
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct UserUpdateOut {
+    #[serde(flatten)]
+    pub user: UserOut,
+    pub warnings: Vec<String>,
 }
 
 /// Sets a password: one's own with the current one, anyone's as an administrator.

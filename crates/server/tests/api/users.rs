@@ -525,3 +525,62 @@ async fn lists_say_nothing_about_rows_the_caller_may_not_see() {
     assert_eq!(first["items"].as_array().unwrap().len(), 2);
     assert_eq!(first["next"], first["items"][1]["username"]);
 }
+
+#[tokio::test]
+async fn changing_the_username_or_email_warns_that_the_login_changes() {
+    let app = spawn_app().await;
+    let ann = app
+        .create_user("ann", json!({ "email": "ann@acme.example" }))
+        .await;
+    let path = format!("/api/v1/users/{}", ann["id"].as_str().unwrap());
+    let email_only: Value = app
+        .send(Method::PATCH, &path, json!({ "email": "ann@new.example" }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        email_only["username"], "ann",
+        "the username stays apart from the email"
+    );
+    assert!(
+        email_only["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("the email changes"),
+        "{email_only}"
+    );
+    let both: Value = app
+        .send(
+            Method::PATCH,
+            &path,
+            json!({ "email": "ann@newer.example", "use_email_as_username": true }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(both["username"], "ann@newer.example");
+    assert!(
+        both["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("the login changes"),
+        "{both}"
+    );
+    let quiet: Value = app
+        .send(Method::PATCH, &path, json!({ "display_name": "Ann B." }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(quiet["warnings"], json!([]));
+    let missing = app
+        .send(
+            Method::PATCH,
+            &path,
+            json!({ "use_email_as_username": true }),
+        )
+        .await;
+    assert_problem(missing, 422, Some("use_email_as_username"), "new email").await;
+}
