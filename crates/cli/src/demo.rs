@@ -23,8 +23,8 @@ use registrar_server::bootstrap::{AdminSpec, create_tenant, issue_token};
 use registrar_server::ops;
 use registrar_server::readmodel::ReadModel;
 use registrar_store::{
-    Actor, Invitation, ManagerLink, ManagerSource, NewCourse, NewGroup, NewMail, NewUser,
-    PageRequest, Store, StoreError, TenantSettings, TokenKind,
+    Actor, AppAccessGrant, Invitation, ManagerLink, ManagerSource, NewCourse, NewGroup, NewMail,
+    NewUser, PageRequest, Store, StoreError, TenantSettings, TokenKind,
 };
 use time::macros::date;
 
@@ -516,18 +516,20 @@ impl<'a> Builder<'a> {
             .enable_app_access(
                 &Actor::Cli,
                 self.tenant,
-                user.id,
-                AppAccess {
-                    until: Some(date!(2030 - 12 - 31)),
-                },
-                Some(Invitation {
-                    password_hash: self.hash.clone(),
-                    mail: NewMail {
-                        recipient: email,
-                        subject,
-                        body,
+                vec![AppAccessGrant {
+                    user: user.id,
+                    access: AppAccess {
+                        until: Some(date!(2030 - 12 - 31)),
                     },
-                }),
+                    invitation: Some(Invitation {
+                        password_hash: self.hash.clone(),
+                        mail: NewMail {
+                            recipient: email,
+                            subject,
+                            body,
+                        },
+                    }),
+                }],
             )
             .await?;
         Ok(())

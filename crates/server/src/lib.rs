@@ -118,6 +118,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/activity", post(courses::activity))
         .route("/users/{id}/app-access", put(app::set_app_access))
+        .route("/courses/{id}/app-access", post(app::course_app_access))
         .route("/users/{id}/invitation", post(app::invite))
         .route(
             "/tenant/settings",

@@ -130,15 +130,14 @@ pub trait CourseStore: Send + Sync {
 pub trait MailStore: Send + Sync {
     /// The learner's app access, `None` when switched off.
     async fn app_access(&self, tenant: TenantId, user: UserId) -> StoreResult<Option<AppAccess>>;
-    /// Switches app access on (or moves its end date) and, when given, sets the invitation's
-    /// login details and queues its mail, all in one transaction.
+    /// Switches app access on (or moves its end date) for each learner and, where given, sets
+    /// the invitation's login details and queues its mail: all of it in one transaction, or
+    /// nothing.
     async fn enable_app_access(
         &self,
         actor: &Actor,
         tenant: TenantId,
-        user: UserId,
-        access: AppAccess,
-        invitation: Option<Invitation>,
+        grants: Vec<AppAccessGrant>,
     ) -> StoreResult<()>;
     /// Switches app access off; `false` when it was off.
     async fn disable_app_access(

@@ -276,3 +276,11 @@ pub struct TenantSettings {
     /// When app access is switched on, send the invitation.
     pub invite_on_app_access: bool,
 }
+
+/// One learner's app access to switch on, with the invitation to queue if any.
+#[derive(Debug, Clone)]
+pub struct AppAccessGrant {
+    pub user: UserId,
+    pub access: registrar_domain::lifecycle::AppAccess,
+    pub invitation: Option<Invitation>,
+}

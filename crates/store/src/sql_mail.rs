@@ -9,7 +9,8 @@ use crate::backend::Backend;
 use crate::rows::{date_text, parse_date, to_millis};
 use crate::sql::{Entry, SqlStore, now};
 use crate::{
-    Actor, Invitation, MailStore, NewMail, OutgoingMail, StoreError, StoreResult, TenantSettings,
+    Actor, AppAccessGrant, Invitation, MailStore, NewMail, OutgoingMail, StoreError, StoreResult,
+    TenantSettings,
 };
 
 impl<DB> SqlStore<DB>
@@ -121,42 +122,46 @@ where
         &self,
         actor: &Actor,
         tenant: TenantId,
-        user: UserId,
-        access: AppAccess,
-        invitation: Option<Invitation>,
+        grants: Vec<AppAccessGrant>,
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        Self::load_user(&mut tx, tenant, user).await?;
-        sqlx::query::<DB>(
-            "INSERT INTO app_access (tenant_id, user_id, until) VALUES ($1, $2, $3) \
-             ON CONFLICT (user_id) DO UPDATE SET until = excluded.until",
-        )
-        .bind(tenant.to_string())
-        .bind(user.to_string())
-        .bind(access.until.map(date_text))
-        .execute(&mut *tx)
-        .await?;
-        let invited = invitation.as_ref().map(|i| i.mail.recipient.to_string());
-        if let Some(invitation) = invitation {
-            Self::new_login(&mut tx, tenant, user, invitation.password_hash).await?;
-            Self::queue(&mut tx, tenant, &invitation.mail).await?;
+        for grant in grants {
+            let user = grant.user;
+            Self::load_user(&mut tx, tenant, user).await?;
+            sqlx::query::<DB>(
+                "INSERT INTO app_access (tenant_id, user_id, until) VALUES ($1, $2, $3) \
+                 ON CONFLICT (user_id) DO UPDATE SET until = excluded.until",
+            )
+            .bind(tenant.to_string())
+            .bind(user.to_string())
+            .bind(grant.access.until.map(date_text))
+            .execute(&mut *tx)
+            .await?;
+            let invited = grant
+                .invitation
+                .as_ref()
+                .map(|i| i.mail.recipient.to_string());
+            if let Some(invitation) = grant.invitation {
+                Self::new_login(&mut tx, tenant, user, invitation.password_hash).await?;
+                Self::queue(&mut tx, tenant, &invitation.mail).await?;
+            }
+            Self::record(
+                &mut tx,
+                Entry {
+                    tenant: Some(tenant),
+                    actor,
+                    action: "user.app_access_on",
+                    entity: "user",
+                    entity_id: user.to_string(),
+                    before: None,
+                    after: Some(serde_json::json!({
+                        "until": grant.access.until.map(date_text), "invitation_to": invited,
+                    })),
+                    access: vec![],
+                },
+            )
+            .await?;
         }
-        Self::record(
-            &mut tx,
-            Entry {
-                tenant: Some(tenant),
-                actor,
-                action: "user.app_access_on",
-                entity: "user",
-                entity_id: user.to_string(),
-                before: None,
-                after: Some(serde_json::json!({
-                    "until": access.until.map(date_text), "invitation_to": invited,
-                })),
-                access: vec![],
-            },
-        )
-        .await?;
         tx.commit().await?;
         Ok(())
     }

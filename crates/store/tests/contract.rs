@@ -1198,9 +1198,11 @@ async fn app_access_settings_and_the_outbox_round_trip(kind: Kind) {
         .enable_app_access(
             &Actor::Cli,
             t,
-            ann,
-            AppAccess { until: Some(until) },
-            Some(invitation),
+            vec![AppAccessGrant {
+                user: ann,
+                access: AppAccess { until: Some(until) },
+                invitation: Some(invitation),
+            }],
         )
         .await
         .unwrap();

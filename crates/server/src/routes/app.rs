@@ -9,7 +9,7 @@ use registrar_domain::lifecycle::{
 };
 use registrar_domain::text::Password;
 use registrar_domain::user::User;
-use registrar_store::{Invitation, NewMail, TenantSettings};
+use registrar_store::{AppAccessGrant, Invitation, NewMail, TenantSettings};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -118,9 +118,11 @@ pub async fn set_app_access(
         .enable_app_access(
             &member.actor(),
             member.tenant,
-            id,
-            AppAccess { until },
-            invite,
+            vec![AppAccessGrant {
+                user: id,
+                access: AppAccess { until },
+                invitation: invite,
+            }],
         )
         .await?;
     Ok(Json(AppAccessOut {
@@ -235,4 +237,119 @@ pub async fn set_settings(
         )
         .await?;
     Ok(Json(body))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkAppAccessIn {
+    /// Learners enrolled in the course (ids or usernames); at most 1000.
+    pub users: Vec<String>,
+    /// Last day of access for all of them; none for no end.
+    pub until: Option<String>,
+}
+
+/// Sets up learner-app access for learners selected from a course's enrollments and sends each
+/// their login details: every learner is checked first (enrolled, has an email, the caller may
+/// manage their app access), then all of it happens in one transaction or none does.
+#[utoipa::path(post, path = "/api/v1/courses/{id}/app-access", tag = "learner app", request_body = BulkAppAccessIn,
+    responses((status = 200, body = Vec<String>), (status = 403, body = crate::error::Problem),
+              (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn course_app_access(
+    State(state): State<AppState>,
+    member: Member,
+    Path(id): Path<String>,
+    Json(body): Json<BulkAppAccessIn>,
+) -> ApiResult<Json<Vec<String>>> {
+    use registrar_domain::access::{ObjectId, ObjectKind};
+    let course = uuid::Uuid::parse_str(id.trim())
+        .map(ObjectId::from_uuid)
+        .map_err(|_| {
+            crate::error::ApiError::BadRequest(format!("invalid id {id:?} in the URL path"))
+        })?;
+    if body.users.is_empty() || body.users.len() > 1000 {
+        return Err(crate::error::ApiError::invalid(
+            "users",
+            "select 1 to 1000 learners",
+        ));
+    }
+    let until = body
+        .until
+        .as_deref()
+        .map(|d| parse_date("until", d))
+        .transpose()?;
+    state
+        .authorize(
+            &member,
+            Permission::EnrollmentsView,
+            ObjectRef::new(ObjectKind::Course, course),
+        )
+        .await?;
+    // Saving sends the password emails, so there must be a template to send them in.
+    let template = state
+        .store
+        .tenant_settings(member.tenant)
+        .await?
+        .invitation
+        .ok_or(LifecycleError::NoInvitationTemplate)?;
+    let mut grants = Vec::with_capacity(body.users.len());
+    for (i, raw) in body.users.iter().enumerate() {
+        let named = |e: crate::error::ApiError| match e {
+            crate::error::ApiError::Invalid { detail, .. }
+            | crate::error::ApiError::NotFound(detail) => {
+                crate::error::ApiError::invalid(format!("users[{i}]"), detail)
+            }
+            crate::error::ApiError::Forbidden(d) => {
+                crate::error::ApiError::Forbidden(format!("users[{i}]: {d}"))
+            }
+            other => other,
+        };
+        let user = match UserId::parse(raw) {
+            Ok(u) => state
+                .store
+                .user(member.tenant, u)
+                .await
+                .map_err(|e| named(e.into()))?,
+            Err(_) => {
+                let name =
+                    registrar_domain::text::Username::parse(raw).map_err(|e| named(e.into()))?;
+                state
+                    .store
+                    .user_by_username(member.tenant, &name)
+                    .await
+                    .map_err(|e| named(e.into()))?
+            }
+        };
+        state
+            .store
+            .enrollment(member.tenant, course, user.id)
+            .await
+            .map_err(|_| {
+                named(crate::error::ApiError::invalid(
+                    "users",
+                    format!("{raw:?} is not enrolled in this course"),
+                ))
+            })?;
+        state
+            .authorize(
+                &member,
+                Permission::LearnerAppManage,
+                ObjectRef::user(user.id),
+            )
+            .await
+            .map_err(named)?;
+        check_app_access_grant(user.email.is_some()).map_err(|e| named(e.into()))?;
+        let invitation = invitation(&state, &member, &user, &template).await?;
+        grants.push(AppAccessGrant {
+            user: user.id,
+            access: AppAccess { until },
+            invitation: Some(invitation),
+        });
+    }
+    let users: Vec<String> = grants.iter().map(|g| g.user.to_string()).collect();
+    state
+        .store
+        .enable_app_access(&member.actor(), member.tenant, grants)
+        .await?;
+    Ok(Json(users))
 }

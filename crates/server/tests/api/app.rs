@@ -187,3 +187,91 @@ async fn app_access_invitations_and_the_outbox_follow_the_rules() {
     .await;
     let _ = std::fs::remove_file(path);
 }
+
+#[tokio::test]
+async fn bulk_app_access_from_a_course_is_all_or_nothing_and_sends_the_logins() {
+    let app = spawn_app().await;
+    let course: Value = app
+        .send(
+            Method::POST,
+            "/api/v1/courses",
+            json!({ "title": "Selling", "published": true }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let cid = course["id"].as_str().unwrap();
+    let ann = app
+        .create_user("ann", json!({ "email": "ann@acme.example" }))
+        .await;
+    app.create_user("cy", json!({})).await;
+    app.create_user("dee", json!({ "email": "dee@acme.example" }))
+        .await;
+    for learner in ["ann", "cy"] {
+        let r = app
+            .send(
+                Method::POST,
+                &format!("/api/v1/courses/{cid}/enrollments"),
+                json!({ "user": learner }),
+            )
+            .await;
+        assert_eq!(r.status(), 201);
+    }
+    let bulk_path = format!("/api/v1/courses/{cid}/app-access");
+    let bulk = |users: Value| {
+        app.send(
+            Method::POST,
+            &bulk_path,
+            json!({ "users": users, "until": "2031-06-30" }),
+        )
+    };
+    assert_problem(
+        bulk(json!(["ann"])).await,
+        409,
+        Some("invitation"),
+        "no invitation template",
+    )
+    .await;
+    app.send(
+        Method::PUT,
+        "/api/v1/tenant/settings",
+        json!({ "invitation": { "subject": "Welcome", "body": "{username} / {password}" } }),
+    )
+    .await;
+    assert_problem(
+        bulk(json!(["ann", "cy"])).await,
+        422,
+        Some("users[1]"),
+        "email",
+    )
+    .await;
+    assert_problem(
+        bulk(json!(["ann", "dee"])).await,
+        422,
+        Some("users[1]"),
+        "not enrolled",
+    )
+    .await;
+    let ann_id = registrar_domain::ids::UserId::parse(ann["id"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        app.store.app_access(app.tenant.id, ann_id).await.unwrap(),
+        None,
+        "refused batches change nothing"
+    );
+    assert!(app.store.pending_mail(10).await.unwrap().is_empty());
+    let done: Vec<String> = bulk(json!(["ann"])).await.json().await.unwrap();
+    assert_eq!(done, [ann["id"].as_str().unwrap()]);
+    assert!(
+        app.store
+            .app_access(app.tenant.id, ann_id)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        app.store.pending_mail(10).await.unwrap().len(),
+        1,
+        "saving sends the password email"
+    );
+}
