@@ -172,6 +172,16 @@ impl ReadModel {
         }
     }
 
+    /// Like [`Self::read`], also returning the tenant's engine revision seen under the same
+    /// lock, for writes that must be checked against exactly what was validated.
+    pub fn read_at<T>(&self, tenant: TenantId, f: impl FnOnce(&AccessModel) -> T) -> (T, i64) {
+        let state = self.state.read().unwrap_or_else(|p| p.into_inner());
+        match state.tenants.get(&tenant) {
+            Some(t) => (f(&t.model), t.revision),
+            None => (f(&AccessModel::new(tenant)), 0),
+        }
+    }
+
     /// Validates against the current model and appends, retrying when another writer changed
     /// the tenant in between; then applies the result here before answering, so the caller reads
     /// its own write.

@@ -70,6 +70,17 @@ pub trait CourseStore: Send + Sync {
         course: ObjectId,
         user: UserId,
     ) -> StoreResult<Enrollment>;
+    /// Enrolls and, in the same transaction, writes the course-level role that comes with the
+    /// enrollment, provided the tenant is still at the revision the role was validated at.
+    async fn enroll_with_role(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        course: ObjectId,
+        user: UserId,
+        expected: i64,
+        role: LogEntry,
+    ) -> StoreResult<Enrollment>;
     async fn enrollment(
         &self,
         tenant: TenantId,

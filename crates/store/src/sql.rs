@@ -185,7 +185,7 @@ where
             .try_into()
     }
 
-    async fn revision_of(tx: &mut DB::Connection, tenant: TenantId) -> StoreResult<i64> {
+    pub(crate) async fn revision_of(tx: &mut DB::Connection, tenant: TenantId) -> StoreResult<i64> {
         let (revision,): (i64,) = sqlx::query_as::<DB, (i64,)>(
             "SELECT COALESCE(MAX(revision), 0) FROM changes WHERE tenant_id = $1 \
              AND access IS NOT NULL",

@@ -15,7 +15,8 @@ use crate::backend::Backend;
 use crate::rows::{corrupt, from_millis, to_millis, user_json, uuid};
 use crate::sql::{Entry, SqlStore, convert, limit, now, paginate};
 use crate::{
-    Actor, CoursePatch, CourseStore, NewCourse, Page, PageRequest, StoreError, StoreResult,
+    Actor, CoursePatch, CourseStore, LogEntry, NewCourse, Page, PageRequest, StoreError,
+    StoreResult,
 };
 
 const COURSE_COLUMNS: &str = "id, tenant_id, title, course_type, published, capacity, policy, \
@@ -221,6 +222,37 @@ where
                 )
             })?;
         Ok(())
+    }
+
+    /// Enrolls inside a transaction: waiting when the course needs approval or is full.
+    async fn enroll_in(
+        tx: &mut DB::Connection,
+        actor: &Actor,
+        tenant: TenantId,
+        course: ObjectId,
+        user: UserId,
+    ) -> StoreResult<Enrollment> {
+        let c = Self::load_course(&mut *tx, tenant, course).await?;
+        Self::load_user(&mut *tx, tenant, user).await?;
+        let taken = Self::places_taken(&mut *tx, course).await?;
+        let at = now();
+        let enrollment = Enrollment {
+            user,
+            course,
+            status: lifecycle::new_enrollment(c.policy, c.capacity, taken),
+            enrolled_at: at,
+            updated_at: at,
+        };
+        Self::write_status(tx, actor, tenant, None, &enrollment, "enrollment.created")
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict { .. } => StoreError::Conflict {
+                    field: "user",
+                    value: format!("{user} is already enrolled in course {course}"),
+                },
+                other => other,
+            })?;
+        Ok(enrollment)
     }
 
     /// Writes an enrollment's new status with its audit row and engine change.
@@ -481,33 +513,40 @@ where
         user: UserId,
     ) -> StoreResult<Enrollment> {
         let mut tx = self.begin().await?;
-        let c = Self::load_course(&mut tx, tenant, course).await?;
-        Self::load_user(&mut tx, tenant, user).await?;
-        let taken = Self::places_taken(&mut tx, course).await?;
-        let at = now();
-        let enrollment = Enrollment {
-            user,
-            course,
-            status: lifecycle::new_enrollment(c.policy, c.capacity, taken),
-            enrolled_at: at,
-            updated_at: at,
-        };
-        Self::write_status(
+        let enrollment = Self::enroll_in(&mut tx, actor, tenant, course, user).await?;
+        tx.commit().await?;
+        Ok(enrollment)
+    }
+
+    async fn enroll_with_role(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        course: ObjectId,
+        user: UserId,
+        expected: i64,
+        role: LogEntry,
+    ) -> StoreResult<Enrollment> {
+        let mut tx = self.begin().await?;
+        let actual = Self::revision_of(&mut tx, tenant).await?;
+        if actual != expected {
+            return Err(StoreError::Stale { expected, actual });
+        }
+        let enrollment = Self::enroll_in(&mut tx, actor, tenant, course, user).await?;
+        Self::record(
             &mut tx,
-            actor,
-            tenant,
-            None,
-            &enrollment,
-            "enrollment.created",
-        )
-        .await
-        .map_err(|e| match e {
-            StoreError::Conflict { .. } => StoreError::Conflict {
-                field: "user",
-                value: format!("{user} is already enrolled in course {course}"),
+            Entry {
+                tenant: Some(tenant),
+                actor,
+                action: role.action,
+                entity: role.entity,
+                entity_id: role.entity_id,
+                before: role.before,
+                after: role.after,
+                access: role.access,
             },
-            other => other,
-        })?;
+        )
+        .await?;
         tx.commit().await?;
         Ok(enrollment)
     }

@@ -57,6 +57,7 @@ contract!(
     learning_plans_keep_their_course_order,
     a_bulk_status_change_is_all_or_nothing,
     app_access_settings_and_the_outbox_round_trip,
+    an_enrollment_and_its_role_are_written_together_or_not_at_all,
 );
 
 struct Fixture {
@@ -1242,4 +1243,57 @@ async fn app_access_settings_and_the_outbox_round_trip(kind: Kind) {
             .unwrap()
     );
     assert_eq!(f.store.app_access(t, ann).await.unwrap(), None);
+}
+
+async fn an_enrollment_and_its_role_are_written_together_or_not_at_all(kind: Kind) {
+    let f = fixture(kind).await;
+    let t = tenant(&f.store, "acme").await;
+    let ann = user(&f.store, t, "ann").await;
+    let c = course(
+        &f.store,
+        t,
+        CourseType::ELearning,
+        None,
+        EnrollmentPolicy::Open,
+    )
+    .await;
+    let role = replay(&f.store, t)
+        .await
+        .role_by_code("course-tutor")
+        .unwrap()
+        .id;
+    let grant = registrar_domain::access::Grant::new(
+        registrar_domain::access::Principal::User(ann),
+        role,
+        registrar_domain::access::Scope::Object(registrar_domain::access::ObjectRef::new(
+            registrar_domain::access::ObjectKind::Course,
+            c,
+        )),
+    );
+    let entry = || LogEntry {
+        action: "grant.created",
+        entity: "grant",
+        entity_id: grant.id.to_string(),
+        before: None,
+        after: None,
+        access: vec![Change::UpsertGrant(grant)],
+    };
+    let seen = f.store.tenant_revision(t).await.unwrap();
+    let stale = f
+        .store
+        .enroll_with_role(&Actor::Cli, t, c, ann, seen - 1, entry())
+        .await
+        .unwrap_err();
+    assert!(matches!(stale, StoreError::Stale { .. }), "{stale:?}");
+    assert!(matches!(
+        f.store.enrollment(t, c, ann).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    f.store
+        .enroll_with_role(&Actor::Cli, t, c, ann, seen, entry())
+        .await
+        .unwrap();
+    let data = replay(&f.store, t).await;
+    assert!(data.grants.contains_key(&grant.id));
+    assert_eq!(data.enrollments[&(ann, c)], EnrollmentStatus::Enrolled);
 }

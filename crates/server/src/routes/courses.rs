@@ -4,14 +4,17 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use registrar_domain::access::{EnrollmentStatus, ObjectId, ObjectKind, ObjectRef, Permission};
+use registrar_domain::access::{
+    Change, EnrollmentStatus, Grant, GrantId, ObjectId, ObjectKind, ObjectRef, Permission,
+    Principal, Scope,
+};
 use registrar_domain::course::{Course, Enrollment, LearningPlan, Material};
 use registrar_domain::ids::{GroupId, UserId};
 use registrar_domain::lifecycle::{
     Activity, CourseType, EnrollmentPolicy, PlanStatus, plan_status,
 };
 use registrar_domain::text::{Name, Username};
-use registrar_store::{CoursePatch, NewCourse, StoreError};
+use registrar_store::{CoursePatch, LogEntry, NewCourse, StoreError};
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use utoipa::{IntoParams, ToSchema};
@@ -345,6 +348,9 @@ pub async fn materials(
 pub struct EnrollIn {
     /// User id or username.
     pub user: String,
+    /// A course-level role given with the enrollment (e.g. `learner`, `tutor`, `instructor`),
+    /// granted at this course in the same transaction, under the delegation rule.
+    pub role: Option<String>,
 }
 
 /// Enrolls a learner: whoever manages enrollments of the course, or of the learner (a manager
@@ -370,11 +376,59 @@ pub async fn enroll(
             .authorize(&member, Permission::EnrollmentsManage, course_ref(course))
             .await?;
     }
-    let enrollment = state
-        .store
-        .enroll(&member.actor(), member.tenant, course, user)
-        .await?;
-    Ok((StatusCode::CREATED, Json(enrollment.into())))
+    let Some(role) = body.role else {
+        let enrollment = state
+            .store
+            .enroll(&member.actor(), member.tenant, course, user)
+            .await?;
+        return Ok((StatusCode::CREATED, Json(enrollment.into())));
+    };
+    for _ in 0..5 {
+        state.access.sync().await?;
+        let (entry, expected) = state.access.read_at(member.tenant, |m| {
+            let role = crate::ops::role_in(m, &role)?;
+            let grant = Grant {
+                id: GrantId::new(),
+                principal: Principal::User(user),
+                role: role.id,
+                scope: Scope::Object(course_ref(course)),
+            };
+            m.validate_grant(member.user.id, &grant, crate::state::today())?;
+            Ok::<_, ApiError>(LogEntry {
+                action: "grant.created",
+                entity: "grant",
+                entity_id: grant.id.to_string(),
+                before: None,
+                after: Some(serde_json::json!({
+                    "principal": grant.principal.to_string(),
+                    "role": role.code.to_string(),
+                    "scope": grant.scope.to_string(),
+                    "with_enrollment": true,
+                })),
+                access: vec![Change::UpsertGrant(grant)],
+            })
+        });
+        match state
+            .store
+            .enroll_with_role(
+                &member.actor(),
+                member.tenant,
+                course,
+                user,
+                expected,
+                entry?,
+            )
+            .await
+        {
+            Ok(enrollment) => return Ok((StatusCode::CREATED, Json(enrollment.into()))),
+            Err(StoreError::Stale { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::Conflict {
+        field: "revision".into(),
+        detail: "the tenant kept changing while the enrollment was validated; try again".into(),
+    })
 }
 
 #[utoipa::path(get, path = "/api/v1/courses/{id}/enrollments", tag = "enrollments", params(PageQuery),

@@ -337,3 +337,38 @@ async fn a_manager_enrolls_team_members_and_nobody_else() {
     assert_eq!(as_nina("olaf").await.unwrap().status(), 201);
     assert_eq!(as_nina("stranger").await.unwrap().status(), 403);
 }
+
+#[tokio::test]
+async fn an_enrollment_brings_its_course_role_in_the_same_transaction() {
+    let app = spawn_app().await;
+    let c = course(&app, json!({ "title": "Selling", "published": true })).await;
+    let (tina, _) = person(&app, "tina").await;
+    let path = format!("/api/v1/courses/{}/enrollments", s(&c, "id"));
+    let with_role = json!({ "user": "tina", "role": "course-tutor" });
+    // A course tutor must hold a tutor level first: refused, and no enrollment is left behind.
+    let refused = app.send(Method::POST, &path, with_role.clone()).await;
+    assert_problem(refused, 422, None, "not eligible").await;
+    let listed = ok(app.get(&path).await).await;
+    assert_eq!(listed["items"], json!([]), "nothing half-applied");
+    let unknown = app
+        .send(
+            Method::POST,
+            &path,
+            json!({ "user": "tina", "role": "wizard" }),
+        )
+        .await;
+    assert_problem(unknown, 404, None, "wizard").await;
+
+    grant(&app, &tina, "tutor", "platform").await;
+    let enrolled = ok(app.send(Method::POST, &path, with_role).await).await;
+    assert_eq!(enrolled["status"], "enrolled");
+    let answer = ok(app
+        .send(
+            Method::POST,
+            "/api/v1/check",
+            json!({ "user": "tina", "action": "enrollments.approve", "resource": s(&c, "object") }),
+        )
+        .await)
+    .await;
+    assert_eq!(answer["allowed"], true, "the role came with the enrollment");
+}
