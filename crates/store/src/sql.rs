@@ -185,6 +185,33 @@ where
             .try_into()
     }
 
+    /// New login details: the password hash changes and, since whoever knew the old password
+    /// may hold a browser session, those sessions end. `false` when the user does not exist.
+    pub(crate) async fn new_login(
+        tx: &mut DB::Connection,
+        tenant: TenantId,
+        user: UserId,
+        password_hash: String,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query::<DB>(
+            "UPDATE users SET password_hash = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4",
+        )
+        .bind(password_hash)
+        .bind(to_millis(now()))
+        .bind(tenant.to_string())
+        .bind(user.to_string())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query::<DB>(
+            "DELETE FROM tokens WHERE tenant_id = $1 AND user_id = $2 AND kind = 'session'",
+        )
+        .bind(tenant.to_string())
+        .bind(user.to_string())
+        .execute(tx)
+        .await?;
+        Ok(DB::rows_affected(&done) > 0)
+    }
+
     pub(crate) async fn revision_of(tx: &mut DB::Connection, tenant: TenantId) -> StoreResult<i64> {
         let (revision,): (i64,) = sqlx::query_as::<DB, (i64,)>(
             "SELECT COALESCE(MAX(revision), 0) FROM changes WHERE tenant_id = $1 \
@@ -656,26 +683,9 @@ where
         hash: String,
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        let done = sqlx::query::<DB>(
-            "UPDATE users SET password_hash = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4",
-        )
-        .bind(hash)
-        .bind(to_millis(now()))
-        .bind(tenant.to_string())
-        .bind(id.to_string())
-        .execute(&mut *tx)
-        .await?;
-        if DB::rows_affected(&done) == 0 {
+        if !Self::new_login(&mut tx, tenant, id, hash).await? {
             return Err(StoreError::not_found("user", id));
         }
-        // Whoever knew the old password may hold a browser session: end them all.
-        sqlx::query::<DB>(
-            "DELETE FROM tokens WHERE tenant_id = $1 AND user_id = $2 AND kind = 'session'",
-        )
-        .bind(tenant.to_string())
-        .bind(id.to_string())
-        .execute(&mut *tx)
-        .await?;
         Self::record(
             &mut tx,
             Entry {

@@ -49,32 +49,6 @@ where
         .await?;
         Ok(())
     }
-
-    /// New login details: the password hash changes and old browser sessions end.
-    async fn new_login(
-        tx: &mut DB::Connection,
-        tenant: TenantId,
-        user: UserId,
-        password_hash: String,
-    ) -> StoreResult<()> {
-        sqlx::query::<DB>(
-            "UPDATE users SET password_hash = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4",
-        )
-        .bind(password_hash)
-        .bind(to_millis(now()))
-        .bind(tenant.to_string())
-        .bind(user.to_string())
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query::<DB>(
-            "DELETE FROM tokens WHERE tenant_id = $1 AND user_id = $2 AND kind = 'session'",
-        )
-        .bind(tenant.to_string())
-        .bind(user.to_string())
-        .execute(tx)
-        .await?;
-        Ok(())
-    }
 }
 
 #[async_trait]

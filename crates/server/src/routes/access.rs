@@ -12,8 +12,7 @@ use registrar_domain::access::{
     ObjectRef, Permission, Policy, PolicyId, PolicyItem, Principal, Risk, Role, Scope, ScopeKind,
 };
 use registrar_domain::ids::{GroupId, UserId};
-use registrar_domain::text::Username;
-use registrar_store::{LogEntry, StoreError};
+use registrar_store::LogEntry;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -50,26 +49,6 @@ fn principal(input: &str) -> ApiResult<Principal> {
         Some(("user", id)) => Ok(Principal::User(UserId::parse(id).map_err(|_| bad())?)),
         Some(("group", id)) => Ok(Principal::Group(GroupId::parse(id).map_err(|_| bad())?)),
         _ => Err(bad()),
-    }
-}
-
-/// A user named by id or by username.
-async fn subject(state: &AppState, member: &Member, input: &str) -> ApiResult<UserId> {
-    if let Ok(id) = UserId::parse(input) {
-        return Ok(id);
-    }
-    let username = Username::parse(input).map_err(|_| {
-        ApiError::invalid(
-            "user",
-            format!("{input:?} is neither a user id nor a username"),
-        )
-    })?;
-    match state.store.user_by_username(member.tenant, &username).await {
-        Ok(u) => Ok(u.id),
-        Err(StoreError::NotFound { .. }) => {
-            Err(ApiError::NotFound(format!("user {input:?} not found")))
-        }
-        Err(e) => Err(e.into()),
     }
 }
 
@@ -145,7 +124,10 @@ pub struct BatchOut {
 async fn decide(state: &AppState, member: &Member, item: &CheckItemIn) -> ApiResult<BatchItemOut> {
     let permission = Permission::parse(&item.action)?;
     let resource = ObjectRef::parse(&item.resource)?;
-    let user = match subject(state, member, &item.user).await {
+    let user = match super::user_ref(state, member, &item.user)
+        .await
+        .map(|u| u.id)
+    {
         Ok(user) => {
             // The engine's explanation would name the user: say no more than for nobody.
             state
@@ -858,7 +840,7 @@ pub async fn hand_over(
     member: Member,
     Json(body): Json<OwnershipIn>,
 ) -> ApiResult<StatusCode> {
-    let to = subject(&state, &member, &body.to).await?;
+    let to = super::user_ref(&state, &member, &body.to).await?.id;
     state
         .access
         .write(member.tenant, &member.actor(), |m| {

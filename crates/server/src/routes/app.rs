@@ -304,22 +304,7 @@ pub async fn course_app_access(
             }
             other => other,
         };
-        let user = match UserId::parse(raw) {
-            Ok(u) => state
-                .store
-                .user(member.tenant, u)
-                .await
-                .map_err(|e| named(e.into()))?,
-            Err(_) => {
-                let name =
-                    registrar_domain::text::Username::parse(raw).map_err(|e| named(e.into()))?;
-                state
-                    .store
-                    .user_by_username(member.tenant, &name)
-                    .await
-                    .map_err(|e| named(e.into()))?
-            }
-        };
+        let user = super::user_ref(&state, &member, raw).await.map_err(named)?;
         state
             .store
             .enrollment(member.tenant, course, user.id)

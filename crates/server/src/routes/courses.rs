@@ -9,11 +9,11 @@ use registrar_domain::access::{
     Principal, Scope,
 };
 use registrar_domain::course::{Course, Enrollment, LearningPlan, Material};
-use registrar_domain::ids::{GroupId, UserId};
+use registrar_domain::ids::GroupId;
 use registrar_domain::lifecycle::{
     Activity, CourseType, EnrollmentPolicy, PlanStatus, plan_status,
 };
-use registrar_domain::text::{Name, Username};
+use registrar_domain::text::Name;
 use registrar_store::{CoursePatch, LogEntry, NewCourse, StoreError};
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
@@ -47,21 +47,6 @@ fn path_object(raw: &str) -> ApiResult<ObjectId> {
                 "invalid id {raw:?} in the URL path: expected a UUID"
             ))
         })
-}
-
-/// A user named by id or username, in the caller's tenant.
-async fn user_named(state: &AppState, member: &Member, raw: &str) -> ApiResult<UserId> {
-    if let Ok(id) = UserId::parse(raw) {
-        return Ok(id);
-    }
-    let username = Username::parse(raw)?;
-    match state.store.user_by_username(member.tenant, &username).await {
-        Ok(u) => Ok(u.id),
-        Err(StoreError::NotFound { .. }) => {
-            Err(ApiError::NotFound(format!("user {raw:?} not found")))
-        }
-        Err(e) => Err(e.into()),
-    }
 }
 
 fn time(t: time::OffsetDateTime) -> String {
@@ -366,7 +351,7 @@ pub async fn enroll(
     Json(body): Json<EnrollIn>,
 ) -> ApiResult<(StatusCode, Json<EnrollmentOut>)> {
     let course = path_object(&id)?;
-    let user = user_named(&state, &member, &body.user).await?;
+    let user = super::user_ref(&state, &member, &body.user).await?.id;
     if !state.allows(
         &member,
         Permission::EnrollmentsManage,
@@ -472,7 +457,7 @@ pub async fn set_status(
     Json(body): Json<StatusIn>,
 ) -> ApiResult<Json<EnrollmentOut>> {
     let course = path_object(&id)?;
-    let user = user_named(&state, &member, &user).await?;
+    let user = super::user_ref(&state, &member, &user).await?.id;
     let to = EnrollmentStatus::parse(&body.status)?;
     state
         .authorize(&member, Permission::EnrollmentsManage, course_ref(course))
@@ -508,7 +493,7 @@ pub async fn approve(
     Path((id, user)): Path<(String, String)>,
 ) -> ApiResult<Json<EnrollmentOut>> {
     let course = path_object(&id)?;
-    let user = user_named(&state, &member, &user).await?;
+    let user = super::user_ref(&state, &member, &user).await?.id;
     state
         .authorize(&member, Permission::EnrollmentsApprove, course_ref(course))
         .await?;
@@ -560,7 +545,7 @@ pub async fn activity(
         .map(|m| object_id("material", m))
         .transpose()?;
     let user = match body.user.as_deref() {
-        Some(u) => user_named(&state, &member, u).await?,
+        Some(u) => super::user_ref(&state, &member, u).await?.id,
         None => member.user.id,
     };
     if user != member.user.id {
@@ -678,7 +663,7 @@ pub async fn plan_status_of(
 ) -> ApiResult<Json<PlanStatusOut>> {
     let plan = path_object(&id)?;
     let user = match q.user.as_deref() {
-        Some(u) => user_named(&state, &member, u).await?,
+        Some(u) => super::user_ref(&state, &member, u).await?.id,
         None => member.user.id,
     };
     state.may_see_user(&member, user).await?;

@@ -12,9 +12,15 @@ pub mod tokens;
 pub mod users;
 
 use registrar_domain::ValidationError;
+use registrar_domain::ids::UserId;
+use registrar_domain::text::Username;
+use registrar_domain::user::User;
+use registrar_store::StoreError;
 use registrar_store::{Page, PageRequest, StoreResult};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Member;
+use crate::state::AppState;
 
 /// Parses an id taken from the URL path, naming it when malformed.
 pub(crate) fn path_id<T>(
@@ -64,4 +70,25 @@ where
         }
         after = page.next;
     }
+}
+
+/// A user of the caller's tenant named in a request by id or by username: the one place where
+/// request input is turned into a person, so every endpoint says "not found" the same way.
+pub(crate) async fn user_ref(state: &AppState, member: &Member, raw: &str) -> ApiResult<User> {
+    let found = match UserId::parse(raw) {
+        Ok(id) => state.store.user(member.tenant, id).await,
+        Err(_) => {
+            let name = Username::parse(raw).map_err(|_| {
+                ApiError::invalid(
+                    "user",
+                    format!("{raw:?} is neither a user id nor a username"),
+                )
+            })?;
+            state.store.user_by_username(member.tenant, &name).await
+        }
+    };
+    found.map_err(|e| match e {
+        StoreError::NotFound { .. } => ApiError::NotFound(format!("user {raw:?} not found")),
+        other => other.into(),
+    })
 }

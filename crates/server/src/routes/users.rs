@@ -449,21 +449,15 @@ pub async fn set_statuses(
     let status = settable_status(&body.status)?;
     let mut ids = Vec::with_capacity(body.users.len());
     for (i, raw) in body.users.iter().enumerate() {
-        let id = match UserId::parse(raw) {
-            Ok(id) => id,
-            Err(_) => {
-                let name = Username::parse(raw)
-                    .map_err(|e| ApiError::invalid(format!("users[{i}]"), e.to_string()))?;
-                state
-                    .store
-                    .user_by_username(member.tenant, &name)
-                    .await
-                    .map_err(|_| {
-                        ApiError::invalid(format!("users[{i}]"), format!("user {raw:?} not found"))
-                    })?
-                    .id
-            }
-        };
+        let id = super::user_ref(&state, &member, raw)
+            .await
+            .map_err(|e| match e {
+                ApiError::Invalid { detail, .. } | ApiError::NotFound(detail) => {
+                    ApiError::invalid(format!("users[{i}]"), detail)
+                }
+                other => other,
+            })?
+            .id;
         state
             .access
             .read(member.tenant, |m| {
