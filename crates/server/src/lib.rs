@@ -16,6 +16,7 @@ pub mod ops;
 pub mod ratelimit;
 pub mod readmodel;
 pub mod routes;
+pub mod scim;
 pub mod state;
 
 use std::net::SocketAddr;
@@ -124,6 +125,10 @@ pub fn router(state: AppState) -> Router {
             "/tenant/settings",
             get(app::settings).put(app::set_settings),
         )
+        .route(
+            "/tenant/leaver-policy",
+            get(crate::scim::leaver::get).put(crate::scim::leaver::set),
+        )
         .route("/learning-plans", post(courses::create_plan))
         .route("/learning-plans/{id}/status", get(courses::plan_status_of))
         .fallback(|| async { ApiError::NotFound("no such API endpoint".into()) });
@@ -136,6 +141,7 @@ pub fn router(state: AppState) -> Router {
     ));
     Router::new()
         .nest("/api/v1", api)
+        .nest("/scim/v2", scim::router())
         .route("/api/openapi.json", get(openapi::serve))
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(health::metrics))

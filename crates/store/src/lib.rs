@@ -12,6 +12,7 @@ mod rows;
 mod sql;
 mod sql_courses;
 mod sql_mail;
+mod sql_scim;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -19,6 +20,10 @@ pub use backend::{Backend, connect};
 pub use error::{StoreError, StoreResult};
 pub use records::*;
 pub use sql::SqlStore;
+pub use sql_scim::{
+    LeaverPolicy, ScimGroupRecord, ScimGroupWrite, ScimLookup, ScimStore, ScimUserRecord,
+    ScimUserWrite,
+};
 /// The database error type inside [`StoreError::Database`], so callers can tell an outage from a
 /// bug without depending on sqlx themselves.
 pub use sqlx::Error as DatabaseError;
@@ -181,7 +186,7 @@ pub trait MailStore: Send + Sync {
 /// Everything the server asks of the database. Every tenant-owned read and write takes the tenant
 /// explicitly: there is no way to name a row without saying whose it is.
 #[async_trait]
-pub trait Store: CourseStore + MailStore + Send + Sync + 'static {
+pub trait Store: CourseStore + MailStore + ScimStore + Send + Sync + 'static {
     /// `sqlite` or `postgres`, for logs and metrics.
     fn backend(&self) -> &'static str;
     /// A round trip to the database, for health checks.

@@ -269,7 +269,7 @@ where
         Ok(())
     }
 
-    async fn insert_user(
+    pub(crate) async fn insert_user(
         tx: &mut DB::Connection,
         actor: &Actor,
         tenant: TenantId,

@@ -1,0 +1,300 @@
+//! `/scim/v2/Groups`: SCIM groups onto Registrar's groups, `members` onto direct memberships.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use registrar_domain::access::{ObjectRef, Permission};
+use registrar_domain::ids::{GroupId, UserId};
+use registrar_domain::text::Name;
+use registrar_store::{ScimGroupRecord, ScimGroupWrite, ScimLookup, StoreError};
+use serde_json::{Value, json};
+
+use super::filter::{field, required_eq};
+use super::schema::CORE_GROUP;
+use super::{
+    Body, Feed, ListQuery, Projection, ScimError, ScimResult, check_if_match, etag, list_response,
+    not_modified, patch, project, resource_response, timestamp,
+};
+use crate::error::ApiError;
+use crate::state::{AppState, today};
+
+fn render(r: &ScimGroupRecord, base: &str) -> Value {
+    let g = &r.group;
+    let mut v = json!({
+        "schemas": [CORE_GROUP],
+        "id": g.id.to_string(),
+        "displayName": g.name.as_str(),
+        "members": r.members.iter().map(|(id, username)| json!({
+            "value": id.to_string(),
+            "display": username.as_str(),
+            "$ref": format!("{base}/Users/{id}"),
+            "type": "User",
+        })).collect::<Vec<_>>(),
+        "meta": {
+            "resourceType": "Group",
+            "created": timestamp(r.created_at),
+            "lastModified": timestamp(r.updated_at),
+            "location": format!("{base}/Groups/{}", g.id),
+            "version": etag(r.version),
+        },
+    });
+    if let Some(x) = &r.external_id {
+        v["externalId"] = json!(x);
+    }
+    v
+}
+
+#[derive(Debug)]
+struct Input {
+    name: Name,
+    external_id: Option<String>,
+    members: Vec<UserId>,
+}
+
+fn parse(body: &Value) -> ScimResult<Input> {
+    super::users::require_schema(body, CORE_GROUP)?;
+    let name = super::users::text(field(body, "displayName"), "displayName")?
+        .ok_or_else(|| ScimError::InvalidValue("displayName is required".into()))?;
+    let members = match field(body, "members") {
+        None | Some(Value::Null) => vec![],
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|m| {
+                let raw = field(m, "value")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                UserId::parse(raw).map_err(|_| {
+                    ScimError::InvalidValue(format!("member {raw:?} is not a user id"))
+                })
+            })
+            .collect::<ScimResult<Vec<_>>>()?,
+        Some(other) => {
+            return Err(ScimError::InvalidValue(format!(
+                "members must be a list, not {other}"
+            )));
+        }
+    };
+    Ok(Input {
+        name: Name::parse("name", &name)?,
+        external_id: super::users::text(field(body, "externalId"), "externalId")?,
+        members,
+    })
+}
+
+fn write_error(e: StoreError) -> ScimError {
+    match e {
+        StoreError::MissingReference { field, value } => {
+            ScimError::InvalidValue(format!("{field} {value:?} is not a user of this tenant"))
+        }
+        other => other.into(),
+    }
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    feed: Feed,
+    Query(q): Query<ListQuery>,
+) -> ScimResult<Response> {
+    let parsed = q
+        .filter
+        .as_deref()
+        .filter(|f| !f.trim().is_empty())
+        .map(super::filter::parse)
+        .transpose()?;
+    let lookup = match parsed.as_ref().and_then(required_eq) {
+        Some((attr, v)) if attr == "externalid" => ScimLookup::ExternalId(v),
+        Some((attr, v)) if attr == "displayname" => ScimLookup::DisplayName(v),
+        _ => ScimLookup::All,
+    };
+    let records = state.store.scim_groups(feed.member.tenant, &lookup).await?;
+    let visible = records
+        .iter()
+        .filter(|r| {
+            state.allows(
+                &feed.member,
+                Permission::GroupsView,
+                ObjectRef::group(r.group.id),
+            )
+        })
+        .map(|r| render(r, &feed.base))
+        .collect();
+    list_response(visible, &q)
+}
+
+async fn load(
+    state: &AppState,
+    feed: &Feed,
+    raw: &str,
+    permission: Permission,
+) -> ScimResult<ScimGroupRecord> {
+    let id =
+        GroupId::parse(raw).map_err(|_| ApiError::NotFound(format!("group {raw:?} not found")))?;
+    state
+        .authorize(&feed.member, permission, ObjectRef::group(id))
+        .await?;
+    Ok(state.store.scim_group(feed.member.tenant, id).await?)
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    feed: Feed,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Query(p): Query<Projection>,
+) -> ScimResult<Response> {
+    let record = load(&state, &feed, &id, Permission::GroupsView).await?;
+    if not_modified(&headers, record.version) {
+        return Ok(StatusCode::NOT_MODIFIED.into_response());
+    }
+    let v = project(
+        render(&record, &feed.base),
+        p.attributes.as_deref(),
+        p.excluded_attributes.as_deref(),
+    );
+    Ok(resource_response(StatusCode::OK, v))
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    feed: Feed,
+    Body(body): Body,
+) -> ScimResult<Response> {
+    let member = &feed.member;
+    let input = parse(&body)?;
+    state
+        .authorize(
+            member,
+            Permission::GroupsCreate,
+            ObjectRef::tenant(member.tenant),
+        )
+        .await?;
+    // A new group carries no grants yet, so joining it hands nobody anything; adding people
+    // still needs groups.members, which only reaches a group that does not exist yet tenant-wide.
+    if !input.members.is_empty()
+        && !state.access.read(member.tenant, |m| {
+            m.reaches_everything(member.user.id, Permission::GroupsMembers)
+        })
+    {
+        return Err(ApiError::Forbidden(format!(
+            "user {:?} may not fill a new group: that needs groups.members tenant-wide",
+            member.user.username.as_str()
+        ))
+        .into());
+    }
+    let record = state
+        .store
+        .scim_write_group(
+            &member.actor(),
+            member.tenant,
+            ScimGroupWrite {
+                id: None,
+                name: input.name,
+                external_id: input.external_id,
+                members: input.members,
+            },
+        )
+        .await
+        .map_err(write_error)?;
+    Ok(resource_response(
+        StatusCode::CREATED,
+        render(&record, &feed.base),
+    ))
+}
+
+/// Writes the group `desired` describes, each change decided by the engine as in the JSON API:
+/// a rename needs groups.edit, a membership change groups.members and the delegation rule.
+async fn write(
+    state: &AppState,
+    feed: &Feed,
+    current: ScimGroupRecord,
+    desired: &Value,
+) -> ScimResult<ScimGroupRecord> {
+    let member = &feed.member;
+    let id = current.group.id;
+    let input = parse(desired)?;
+    if input.name != current.group.name || input.external_id != current.external_id {
+        state
+            .authorize(member, Permission::GroupsEdit, ObjectRef::group(id))
+            .await?;
+    }
+    let had: Vec<UserId> = current.members.iter().map(|(u, _)| *u).collect();
+    let added: Vec<UserId> = input
+        .members
+        .iter()
+        .filter(|u| !had.contains(u))
+        .copied()
+        .collect();
+    if !added.is_empty() || had.iter().any(|u| !input.members.contains(u)) {
+        state
+            .authorize(member, Permission::GroupsMembers, ObjectRef::group(id))
+            .await?;
+    }
+    for user in added {
+        state.access.read(member.tenant, |m| {
+            m.validate_membership(member.user.id, user, id, today())
+        })?;
+    }
+    state
+        .store
+        .scim_write_group(
+            &member.actor(),
+            member.tenant,
+            ScimGroupWrite {
+                id: Some(id),
+                name: input.name,
+                external_id: input.external_id,
+                members: input.members,
+            },
+        )
+        .await
+        .map_err(write_error)
+}
+
+pub async fn replace(
+    State(state): State<AppState>,
+    feed: Feed,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> ScimResult<Response> {
+    let current = load(&state, &feed, &id, Permission::GroupsView).await?;
+    check_if_match(&headers, current.version)?;
+    let record = write(&state, &feed, current, &body).await?;
+    Ok(resource_response(
+        StatusCode::OK,
+        render(&record, &feed.base),
+    ))
+}
+
+pub async fn patch(
+    State(state): State<AppState>,
+    feed: Feed,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> ScimResult<Response> {
+    let current = load(&state, &feed, &id, Permission::GroupsView).await?;
+    check_if_match(&headers, current.version)?;
+    let mut desired = render(&current, &feed.base);
+    patch::apply(&mut desired, &body, patch::GROUP_SHAPE)?;
+    let record = write(&state, &feed, current, &desired).await?;
+    Ok(resource_response(
+        StatusCode::OK,
+        render(&record, &feed.base),
+    ))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    feed: Feed,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ScimResult<Response> {
+    let current = load(&state, &feed, &id, Permission::GroupsDelete).await?;
+    check_if_match(&headers, current.version)?;
+    state
+        .store
+        .scim_delete_group(&feed.member.actor(), feed.member.tenant, current.group.id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

@@ -1,0 +1,117 @@
+//! The tenant's leaver policy: what a feed deactivation does besides deactivating (SPEC 4). Set
+//! through the JSON API (`/api/v1/tenant/leaver-policy`), applied by the feed.
+
+use axum::extract::State;
+use registrar_domain::access::{AccessModel, Change, ObjectRef, Permission, Principal};
+use registrar_domain::ids::{TenantId, UserId};
+use registrar_store::{LeaverPolicy, LogEntry};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Member};
+use crate::state::{AppState, today};
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LeaverPolicyIo {
+    /// `keep`, `suspend_enrollments` or `remove_grants`.
+    pub leaver_policy: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/tenant/leaver-policy", tag = "scim",
+    responses((status = 200, body = LeaverPolicyIo)), security(("bearer" = [])))]
+pub async fn get(State(state): State<AppState>, member: Member) -> ApiResult<Json<LeaverPolicyIo>> {
+    state
+        .authorize(
+            &member,
+            Permission::SystemConfigure,
+            ObjectRef::tenant(member.tenant),
+        )
+        .await?;
+    let policy = state.store.leaver_policy(member.tenant).await?;
+    Ok(Json(LeaverPolicyIo {
+        leaver_policy: policy.code().to_owned(),
+    }))
+}
+
+#[utoipa::path(put, path = "/api/v1/tenant/leaver-policy", tag = "scim", request_body = LeaverPolicyIo,
+    responses((status = 200, body = LeaverPolicyIo), (status = 422, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn set(
+    State(state): State<AppState>,
+    member: Member,
+    Json(body): Json<LeaverPolicyIo>,
+) -> ApiResult<Json<LeaverPolicyIo>> {
+    state
+        .authorize(
+            &member,
+            Permission::SystemConfigure,
+            ObjectRef::tenant(member.tenant),
+        )
+        .await?;
+    let policy = LeaverPolicy::parse(&body.leaver_policy)?;
+    state
+        .store
+        .set_leaver_policy(&member.actor(), member.tenant, policy)
+        .await?;
+    Ok(Json(LeaverPolicyIo {
+        leaver_policy: policy.code().to_owned(),
+    }))
+}
+
+/// The engine changes that take a leaver's own grants and policy attachments away, each one
+/// allowed to the feed's user the way revoking it by hand would be (`roles.assign` where it
+/// applies). The owner's grant stays: ownership is handed over, never dropped.
+pub fn grant_removals(
+    m: &AccessModel,
+    tenant: TenantId,
+    actor: UserId,
+    leaver: UserId,
+) -> ApiResult<Vec<LogEntry>> {
+    let principal = Principal::User(leaver);
+    let mut entries = vec![];
+    let may = |at: ObjectRef| -> ApiResult<()> {
+        if m.allows(actor, Permission::RolesAssign, &at, today())? {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!(
+                "the leaver policy removes grants, and the feed's user may not roles.assign on {at}"
+            )))
+        }
+    };
+    for grant in m
+        .data()
+        .grants
+        .values()
+        .filter(|g| g.principal == principal)
+    {
+        if m.role(grant.role).is_some_and(|r| r.owner) {
+            continue;
+        }
+        may(grant.scope.object().unwrap_or(ObjectRef::tenant(tenant)))?;
+        entries.push(LogEntry {
+            action: "grant.revoked",
+            entity: "grant",
+            entity_id: grant.id.to_string(),
+            before: serde_json::to_value(grant).ok(),
+            after: Some(serde_json::json!({ "reason": "leaver policy" })),
+            access: vec![Change::RemoveGrant { grant: grant.id }],
+        });
+    }
+    for (policy, _) in m.data().attachments.iter().filter(|(_, p)| *p == principal) {
+        may(ObjectRef::tenant(tenant))?;
+        entries.push(LogEntry {
+            action: "policy.detached",
+            entity: "policy",
+            entity_id: policy.to_string(),
+            before: Some(serde_json::json!({ "principal": principal.to_string() })),
+            after: Some(serde_json::json!({ "reason": "leaver policy" })),
+            access: vec![Change::DetachPolicy {
+                policy: *policy,
+                principal,
+            }],
+        });
+    }
+    Ok(entries)
+}

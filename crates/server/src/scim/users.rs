@@ -1,0 +1,486 @@
+//! `/scim/v2/Users`: SCIM users onto Registrar's users, the enterprise manager onto the manager
+//! relation, `active` onto the status.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use registrar_domain::access::{ObjectRef, Permission};
+use registrar_domain::ids::UserId;
+use registrar_domain::text::{Email, Name, Username};
+use registrar_domain::user::UserStatus;
+use registrar_store::{LeaverPolicy, ScimLookup, ScimUserRecord, ScimUserWrite, StoreError};
+use serde_json::{Value, json};
+
+use super::filter::{field, required_eq};
+use super::schema::{CORE_USER, ENTERPRISE_USER};
+use super::{
+    Body, Feed, ListQuery, Projection, ScimError, ScimResult, check_if_match, etag, list_response,
+    not_modified, patch, project, resource_response, timestamp,
+};
+use crate::error::ApiError;
+use crate::state::{AppState, today};
+
+pub fn render(r: &ScimUserRecord, base: &str) -> Value {
+    let u = &r.user;
+    let mut v = json!({
+        "schemas": [CORE_USER],
+        "id": u.id.to_string(),
+        "userName": u.username.as_str(),
+        "displayName": u.display_name.as_str(),
+        "active": u.effective_status(today()).may_log_in(),
+        "meta": {
+            "resourceType": "User",
+            "created": timestamp(u.created_at),
+            "lastModified": timestamp(u.updated_at),
+            "location": format!("{base}/Users/{}", u.id),
+            "version": etag(r.version),
+        },
+    });
+    if let Some(x) = &r.external_id {
+        v["externalId"] = json!(x);
+    }
+    let mut name = serde_json::Map::new();
+    if let Some(g) = &r.given_name {
+        name.insert("givenName".into(), json!(g));
+    }
+    if let Some(f) = &r.family_name {
+        name.insert("familyName".into(), json!(f));
+    }
+    if !name.is_empty() {
+        name.insert("formatted".into(), json!(u.display_name.as_str()));
+        v["name"] = Value::Object(name);
+    }
+    if let Some(e) = &u.email {
+        v["emails"] = json!([{ "value": e.as_str(), "type": "work", "primary": true }]);
+    }
+    if !r.groups.is_empty() {
+        v["groups"] = r
+            .groups
+            .iter()
+            .map(|(id, name)| {
+                json!({
+                    "value": id.to_string(),
+                    "display": name.as_str(),
+                    "$ref": format!("{base}/Groups/{id}"),
+                    "type": "direct",
+                })
+            })
+            .collect();
+    }
+    if let Some(m) = r.manager {
+        v["schemas"] = json!([CORE_USER, ENTERPRISE_USER]);
+        v[ENTERPRISE_USER] = json!({
+            "manager": { "value": m.to_string(), "$ref": format!("{base}/Users/{m}") },
+        });
+    }
+    v
+}
+
+/// What a SCIM user says, in domain terms.
+#[derive(Debug)]
+struct Input {
+    username: Username,
+    email: Option<Email>,
+    display_name: Name,
+    active: bool,
+    external_id: Option<String>,
+    given_name: Option<String>,
+    family_name: Option<String>,
+    manager: Option<UserId>,
+}
+
+pub(super) fn text(v: Option<&Value>, what: &str) -> ScimResult<Option<String>> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.trim().to_owned())),
+        Some(other) => Err(ScimError::InvalidValue(format!(
+            "{what} must be a string, not {other}"
+        ))),
+    }
+}
+
+pub(super) fn require_schema(body: &Value, schema: &str) -> ScimResult<()> {
+    let listed = field(body, "schemas")
+        .and_then(Value::as_array)
+        .is_some_and(|s| {
+            s.iter()
+                .any(|v| v.as_str().is_some_and(|v| v.eq_ignore_ascii_case(schema)))
+        });
+    if listed {
+        Ok(())
+    } else {
+        Err(ScimError::InvalidSyntax(format!(
+            "schemas must list {schema:?}"
+        )))
+    }
+}
+
+fn parse(body: &Value) -> ScimResult<Input> {
+    require_schema(body, CORE_USER)?;
+    let username = text(field(body, "userName"), "userName")?
+        .ok_or_else(|| ScimError::InvalidValue("userName is required".into()))?;
+    let name = field(body, "name");
+    let given_name = text(name.and_then(|n| field(n, "givenName")), "name.givenName")?;
+    let family_name = text(name.and_then(|n| field(n, "familyName")), "name.familyName")?;
+    let emails = match field(body, "emails") {
+        None | Some(Value::Null) => vec![],
+        Some(Value::Array(items)) => items.clone(),
+        Some(other) => {
+            return Err(ScimError::InvalidValue(format!(
+                "emails must be a list, not {other}"
+            )));
+        }
+    };
+    // Registrar keeps one email: the primary one, else the first.
+    let email = emails
+        .iter()
+        .find(|e| field(e, "primary") == Some(&Value::Bool(true)))
+        .or(emails.first())
+        .map(|e| text(field(e, "value"), "emails.value"))
+        .transpose()?
+        .flatten()
+        .map(|e| Email::parse(&e))
+        .transpose()?;
+    let display = text(field(body, "displayName"), "displayName")?
+        .or_else(|| {
+            text(name.and_then(|n| field(n, "formatted")), "")
+                .ok()
+                .flatten()
+        })
+        .or_else(|| {
+            let joined = [given_name.as_deref(), family_name.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ");
+            (!joined.is_empty()).then_some(joined)
+        })
+        .unwrap_or_else(|| username.clone());
+    // Some identity providers send booleans as strings ("False").
+    let active = match field(body, "active") {
+        None | Some(Value::Null) => true,
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => true,
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => false,
+        Some(other) => {
+            return Err(ScimError::InvalidValue(format!(
+                "active must be true or false, not {other}"
+            )));
+        }
+    };
+    let manager = match field(body, ENTERPRISE_USER).and_then(|e| field(e, "manager")) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(m @ Value::Object(_)) => text(field(m, "value"), "manager.value")?,
+        Some(other) => {
+            return Err(ScimError::InvalidValue(format!(
+                "manager must be an object with a value, not {other}"
+            )));
+        }
+    }
+    .filter(|m| !m.trim().is_empty())
+    .map(|m| {
+        UserId::parse(m.trim())
+            .map_err(|_| ScimError::InvalidValue(format!("manager {m:?} is not a user id")))
+    })
+    .transpose()?;
+    Ok(Input {
+        username: Username::parse(&username)?,
+        email,
+        display_name: Name::parse("display name", &display)?,
+        active,
+        external_id: text(field(body, "externalId"), "externalId")?,
+        given_name,
+        family_name,
+        manager,
+    })
+}
+
+/// Conflicts on the login fields are SCIM's `uniqueness`; a missing manager is a bad value.
+fn write_error(e: StoreError) -> ScimError {
+    match e {
+        StoreError::Conflict { field, value } => ScimError::Uniqueness(format!(
+            "{} {value:?} is already taken",
+            if field == "username" {
+                "userName"
+            } else {
+                field
+            }
+        )),
+        StoreError::MissingReference { field, value } => {
+            ScimError::InvalidValue(format!("{field} {value:?} does not exist"))
+        }
+        other => other.into(),
+    }
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    feed: Feed,
+    Query(q): Query<ListQuery>,
+) -> ScimResult<Response> {
+    let tenant = feed.member.tenant;
+    let parsed = q
+        .filter
+        .as_deref()
+        .filter(|f| !f.trim().is_empty())
+        .map(super::filter::parse)
+        .transpose()?;
+    let lookup = match parsed.as_ref().and_then(required_eq) {
+        Some((attr, v)) if attr == "username" => Username::parse(&v).ok().map(ScimLookup::UserName),
+        Some((attr, v)) if attr == "externalid" => Some(ScimLookup::ExternalId(v)),
+        Some((attr, v)) if attr == "emails" || attr == "emails.value" => {
+            Email::parse(&v).ok().map(ScimLookup::Email)
+        }
+        _ => Some(ScimLookup::All),
+    };
+    let records = match lookup {
+        // A value that cannot be a username or email matches nobody.
+        None => vec![],
+        Some(l) => state.store.scim_users(tenant, &l).await?,
+    };
+    let visible = records
+        .iter()
+        .filter(|r| {
+            state.allows(
+                &feed.member,
+                Permission::UsersView,
+                ObjectRef::user(r.user.id),
+            )
+        })
+        .map(|r| render(r, &feed.base))
+        .collect();
+    list_response(visible, &q)
+}
+
+async fn load(
+    state: &AppState,
+    feed: &Feed,
+    raw: &str,
+    permission: Permission,
+) -> ScimResult<ScimUserRecord> {
+    let id =
+        UserId::parse(raw).map_err(|_| ApiError::NotFound(format!("user {raw:?} not found")))?;
+    state
+        .authorize(&feed.member, permission, ObjectRef::user(id))
+        .await?;
+    Ok(state.store.scim_user(feed.member.tenant, id).await?)
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    feed: Feed,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Query(p): Query<Projection>,
+) -> ScimResult<Response> {
+    let record = load(&state, &feed, &id, Permission::UsersView).await?;
+    if not_modified(&headers, record.version) {
+        return Ok(StatusCode::NOT_MODIFIED.into_response());
+    }
+    let v = project(
+        render(&record, &feed.base),
+        p.attributes.as_deref(),
+        p.excluded_attributes.as_deref(),
+    );
+    Ok(resource_response(StatusCode::OK, v))
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    feed: Feed,
+    Body(body): Body,
+) -> ScimResult<Response> {
+    let member = &feed.member;
+    let input = parse(&body)?;
+    state
+        .authorize(
+            member,
+            Permission::UsersCreate,
+            ObjectRef::tenant(member.tenant),
+        )
+        .await?;
+    // A person who does not exist yet is in nobody's team: only tenant-wide managers.edit
+    // reaches them.
+    if input.manager.is_some()
+        && !state.access.read(member.tenant, |m| {
+            m.reaches_everything(member.user.id, Permission::ManagersEdit)
+        })
+    {
+        return Err(ApiError::Forbidden(format!(
+            "user {:?} may not set a new person's manager: that needs managers.edit tenant-wide",
+            member.user.username.as_str()
+        ))
+        .into());
+    }
+    let write = ScimUserWrite {
+        id: None,
+        username: input.username,
+        email: input.email,
+        display_name: input.display_name,
+        status: if input.active {
+            UserStatus::Activated
+        } else {
+            UserStatus::Deactivated
+        },
+        external_id: input.external_id,
+        given_name: input.given_name,
+        family_name: input.family_name,
+        manager: input.manager,
+        extra: vec![],
+        expected: None,
+        suspend_enrollments: false,
+    };
+    let record = state
+        .store
+        .scim_write_user(&member.actor(), member.tenant, write)
+        .await
+        .map_err(write_error)?;
+    Ok(resource_response(
+        StatusCode::CREATED,
+        render(&record, &feed.base),
+    ))
+}
+
+/// Writes the user `desired` describes in place of `current`, after the same engine checks as
+/// the JSON API, and applies the leaver policy when this deactivates them.
+async fn write(
+    state: &AppState,
+    feed: &Feed,
+    current: ScimUserRecord,
+    desired: &Value,
+) -> ScimResult<ScimUserRecord> {
+    let member = &feed.member;
+    let tenant = member.tenant;
+    let id = current.user.id;
+    let input = parse(desired)?;
+    let u = &current.user;
+    if input.username != u.username || input.email != u.email {
+        // A new login is a way into the account.
+        state.takeover_guard(member, id)?;
+    } else {
+        state.superadmin_guard(member, Some(id), false)?;
+    }
+    let status = match (input.active, u.status) {
+        (false, _) => UserStatus::Deactivated,
+        (true, UserStatus::Deactivated) => UserStatus::Activated,
+        (true, kept) => kept,
+    };
+    if status != u.status {
+        state.access.read(tenant, |m| {
+            m.validate_status_change(member.user.id, id, today())
+        })?;
+    }
+    if input.manager != current.manager {
+        state
+            .authorize(member, Permission::ManagersEdit, ObjectRef::user(id))
+            .await?;
+        if let Some(manager) = input.manager {
+            state
+                .access
+                .read(tenant, |m| m.validate_manager(manager, id, today()))?;
+        }
+    }
+    let leaving = status == UserStatus::Deactivated && u.status != UserStatus::Deactivated;
+    let policy = if leaving {
+        state.store.leaver_policy(tenant).await?
+    } else {
+        LeaverPolicy::Keep
+    };
+    // Grant removals are valid only at the revision they were computed at; retry if the tenant
+    // moved meanwhile.
+    for _ in 0..3 {
+        let (extra, expected) = if policy == LeaverPolicy::RemoveGrants {
+            state.access.sync().await?;
+            let (extra, seen) = state.access.read_at(tenant, |m| {
+                super::leaver::grant_removals(m, tenant, member.user.id, id)
+            });
+            (extra?, Some(seen))
+        } else {
+            (vec![], None)
+        };
+        let w = ScimUserWrite {
+            id: Some(id),
+            username: input.username.clone(),
+            email: input.email.clone(),
+            display_name: input.display_name.clone(),
+            status,
+            external_id: input.external_id.clone(),
+            given_name: input.given_name.clone(),
+            family_name: input.family_name.clone(),
+            manager: input.manager,
+            extra,
+            expected,
+            suspend_enrollments: policy == LeaverPolicy::SuspendEnrollments,
+        };
+        match state
+            .store
+            .scim_write_user(&member.actor(), tenant, w)
+            .await
+        {
+            Err(StoreError::Stale { .. }) => continue,
+            other => return other.map_err(write_error),
+        }
+    }
+    Err(ApiError::Conflict {
+        field: "revision".into(),
+        detail: "the tenant kept changing while the leaver policy was applied; try again".into(),
+    }
+    .into())
+}
+
+pub async fn replace(
+    State(state): State<AppState>,
+    feed: Feed,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> ScimResult<Response> {
+    let current = load(&state, &feed, &id, Permission::UsersEdit).await?;
+    check_if_match(&headers, current.version)?;
+    let record = write(&state, &feed, current, &body).await?;
+    Ok(resource_response(
+        StatusCode::OK,
+        render(&record, &feed.base),
+    ))
+}
+
+pub async fn patch(
+    State(state): State<AppState>,
+    feed: Feed,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> ScimResult<Response> {
+    let current = load(&state, &feed, &id, Permission::UsersEdit).await?;
+    check_if_match(&headers, current.version)?;
+    let mut desired = render(&current, &feed.base);
+    patch::apply(&mut desired, &body, patch::USER_SHAPE)?;
+    let record = write(&state, &feed, current, &desired).await?;
+    Ok(resource_response(
+        StatusCode::OK,
+        render(&record, &feed.base),
+    ))
+}
+
+/// Deletes the person for the feed: they are deactivated (leaver policy applied) with their data
+/// kept, as SPEC 3.1 wants of a leaver, and the feed no longer finds them.
+pub async fn delete(
+    State(state): State<AppState>,
+    feed: Feed,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ScimResult<Response> {
+    let current = load(&state, &feed, &id, Permission::UsersDelete).await?;
+    check_if_match(&headers, current.version)?;
+    let uid = current.user.id;
+    let mut desired = render(&current, &feed.base);
+    desired["active"] = json!(false);
+    write(&state, &feed, current, &desired).await?;
+    state
+        .store
+        .scim_delete_user(&feed.member.actor(), feed.member.tenant, uid)
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
