@@ -9,7 +9,7 @@ use scim_v2::filter::{AttrExp, AttrPath, CompValue, CompareOp, Filter, ValFilter
 use serde_json::Value;
 
 use super::ScimError;
-use super::schema::{CORE_GROUP, CORE_USER, ENTERPRISE_USER};
+use super::schema::{CORE_GROUP, CORE_USER};
 
 pub fn parse(raw: &str) -> Result<Filter, ScimError> {
     raw.parse::<Filter>()
@@ -302,6 +302,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::scim::schema::ENTERPRISE_USER;
 
     fn user() -> Value {
         json!({

@@ -107,6 +107,8 @@ pub async fn list(
         _ => ScimLookup::All,
     };
     let records = state.store.scim_groups(feed.member.tenant, &lookup).await?;
+    // Lists are cut by the engine row by row: it must know what this server has not seen yet.
+    state.access.sync().await?;
     let visible = records
         .iter()
         .filter(|r| {

@@ -240,6 +240,8 @@ pub async fn list(
         None => vec![],
         Some(l) => state.store.scim_users(tenant, &l).await?,
     };
+    // Lists are cut by the engine row by row: it must know what this server has not seen yet.
+    state.access.sync().await?;
     let visible = records
         .iter()
         .filter(|r| {
