@@ -23,8 +23,8 @@ use registrar_server::bootstrap::{AdminSpec, create_tenant, issue_token};
 use registrar_server::ops;
 use registrar_server::readmodel::ReadModel;
 use registrar_store::{
-    Actor, AppAccessGrant, Invitation, ManagerLink, ManagerSource, NewCourse, NewGroup, NewMail,
-    NewUser, PageRequest, Store, StoreError, TenantSettings, TokenKind,
+    Actor, AppAccessGrant, Invitation, LeaverPolicy, ManagerLink, ManagerSource, NewCourse,
+    NewGroup, NewMail, NewUser, PageRequest, Store, StoreError, TenantSettings, TokenKind,
 };
 use time::macros::date;
 
@@ -615,6 +615,7 @@ pub struct Logins {
     tenants: Vec<Shown>,
     api_token: String,
     operator_token: String,
+    scim_token: String,
 }
 
 /// Loads the demo tenants unless they are there already. Running it again resets the
@@ -664,6 +665,20 @@ pub async fn load(store: &Arc<dyn Store>) -> anyhow::Result<Logins> {
         None,
     )
     .await?;
+    // The people-data feed: its own token (revocable on its own), and a leaver policy so that a
+    // feed deactivation shows what it does.
+    let (_, scim_token) = issue_token(
+        store.as_ref(),
+        &Actor::Cli,
+        Some((main.id, admin.id)),
+        TokenKind::Api,
+        "scim-feed",
+        None,
+    )
+    .await?;
+    store
+        .set_leaver_policy(&Actor::Cli, main.id, LeaverPolicy::SuspendEnrollments)
+        .await?;
     let (_, operator_token) = issue_token(
         store.as_ref(),
         &Actor::Cli,
@@ -677,6 +692,7 @@ pub async fn load(store: &Arc<dyn Store>) -> anyhow::Result<Logins> {
         tenants,
         api_token,
         operator_token,
+        scim_token,
     })
 }
 
@@ -1269,5 +1285,9 @@ impl Logins {
             );
         }
         println!("  API description: {url}/api/openapi.json");
+        println!(
+            "  SCIM 2.0 feed: {url}/scim/v2 (leaver policy: suspend_enrollments) with the SCIM token: {}",
+            self.scim_token
+        );
     }
 }

@@ -74,6 +74,8 @@ pub struct ScimUserRecord {
     pub external_id: Option<String>,
     pub given_name: Option<String>,
     pub family_name: Option<String>,
+    /// Every address the feed sent, as JSON; the user's email is the primary one.
+    pub emails: Option<String>,
     /// The revision of the user's last change: the ETag.
     pub version: i64,
     /// Direct groups, by name.
@@ -90,7 +92,7 @@ pub struct ScimGroupRecord {
     /// The revision of the group's last change (members included): the ETag.
     pub version: i64,
     /// Direct members the feed may see, by username.
-    pub members: Vec<(UserId, Username)>,
+    pub members: Vec<UserId>,
     pub created_at: time::OffsetDateTime,
     pub updated_at: time::OffsetDateTime,
 }
@@ -107,6 +109,7 @@ pub struct ScimUserWrite {
     pub external_id: Option<String>,
     pub given_name: Option<String>,
     pub family_name: Option<String>,
+    pub emails: Option<String>,
     /// Replaces the feed's manager link; links an administrator made stay.
     pub manager: Option<UserId>,
     /// Engine-validated changes that come with this write (the leaver policy's grant removals),
@@ -207,8 +210,21 @@ fn group_condition(lookup: &ScimLookup) -> (&'static str, String) {
     }
 }
 
-/// User id, external id, given name, family name.
-type ScimUserRow = (String, Option<String>, Option<String>, Option<String>);
+/// User id, external id, given name, family name, emails.
+type ScimUserRow = (
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+/// External id, given name, family name, emails.
+type ScimAttributes = (
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
 
 const VISIBLE_USER: &str =
     "u.id NOT IN (SELECT user_id FROM scim_users WHERE tenant_id = $1 AND deleted = TRUE)";
@@ -261,7 +277,7 @@ where
             return Ok(vec![]);
         }
         let extra: Vec<ScimUserRow> = sqlx::query_as::<DB, ScimUserRow>(&format!(
-            "SELECT user_id, external_id, given_name, family_name FROM scim_users \
+            "SELECT user_id, external_id, given_name, family_name, emails FROM scim_users \
                  WHERE tenant_id = $1 AND user_id IN ({ids})"
         ))
         .bind(t.clone())
@@ -270,7 +286,7 @@ where
         .await?;
         let mut extra: HashMap<String, _> = extra
             .into_iter()
-            .map(|(id, x, g, f)| (id, (x, g, f)))
+            .map(|(id, x, g, f, e)| (id, (x, g, f, e)))
             .collect();
         let versions: Vec<(String, i64)> = sqlx::query_as::<DB, (String, i64)>(&format!(
             "SELECT entity_id, MAX(revision) FROM changes WHERE tenant_id = $1 \
@@ -322,7 +338,8 @@ where
             .into_iter()
             .map(|user| {
                 let key = user.id.to_string();
-                let (external_id, given_name, family_name) = extra.remove(&key).unwrap_or_default();
+                let (external_id, given_name, family_name, emails) =
+                    extra.remove(&key).unwrap_or_default();
                 ScimUserRecord {
                     version: versions.get(&key).copied().unwrap_or_default(),
                     groups: groups_of.remove(&key).unwrap_or_default(),
@@ -330,6 +347,7 @@ where
                     external_id,
                     given_name,
                     family_name,
+                    emails,
                     user,
                 }
             })
@@ -394,27 +412,22 @@ where
         .fetch_all(&mut *conn)
         .await?;
         let versions: HashMap<String, i64> = versions.into_iter().collect();
-        let members: Vec<(String, String, String)> =
-            sqlx::query_as::<DB, (String, String, String)>(&format!(
-                "SELECT m.group_id, u.id, u.username FROM group_members m \
-                 JOIN users u ON u.tenant_id = m.tenant_id AND u.id = m.user_id \
-                 WHERE m.tenant_id = $1 AND m.group_id IN ({ids}) AND {VISIBLE_USER} \
-                 ORDER BY u.username"
-            ))
-            .bind(t)
-            .bind(value)
-            .fetch_all(&mut *conn)
-            .await?;
-        let mut members_of: HashMap<String, Vec<(UserId, Username)>> = HashMap::new();
-        for (group, id, username) in members {
-            let username = Username::parse(&username).map_err(|e| StoreError::Corrupt {
-                entity: "user",
-                detail: e.to_string(),
-            })?;
+        let members: Vec<(String, String)> = sqlx::query_as::<DB, (String, String)>(&format!(
+            "SELECT m.group_id, u.id FROM group_members m \
+             JOIN users u ON u.tenant_id = m.tenant_id AND u.id = m.user_id \
+             WHERE m.tenant_id = $1 AND m.group_id IN ({ids}) AND {VISIBLE_USER} \
+             ORDER BY u.username"
+        ))
+        .bind(t)
+        .bind(value)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut members_of: HashMap<String, Vec<UserId>> = HashMap::new();
+        for (group, id) in members {
             members_of
                 .entry(group)
                 .or_default()
-                .push((UserId::from_uuid(uuid("user", &id)?), username));
+                .push(UserId::from_uuid(uuid("user", &id)?));
         }
         groups
             .into_iter()
@@ -691,30 +704,34 @@ where
                 id
             }
         };
-        let before: Option<(Option<String>, Option<String>, Option<String>)> =
-            sqlx::query_as::<DB, (Option<String>, Option<String>, Option<String>)>(
-                "SELECT external_id, given_name, family_name FROM scim_users \
+        let before: Option<ScimAttributes> = sqlx::query_as::<DB, ScimAttributes>(
+            "SELECT external_id, given_name, family_name, emails FROM scim_users \
                  WHERE tenant_id = $1 AND user_id = $2",
-            )
-            .bind(tenant.to_string())
-            .bind(id.to_string())
-            .fetch_optional(&mut *tx)
-            .await?;
-        let after = (w.external_id, w.given_name, w.family_name);
+        )
+        .bind(tenant.to_string())
+        .bind(id.to_string())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let after = (w.external_id, w.given_name, w.family_name, w.emails);
         if before.as_ref() != Some(&after) {
             sqlx::query::<DB>(
-                "INSERT INTO scim_users (tenant_id, user_id, external_id, given_name, family_name) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id) DO UPDATE SET \
-                 external_id = $3, given_name = $4, family_name = $5",
+                "INSERT INTO scim_users (tenant_id, user_id, external_id, given_name, family_name, \
+                 emails) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (user_id) DO UPDATE SET \
+                 external_id = $3, given_name = $4, family_name = $5, emails = $6",
             )
             .bind(tenant.to_string())
             .bind(id.to_string())
             .bind(after.0.clone())
             .bind(after.1.clone())
             .bind(after.2.clone())
+            .bind(after.3.clone())
             .execute(&mut *tx)
             .await?;
-            let json = |(x, g, f): &(Option<String>, Option<String>, Option<String>)| serde_json::json!({ "external_id": x, "given_name": g, "family_name": f });
+            let json = |(x, g, f, e): &ScimAttributes| {
+                serde_json::json!({
+                    "external_id": x, "given_name": g, "family_name": f, "emails": e,
+                })
+            };
             Self::record(
                 &mut tx,
                 Entry {
@@ -919,9 +936,7 @@ where
                 .await?;
             }
         }
-        let had: Vec<UserId> = current
-            .map(|c| c.members.into_iter().map(|(u, _)| u).collect())
-            .unwrap_or_default();
+        let had: Vec<UserId> = current.map(|c| c.members).unwrap_or_default();
         for user in had.iter().filter(|u| !w.members.contains(u)) {
             sqlx::query::<DB>(
                 "DELETE FROM group_members WHERE tenant_id = $1 AND group_id = $2 AND user_id = $3",

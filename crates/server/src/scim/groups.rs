@@ -24,11 +24,9 @@ fn render(r: &ScimGroupRecord, base: &str) -> Value {
         "schemas": [CORE_GROUP],
         "id": g.id.to_string(),
         "displayName": g.name.as_str(),
-        "members": r.members.iter().map(|(id, username)| json!({
+    "members": r.members.iter().map(|id| json!({
             "value": id.to_string(),
-            "display": username.as_str(),
             "$ref": format!("{base}/Users/{id}"),
-            "type": "User",
         })).collect::<Vec<_>>(),
         "meta": {
             "resourceType": "Group",
@@ -95,6 +93,18 @@ pub async fn list(
     feed: Feed,
     Query(q): Query<ListQuery>,
 ) -> ScimResult<Response> {
+    list_by(&state, &feed, &q).await
+}
+
+pub async fn search(
+    State(state): State<AppState>,
+    feed: Feed,
+    Body(body): Body,
+) -> ScimResult<Response> {
+    list_by(&state, &feed, &ListQuery::from_search(&body)?).await
+}
+
+async fn list_by(state: &AppState, feed: &Feed, q: &ListQuery) -> ScimResult<Response> {
     let parsed = q
         .filter
         .as_deref()
@@ -120,7 +130,7 @@ pub async fn list(
         })
         .map(|r| render(r, &feed.base))
         .collect();
-    list_response(visible, &q)
+    list_response(visible, q)
 }
 
 async fn load(
@@ -219,7 +229,7 @@ async fn write(
             .authorize(member, Permission::GroupsEdit, ObjectRef::group(id))
             .await?;
     }
-    let had: Vec<UserId> = current.members.iter().map(|(u, _)| *u).collect();
+    let had: Vec<UserId> = current.members.clone();
     let added: Vec<UserId> = input
         .members
         .iter()

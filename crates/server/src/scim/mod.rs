@@ -46,6 +46,8 @@ pub enum ScimError {
     Uniqueness(String),
     #[error("{0}")]
     PreconditionFailed(String),
+    #[error("{0}")]
+    NotImplemented(String),
     #[error(transparent)]
     Api(#[from] ApiError),
 }
@@ -79,6 +81,7 @@ impl ScimError {
             | ScimError::Mutability(_) => StatusCode::BAD_REQUEST,
             ScimError::Uniqueness(_) => StatusCode::CONFLICT,
             ScimError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            ScimError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             // SCIM has no 422: a well-formed but invalid value is a 400 `invalidValue`.
             ScimError::Api(ApiError::Invalid { .. }) => StatusCode::BAD_REQUEST,
             ScimError::Api(e) => e.status(),
@@ -101,7 +104,9 @@ impl ScimError {
             ScimError::Api(ApiError::Conflict { field, .. }) if field != "revision" => {
                 Some("uniqueness")
             }
-            ScimError::PreconditionFailed(_) | ScimError::Api(_) => None,
+            ScimError::PreconditionFailed(_) | ScimError::NotImplemented(_) | ScimError::Api(_) => {
+                None
+            }
         }
     }
 }
@@ -262,6 +267,52 @@ pub struct ListQuery {
     pub excluded_attributes: Option<String>,
 }
 
+impl ListQuery {
+    /// The same parameters from a `POST .search` body (RFC 7644 §3.4.3).
+    pub fn from_search(body: &Value) -> ScimResult<Self> {
+        let listed = filter::field(body, "schemas")
+            .and_then(Value::as_array)
+            .is_some_and(|s| s.iter().any(|v| v.as_str() == Some(schema::SEARCH)));
+        if !listed {
+            return Err(ScimError::InvalidSyntax(format!(
+                "a search body names the schema {:?}",
+                schema::SEARCH
+            )));
+        }
+        let text = |name: &str| -> ScimResult<Option<String>> {
+            match filter::field(body, name) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(Value::Array(items)) => Ok(Some(
+                    items
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(","),
+                )),
+                Some(other) => Err(ScimError::InvalidValue(format!("{name} cannot be {other}"))),
+            }
+        };
+        let number = |name: &str| -> ScimResult<Option<i64>> {
+            match filter::field(body, name) {
+                None | Some(Value::Null) => Ok(None),
+                Some(v) => v.as_i64().map(Some).ok_or_else(|| {
+                    ScimError::InvalidValue(format!("{name} must be an integer, not {v}"))
+                }),
+            }
+        };
+        Ok(ListQuery {
+            filter: text("filter")?,
+            sort_by: text("sortBy")?,
+            sort_order: text("sortOrder")?,
+            start_index: number("startIndex")?,
+            count: number("count")?,
+            attributes: text("attributes")?,
+            excluded_attributes: text("excludedAttributes")?,
+        })
+    }
+}
+
 /// `attributes` and `excludedAttributes` for single-resource answers.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -402,6 +453,14 @@ async fn resource_type_by_id(
     single(schema::resource_types(&feed.base), "resource type", &id)
 }
 
+/// Searching Users and Groups in one request is optional (RFC 7644 §3.4.3); a feed asks one
+/// resource type at a time.
+async fn search_everything() -> ScimError {
+    ScimError::NotImplemented(
+        "search one resource type at a time: POST /Users/.search or /Groups/.search".into(),
+    )
+}
+
 /// The feed's routes, to be nested at `/scim/v2`.
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -410,7 +469,9 @@ pub fn router() -> Router<AppState> {
         .route("/Schemas/{id}", get(schema_by_id))
         .route("/ResourceTypes", get(resource_types))
         .route("/ResourceTypes/{id}", get(resource_type_by_id))
+        .route("/.search", axum::routing::post(search_everything))
         .route("/Users", get(users::list).post(users::create))
+        .route("/Users/.search", axum::routing::post(users::search))
         .route(
             "/Users/{id}",
             get(users::get)
@@ -419,6 +480,7 @@ pub fn router() -> Router<AppState> {
                 .delete(users::delete),
         )
         .route("/Groups", get(groups::list).post(groups::create))
+        .route("/Groups/.search", axum::routing::post(groups::search))
         .route(
             "/Groups/{id}",
             get(groups::get)

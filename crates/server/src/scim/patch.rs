@@ -79,6 +79,22 @@ pub fn apply(resource: &mut Value, body: &Value, shape: Shape) -> Result<(), Sci
                     )));
                 }
             },
+            Some(Value::String(raw))
+                if shape
+                    .extension
+                    .is_some_and(|(uri, _)| uri.eq_ignore_ascii_case(raw)) =>
+            {
+                // The whole extension as the target: its attributes are in the value.
+                match (op, value) {
+                    (Op::Remove, _) => remove_key(resource, raw),
+                    (_, Some(v)) => apply_keyed(resource, op, raw, v, shape)?,
+                    (_, None) => {
+                        return Err(ScimError::InvalidValue(format!(
+                            "Operations[{i}]: {raw:?} needs a value"
+                        )));
+                    }
+                }
+            }
             Some(Value::String(raw)) => {
                 let path = parse_path(raw)?;
                 if op != Op::Remove && value.is_none() {
@@ -118,7 +134,10 @@ fn apply_keyed(
         let Value::Object(values) = value else {
             return Err(ScimError::InvalidValue(format!("{key} must be an object")));
         };
-        for (k, v) in values {
+        for (k, v) in values
+            .iter()
+            .filter(|(k, _)| !k.eq_ignore_ascii_case("schemas"))
+        {
             apply_keyed(resource, op, &format!("{uri}:{k}"), v, shape)?;
         }
         return Ok(());

@@ -8,6 +8,7 @@ pub const CORE_USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const CORE_GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 pub const ENTERPRISE_USER: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 pub const LIST: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+pub const SEARCH: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
 pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 pub const ERROR: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 const SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
@@ -33,6 +34,8 @@ pub struct Attr {
     pub mutability: Mutability,
     unique: bool,
     description: &'static str,
+    /// What a `reference` may point at.
+    refs: &'static [&'static str],
     pub subs: &'static [Attr],
 }
 
@@ -46,6 +49,7 @@ const fn attr(name: &'static str, kind: &'static str, description: &'static str)
         mutability: Mutability::ReadWrite,
         unique: false,
         description,
+        refs: &[],
         subs: &[],
     }
 }
@@ -57,21 +61,29 @@ const fn read_only(a: Attr) -> Attr {
     }
 }
 
-const REFERENCE: &[Attr] = &[
+/// A group of a user, as the user shows it (changed on the group).
+const GROUP_REF: &[Attr] = &[
     Attr {
         case_exact: true,
-        ..attr("value", "string", "The id of the referenced resource.")
+        ..read_only(attr("value", "string", "The group's id."))
     },
-    read_only(attr(
-        "$ref",
-        "reference",
-        "The URI of the referenced resource.",
-    )),
-    read_only(attr(
-        "display",
-        "string",
-        "A name for the referenced resource.",
-    )),
+    Attr {
+        refs: &["Group"],
+        ..read_only(attr("$ref", "reference", "The group's URI."))
+    },
+    read_only(attr("display", "string", "The group's name.")),
+];
+
+/// A member of a group: a user, named by id or by URI.
+const MEMBER: &[Attr] = &[
+    Attr {
+        case_exact: true,
+        ..attr("value", "string", "The user's id.")
+    },
+    Attr {
+        refs: &["User"],
+        ..attr("$ref", "reference", "The user's URI.")
+    },
 ];
 
 pub const USER: &[Attr] = &[
@@ -89,7 +101,6 @@ pub const USER: &[Attr] = &[
         subs: &[
             attr("givenName", "string", "Given name."),
             attr("familyName", "string", "Family name."),
-            read_only(attr("formatted", "string", "The full name, as shown.")),
         ],
         ..attr("name", "complex", "The person's name.")
     },
@@ -122,7 +133,7 @@ pub const USER: &[Attr] = &[
     ),
     Attr {
         multi: true,
-        subs: REFERENCE,
+        subs: GROUP_REF,
         ..read_only(attr(
             "groups",
             "complex",
@@ -137,7 +148,10 @@ pub const ENTERPRISE: &[Attr] = &[Attr {
             case_exact: true,
             ..attr("value", "string", "The manager's id.")
         },
-        read_only(attr("$ref", "reference", "The manager's URI.")),
+        Attr {
+            refs: &["User"],
+            ..attr("$ref", "reference", "The manager's URI.")
+        },
         read_only(attr("displayName", "string", "The manager's display name.")),
     ],
     ..attr(
@@ -154,7 +168,7 @@ pub const GROUP: &[Attr] = &[
     },
     Attr {
         multi: true,
-        subs: REFERENCE,
+        subs: MEMBER,
         ..attr("members", "complex", "Direct members (users).")
     },
 ];
@@ -194,7 +208,7 @@ fn attribute_json(a: &Attr) -> Value {
         "uniqueness": if a.unique { "server" } else { "none" },
     });
     if a.kind == "reference" {
-        v["referenceTypes"] = json!(["User", "Group", "uri"]);
+        v["referenceTypes"] = json!(a.refs);
     }
     if !a.subs.is_empty() {
         v["subAttributes"] = a.subs.iter().map(attribute_json).collect();

@@ -47,11 +47,19 @@ pub fn render(r: &ScimUserRecord, base: &str) -> Value {
         name.insert("familyName".into(), json!(f));
     }
     if !name.is_empty() {
-        name.insert("formatted".into(), json!(u.display_name.as_str()));
         v["name"] = Value::Object(name);
     }
     if let Some(e) = &u.email {
-        v["emails"] = json!([{ "value": e.as_str(), "type": "work", "primary": true }]);
+        // The addresses as the feed sent them, as long as the one kept is still the email.
+        let sent = r
+            .emails
+            .as_deref()
+            .and_then(|j| serde_json::from_str::<Vec<Value>>(j).ok())
+            .filter(|sent| kept_email(sent).is_some_and(|k| k.eq_ignore_ascii_case(e.as_str())));
+        v["emails"] = match sent {
+            Some(sent) => Value::Array(sent),
+            None => json!([{ "value": e.as_str(), "type": "work", "primary": true }]),
+        };
     }
     if !r.groups.is_empty() {
         v["groups"] = r
@@ -62,7 +70,6 @@ pub fn render(r: &ScimUserRecord, base: &str) -> Value {
                     "value": id.to_string(),
                     "display": name.as_str(),
                     "$ref": format!("{base}/Groups/{id}"),
-                    "type": "direct",
                 })
             })
             .collect();
@@ -86,7 +93,29 @@ struct Input {
     external_id: Option<String>,
     given_name: Option<String>,
     family_name: Option<String>,
+    /// The addresses as sent, JSON.
+    emails: Option<String>,
     manager: Option<UserId>,
+}
+
+/// The address Registrar keeps of those sent: the primary one, else the first.
+fn kept_email(emails: &[Value]) -> Option<&str> {
+    emails
+        .iter()
+        .find(|e| field(e, "primary") == Some(&Value::Bool(true)))
+        .or(emails.first())
+        .and_then(|e| field(e, "value"))
+        .and_then(Value::as_str)
+}
+
+/// A referenced resource's id: its `value`, or the last segment of its `$ref`.
+pub(super) fn reference_id(v: &Value, what: &str) -> ScimResult<Option<String>> {
+    if let Some(id) = text(field(v, "value"), what)? {
+        return Ok(Some(id));
+    }
+    Ok(text(field(v, "$ref"), what)?
+        .and_then(|r| r.rsplit('/').next().map(str::to_owned))
+        .filter(|id| !id.is_empty()))
 }
 
 pub(super) fn text(v: Option<&Value>, what: &str) -> ScimResult<Option<String>> {
@@ -132,16 +161,30 @@ fn parse(body: &Value) -> ScimResult<Input> {
             )));
         }
     };
-    // Registrar keeps one email: the primary one, else the first.
-    let email = emails
-        .iter()
-        .find(|e| field(e, "primary") == Some(&Value::Bool(true)))
-        .or(emails.first())
-        .map(|e| text(field(e, "value"), "emails.value"))
-        .transpose()?
-        .flatten()
-        .map(|e| Email::parse(&e))
-        .transpose()?;
+    // Registrar keeps one email; the others are kept as sent, for the feed.
+    let mut sent = Vec::with_capacity(emails.len());
+    for e in &emails {
+        let mut kept = serde_json::Map::new();
+        for key in ["value", "type", "primary", "display"] {
+            match field(e, key) {
+                None | Some(Value::Null) => {}
+                Some(v @ Value::String(_)) if key != "primary" => {
+                    kept.insert(key.into(), v.clone());
+                }
+                Some(v @ Value::Bool(_)) if key == "primary" => {
+                    kept.insert(key.into(), v.clone());
+                }
+                Some(other) => {
+                    return Err(ScimError::InvalidValue(format!(
+                        "emails.{key} cannot be {other}"
+                    )));
+                }
+            }
+        }
+        sent.push(Value::Object(kept));
+    }
+    let email = kept_email(&sent).map(Email::parse).transpose()?;
+    let emails = (!sent.is_empty()).then(|| Value::Array(sent).to_string());
     let display = text(field(body, "displayName"), "displayName")?
         .or_else(|| {
             text(name.and_then(|n| field(n, "formatted")), "")
@@ -172,7 +215,7 @@ fn parse(body: &Value) -> ScimResult<Input> {
     let manager = match field(body, ENTERPRISE_USER).and_then(|e| field(e, "manager")) {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s.clone()),
-        Some(m @ Value::Object(_)) => text(field(m, "value"), "manager.value")?,
+        Some(m @ Value::Object(_)) => reference_id(m, "manager")?,
         Some(other) => {
             return Err(ScimError::InvalidValue(format!(
                 "manager must be an object with a value, not {other}"
@@ -193,6 +236,7 @@ fn parse(body: &Value) -> ScimResult<Input> {
         external_id: text(field(body, "externalId"), "externalId")?,
         given_name,
         family_name,
+        emails,
         manager,
     })
 }
@@ -220,6 +264,18 @@ pub async fn list(
     feed: Feed,
     Query(q): Query<ListQuery>,
 ) -> ScimResult<Response> {
+    list_by(&state, &feed, &q).await
+}
+
+pub async fn search(
+    State(state): State<AppState>,
+    feed: Feed,
+    Body(body): Body,
+) -> ScimResult<Response> {
+    list_by(&state, &feed, &ListQuery::from_search(&body)?).await
+}
+
+async fn list_by(state: &AppState, feed: &Feed, q: &ListQuery) -> ScimResult<Response> {
     let tenant = feed.member.tenant;
     let parsed = q
         .filter
@@ -253,7 +309,7 @@ pub async fn list(
         })
         .map(|r| render(r, &feed.base))
         .collect();
-    list_response(visible, &q)
+    list_response(visible, q)
 }
 
 async fn load(
@@ -329,6 +385,7 @@ pub async fn create(
         external_id: input.external_id,
         given_name: input.given_name,
         family_name: input.family_name,
+        emails: input.emails,
         manager: input.manager,
         extra: vec![],
         expected: None,
@@ -381,7 +438,13 @@ async fn write(
         if let Some(manager) = input.manager {
             state
                 .access
-                .read(tenant, |m| m.validate_manager(manager, id, today()))?;
+                .read(tenant, |m| m.validate_manager(manager, id, today()))
+                .map_err(|e| match e {
+                    registrar_domain::access::AccessError::UnknownUser(_) => {
+                        ScimError::InvalidValue(format!("manager {manager} does not exist"))
+                    }
+                    other => other.into(),
+                })?;
         }
     }
     let leaving = status == UserStatus::Deactivated && u.status != UserStatus::Deactivated;
@@ -411,6 +474,7 @@ async fn write(
             external_id: input.external_id.clone(),
             given_name: input.given_name.clone(),
             family_name: input.family_name.clone(),
+            emails: input.emails.clone(),
             manager: input.manager,
             extra,
             expected,

@@ -9,6 +9,8 @@ CREATE TABLE scim_users (
     external_id  TEXT,
     given_name   TEXT,
     family_name  TEXT,
+    -- Every address the feed sent (JSON); the user's email is the primary one.
+    emails       TEXT,
     deleted      BOOLEAN NOT NULL DEFAULT FALSE,
     FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE
 );
