@@ -176,6 +176,21 @@ impl FromRequestParts<AppState> for Feed {
     }
 }
 
+/// Query parameters, with a malformed one answered as a SCIM error.
+#[derive(Debug)]
+pub struct Params<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Params<T> {
+    type Rejection = ScimError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> ScimResult<Self> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(q)| Params(q))
+            .map_err(|e| ScimError::InvalidValue(e.body_text()))
+    }
+}
+
 /// A JSON body, whatever SCIM or JSON content type it came with.
 #[derive(Debug)]
 pub struct Body(pub Value);
@@ -431,7 +446,7 @@ async fn service_provider_config(feed: Feed) -> Response {
     resource_response(StatusCode::OK, schema::service_provider_config(&feed.base))
 }
 
-async fn schemas(feed: Feed, Query(q): Query<ListQuery>) -> ScimResult<Response> {
+async fn schemas(feed: Feed, Params(q): Params<ListQuery>) -> ScimResult<Response> {
     list_response(schema::schemas(&feed.base), &q)
 }
 
@@ -442,7 +457,7 @@ async fn schema_by_id(
     single(schema::schemas(&feed.base), "schema", &id)
 }
 
-async fn resource_types(feed: Feed, Query(q): Query<ListQuery>) -> ScimResult<Response> {
+async fn resource_types(feed: Feed, Params(q): Params<ListQuery>) -> ScimResult<Response> {
     list_response(schema::resource_types(&feed.base), &q)
 }
 

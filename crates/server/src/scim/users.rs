@@ -1,7 +1,7 @@
 //! `/scim/v2/Users`: SCIM users onto Registrar's users, the enterprise manager onto the manager
 //! relation, `active` onto the status.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use registrar_domain::access::{ObjectRef, Permission};
@@ -14,8 +14,8 @@ use serde_json::{Value, json};
 use super::filter::{field, required_eq};
 use super::schema::{CORE_USER, ENTERPRISE_USER};
 use super::{
-    Body, Feed, ListQuery, Projection, ScimError, ScimResult, check_if_match, etag, list_response,
-    not_modified, patch, project, resource_response, timestamp,
+    Body, Feed, ListQuery, Params, Projection, ScimError, ScimResult, check_if_match, etag,
+    list_response, not_modified, patch, project, resource_response, timestamp,
 };
 use crate::error::ApiError;
 use crate::state::{AppState, today};
@@ -262,7 +262,7 @@ fn write_error(e: StoreError) -> ScimError {
 pub async fn list(
     State(state): State<AppState>,
     feed: Feed,
-    Query(q): Query<ListQuery>,
+    Params(q): Params<ListQuery>,
 ) -> ScimResult<Response> {
     list_by(&state, &feed, &q).await
 }
@@ -331,7 +331,7 @@ pub async fn get(
     feed: Feed,
     Path(id): Path<String>,
     headers: HeaderMap,
-    Query(p): Query<Projection>,
+    Params(p): Params<Projection>,
 ) -> ScimResult<Response> {
     let record = load(&state, &feed, &id, Permission::UsersView).await?;
     if not_modified(&headers, record.version) {

@@ -570,3 +570,126 @@ async fn lists_sort_and_page_and_deleted_people_are_gone_for_the_feed() {
         .unwrap();
     assert_eq!(kept["status"], "deactivated");
 }
+
+#[tokio::test]
+async fn a_feed_token_can_do_only_what_its_user_may() {
+    let app = spawn_app().await;
+    let lea = app.create_user("lea", json!({})).await;
+    let (_, token) = issue_token(
+        app.store.as_ref(),
+        &Actor::Cli,
+        Some((app.tenant.id, lea["id"].as_str().unwrap().parse().unwrap())),
+        TokenKind::Api,
+        "learner feed",
+        None,
+    )
+    .await
+    .unwrap();
+    let t = token.as_str();
+    scim_error(
+        scim(
+            &app,
+            t,
+            Method::POST,
+            "/Users",
+            Some(user("new", "N-1", "new@acme.example")),
+        )
+        .await,
+        403,
+        None,
+    )
+    .await;
+    // A learner sees themselves only, and cannot deactivate themselves or anyone.
+    let seen = ok(scim(&app, t, Method::GET, "/Users", None).await, 200).await;
+    assert_eq!(seen["totalResults"], 1);
+    assert_eq!(seen["Resources"][0]["userName"], "lea");
+    let admin = app.admin.id.to_string();
+    scim_error(
+        scim(
+            &app,
+            t,
+            Method::PATCH,
+            &format!("/Users/{admin}"),
+            Some(patch(
+                json!([{"op": "replace", "path": "active", "value": false}]),
+            )),
+        )
+        .await,
+        403,
+        None,
+    )
+    .await;
+    let admin_now = ok(
+        scim(
+            &app,
+            &app.token,
+            Method::GET,
+            &format!("/Users/{admin}"),
+            None,
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(admin_now["active"], true);
+}
+
+#[tokio::test]
+async fn the_suspend_policy_suspends_a_leavers_open_enrollments() {
+    let app = spawn_app().await;
+    let t = app.token.as_str();
+    let r = app
+        .send(
+            Method::PUT,
+            "/api/v1/tenant/leaver-policy",
+            json!({"leaver_policy": "suspend_enrollments"}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let sam = ok(
+        scim(
+            &app,
+            t,
+            Method::POST,
+            "/Users",
+            Some(user("sam", "S-1", "sam@acme.example")),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let course: Value = app
+        .send(
+            Method::POST,
+            "/api/v1/courses",
+            json!({"title": "Safety", "published": true}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let enrollments = format!(
+        "/api/v1/courses/{}/enrollments",
+        course["id"].as_str().unwrap()
+    );
+    let r = app
+        .send(Method::POST, &enrollments, json!({"user": "sam"}))
+        .await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let mut leaver = sam.clone();
+    leaver["active"] = json!(false);
+    ok(
+        scim(
+            &app,
+            t,
+            Method::PUT,
+            &format!("/Users/{}", sam["id"].as_str().unwrap()),
+            Some(leaver),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let listed: Value = app.get(&enrollments).await.json().await.unwrap();
+    assert_eq!(listed["items"][0]["status"], "suspended", "{listed}");
+}
