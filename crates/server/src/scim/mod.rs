@@ -371,9 +371,10 @@ pub fn project(resource: Value, attributes: Option<&str>, excluded: Option<&str>
         map.retain(|k, _| {
             always(k)
                 || names.iter().any(|n| n.eq_ignore_ascii_case(k))
-                || wanted
-                    .iter()
-                    .any(|a| a.len() > k.len() && a[..k.len()].eq_ignore_ascii_case(k))
+                // `urn:...:User:manager` keeps the extension object it is in.
+                || wanted.iter().any(|a| {
+                    a.len() > k.len() && a.get(..k.len()).is_some_and(|p| p.eq_ignore_ascii_case(k))
+                })
         });
     }
     for a in split(excluded) {
@@ -504,4 +505,41 @@ pub fn router() -> Router<AppState> {
                 .delete(groups::delete),
         )
         .fallback(|| async { ScimError::Api(ApiError::NotFound("no such SCIM endpoint".into())) })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn projection_keeps_what_is_asked_and_the_always_returned() {
+        let user = json!({
+            "id": "1", "schemas": [], "meta": {}, "userName": "ann", "displayName": "Ann",
+            "name": {"givenName": "Ann"},
+            schema::ENTERPRISE_USER: {"manager": {"value": "2"}},
+        });
+        let asked = format!(
+            "userName,name.givenName,{}:manager,é€x",
+            schema::ENTERPRISE_USER
+        );
+        let cut = project(user.clone(), Some(&asked), None);
+        let mut keys: Vec<&String> = cut.as_object().unwrap().keys().collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            [
+                "id",
+                "meta",
+                "name",
+                "schemas",
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+                "userName"
+            ]
+        );
+        let cut = project(user, None, Some("displayName,NAME"));
+        assert!(cut.get("displayName").is_none() && cut.get("name").is_none());
+        assert_eq!(cut["userName"], "ann");
+    }
 }
