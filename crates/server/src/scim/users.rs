@@ -359,6 +359,14 @@ pub async fn create(
             ObjectRef::tenant(member.tenant),
         )
         .await?;
+    // The engine's rule for line management (only active accounts are managed) holds for a
+    // person the feed creates too.
+    if !input.active && input.manager.is_some() {
+        return Err(ScimError::InvalidValue(
+            "a deactivated person cannot be given a manager: send the manager once they are active"
+                .into(),
+        ));
+    }
     // A person who does not exist yet is in nobody's team: only tenant-wide managers.edit
     // reaches them.
     if input.manager.is_some()
