@@ -117,8 +117,23 @@ pub fn router(state: AppState) -> Router {
             post(courses::approve),
         )
         .route("/activity", post(courses::activity))
+        .route(
+            "/courses/{id}/sessions",
+            get(sessions::list).post(sessions::create),
+        )
+        .route("/sessions/{id}", get(sessions::get).patch(sessions::update))
+        .route(
+            "/sessions/{id}/bookings",
+            get(sessions::bookings).post(sessions::book),
+        )
+        .route(
+            "/sessions/{id}/bookings/{user}/approve",
+            post(sessions::approve),
+        )
+        .route("/sessions/{id}/attendance", post(sessions::attendance))
         .route("/users/{id}/app-access", put(app::set_app_access))
         .route("/courses/{id}/app-access", post(app::course_app_access))
+        .route("/app/courses", get(app::app_courses))
         .route("/users/{id}/invitation", post(app::invite))
         .route(
             "/tenant/settings",

@@ -33,7 +33,9 @@ use crate::routes::*;
         courses::create, courses::list, courses::get, courses::update, courses::add_material,
         courses::materials, courses::enroll, courses::enrollments, courses::set_status,
         courses::approve, courses::activity, courses::create_plan, courses::plan_status_of,
-        app::set_app_access, app::course_app_access, app::invite, app::settings, app::set_settings,
+        sessions::create, sessions::list, sessions::get, sessions::update, sessions::book,
+        sessions::bookings, sessions::approve, sessions::attendance,
+        app::set_app_access, app::course_app_access, app::app_courses, app::invite, app::settings, app::set_settings,
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&BearerAuth)

@@ -1175,6 +1175,7 @@ async fn app_access_settings_and_the_outbox_round_trip(kind: Kind) {
     let settings = TenantSettings {
         invitation: Some(InvitationTemplate::parse("Hi", "{username} {password}").unwrap()),
         invite_on_app_access: true,
+        default_access_days: Some(90),
     };
     f.store
         .set_tenant_settings(&Actor::Cli, t, settings.clone())
@@ -1201,7 +1202,10 @@ async fn app_access_settings_and_the_outbox_round_trip(kind: Kind) {
             t,
             vec![AppAccessGrant {
                 user: ann,
-                access: AppAccess { until: Some(until) },
+                access: AppAccess {
+                    until: Some(until),
+                    elearning: true,
+                },
                 invitation: Some(invitation),
             }],
         )
@@ -1209,7 +1213,10 @@ async fn app_access_settings_and_the_outbox_round_trip(kind: Kind) {
         .unwrap();
     assert_eq!(
         f.store.app_access(t, ann).await.unwrap(),
-        Some(AppAccess { until: Some(until) })
+        Some(AppAccess {
+            until: Some(until),
+            elearning: true
+        })
     );
     assert_eq!(
         f.store.app_access(other, ann).await.unwrap(),
