@@ -11,4 +11,5 @@ mod groups;
 mod helpers;
 mod isolation;
 mod operations;
+mod sessions;
 mod users;
