@@ -220,9 +220,8 @@ impl Application {
             .access
             .clone()
             .follow(std::time::Duration::from_millis(250));
-        let sender = self.state.settings.mailbox.clone().map(|path| {
-            mail::Mailbox::new(path)
-                .run(self.state.store.clone(), std::time::Duration::from_secs(1))
+        let sender = self.state.settings.mail.clone().map(|transport| {
+            transport.run(self.state.store.clone(), std::time::Duration::from_secs(1))
         });
         let app = router(self.state);
         let served = axum::serve(

@@ -20,8 +20,8 @@ pub struct Settings {
     pub secure_cookies: bool,
     /// How long a browser session lasts.
     pub session_hours: i64,
-    /// Where the mail sender delivers (one JSON line per mail); no sender when `None`.
-    pub mailbox: Option<std::path::PathBuf>,
+    /// Where the mail sender delivers (a mailbox file or SMTP); no sender when `None`.
+    pub mail: Option<crate::mail::Transport>,
 }
 
 impl Default for Settings {
@@ -30,7 +30,7 @@ impl Default for Settings {
             max_body_bytes: 1024 * 1024,
             secure_cookies: true,
             session_hours: 12,
-            mailbox: None,
+            mail: None,
         }
     }
 }
