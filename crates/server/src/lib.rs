@@ -186,6 +186,7 @@ impl AppState {
             access,
             metrics: Arc::new(metrics::Metrics::new()),
             limiter: Arc::new(ratelimit::LoginLimiter::new()),
+            refusals: Arc::new(ratelimit::RepeatFilter::new(settings.refusal_audit_window)),
             settings: Arc::new(settings),
         })
     }
