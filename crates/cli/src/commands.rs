@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand};
 use registrar_domain::tenant::{Preset, TenantSlug};
 use registrar_domain::text::{Email, Name, Password, Username};
 use registrar_server::bootstrap::{AdminSpec, create_admin, create_tenant, issue_token};
+use registrar_server::mail::{Mailbox, Smtp, Transport};
 use registrar_server::readmodel::ReadModel;
 use registrar_server::{AppState, Application, Settings};
 use registrar_store::{Actor, PageRequest, Store, TokenKind};
@@ -55,6 +56,57 @@ enum Command {
     Grant(GrantArgs),
     /// Revoke a grant, as `--as`.
     Revoke(RevokeArgs),
+    /// Run the mail sender on its own: deliver the outbox, then keep following it (or stop
+    /// when it is empty, with `--once`). Run one sender per database: `serve` runs one too
+    /// unless given `--no-mail-sender`.
+    Mail(MailArgs),
+}
+
+/// Where mail goes: SMTP when `--smtp-url` is given, else the mailbox file.
+#[derive(Debug, Args)]
+struct MailTransportArgs {
+    /// File the mail sender delivers to, one JSON line per mail (invitations and their login
+    /// details), when no SMTP relay is configured.
+    #[arg(long, env = "REGISTRAR_MAILBOX", default_value = "mailbox.jsonl")]
+    mailbox: std::path::PathBuf,
+    /// SMTP relay, e.g. `smtp://user:pass@mail.example:587?tls=required` or
+    /// `smtps://mail.example`. Prefer the environment variable: arguments show in `ps`.
+    #[arg(long, env = "REGISTRAR_SMTP_URL", hide_env_values = true)]
+    smtp_url: Option<String>,
+    /// Sender address of outgoing mail (with SMTP).
+    #[arg(
+        long,
+        env = "REGISTRAR_MAIL_FROM",
+        default_value = "Registrar <registrar@localhost>"
+    )]
+    mail_from: String,
+}
+
+impl MailTransportArgs {
+    fn transport(&self) -> anyhow::Result<Transport> {
+        Ok(match &self.smtp_url {
+            Some(url) => Transport::Smtp(Smtp::new(url, &self.mail_from)?),
+            None => Transport::Mailbox(Mailbox::new(&self.mailbox)),
+        })
+    }
+
+    fn describe(&self) -> String {
+        match &self.smtp_url {
+            Some(_) => "the SMTP relay".into(),
+            None => self.mailbox.display().to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+struct MailArgs {
+    #[command(flatten)]
+    db: Database,
+    #[command(flatten)]
+    transport: MailTransportArgs,
+    /// Stop once the outbox is empty.
+    #[arg(long)]
+    once: bool,
 }
 
 #[derive(Debug, Args)]
@@ -174,10 +226,11 @@ struct ServeArgs {
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "REGISTRAR_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     max_body_bytes: usize,
-    /// File the mail sender delivers to, one JSON line per mail (invitations and their login
-    /// details).
-    #[arg(long, env = "REGISTRAR_MAILBOX", default_value = "mailbox.jsonl")]
-    mailbox: std::path::PathBuf,
+    #[command(flatten)]
+    mail: MailTransportArgs,
+    /// Do not run the mail sender in this process (run `registrar mail` instead).
+    #[arg(long, env = "REGISTRAR_NO_MAIL_SENDER")]
+    no_mail_sender: bool,
 }
 
 #[derive(Debug, Args)]
@@ -456,6 +509,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve(args) => serve(args).await.map(|()| ExitCode::SUCCESS),
+        Command::Mail(args) => {
+            init_tracing();
+            let store = open(&args.db).await?;
+            let transport = args.transport.transport()?;
+            if args.once {
+                let mut total = 0;
+                loop {
+                    let sent = transport.drain(store.as_ref()).await?;
+                    total += sent;
+                    if store.pending_mail(1).await?.is_empty() {
+                        break;
+                    }
+                }
+                println!("{total} mails delivered to {}", args.transport.describe());
+            } else {
+                let sender = transport.run(store, std::time::Duration::from_secs(1));
+                shutdown_signal().await;
+                sender.abort();
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Migrate(db) => {
             let store = open(&db).await?;
             println!(
@@ -589,7 +663,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let settings = Settings {
         max_body_bytes: args.max_body_bytes,
         secure_cookies: !args.insecure_cookies,
-        mailbox: Some(args.mailbox.clone()),
+        mail: if args.no_mail_sender {
+            None
+        } else {
+            Some(args.mail.transport()?)
+        },
         ..Settings::default()
     };
     // Demo data goes in first, so that the read model loads it like any other data.
@@ -609,7 +687,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         demo.print(&url);
         println!(
             "  mail (invitations with login details) goes to {}",
-            args.mailbox.display()
+            args.mail.describe()
         );
     }
     println!(

@@ -15,6 +15,7 @@ use registrar_domain::ids::{GroupId, TenantId, UserId};
 use registrar_domain::lifecycle::{
     Activity, AppAccess, CourseType, EnrollmentPolicy, InvitationTemplate,
 };
+use registrar_domain::session::SessionKind;
 use registrar_domain::tenant::{Preset, TenantSlug};
 use registrar_domain::text::{Email, Labels, Name, Password, Username};
 use registrar_domain::user::UserStatus;
@@ -24,7 +25,8 @@ use registrar_server::ops;
 use registrar_server::readmodel::ReadModel;
 use registrar_store::{
     Actor, AppAccessGrant, Invitation, LeaverPolicy, ManagerLink, ManagerSource, NewCourse,
-    NewGroup, NewMail, NewUser, PageRequest, Store, StoreError, TenantSettings, TokenKind,
+    NewGroup, NewMail, NewSession, NewUser, PageRequest, Store, StoreError, TenantSettings,
+    TokenKind,
 };
 use time::macros::date;
 
@@ -520,6 +522,7 @@ impl<'a> Builder<'a> {
                     user: user.id,
                     access: AppAccess {
                         until: Some(date!(2030 - 12 - 31)),
+                        elearning: true,
                     },
                     invitation: Some(Invitation {
                         password_hash: self.hash.clone(),
@@ -572,6 +575,49 @@ impl<'a> Builder<'a> {
             )
             .await?;
         self.objects.push((plan.learning_object().object, about));
+        Ok(())
+    }
+
+    /// A session or event in the store, from 9 to 17 o'clock (UTC) on `day`.
+    #[allow(clippy::too_many_arguments)]
+    async fn session(
+        &mut self,
+        about: &'static str,
+        course: ObjectRef,
+        kind: SessionKind,
+        title: &str,
+        (day, from, to): (time::Date, u8, u8),
+        capacity: Option<u32>,
+        approval_required: bool,
+    ) -> anyhow::Result<ObjectRef> {
+        let at = |hour| -> anyhow::Result<time::OffsetDateTime> {
+            Ok(day.with_hms(hour, 0, 0)?.assume_utc())
+        };
+        let session = self
+            .store
+            .create_session(
+                &Actor::Cli,
+                self.tenant,
+                NewSession {
+                    course: course.id,
+                    kind,
+                    title: Name::parse("title", title)?,
+                    starts_at: at(from)?,
+                    ends_at: at(to)?,
+                    capacity,
+                    approval_required,
+                },
+            )
+            .await?;
+        self.objects.push((session.object(), about));
+        Ok(session.object())
+    }
+
+    async fn book(&self, username: &str, session: ObjectRef) -> anyhow::Result<()> {
+        self.store
+            .book(&Actor::Cli, self.tenant, session.id, self.people[username])
+            .await
+            .map_err(|e| anyhow::anyhow!("demo booking of {username}: {e}"))?;
         Ok(())
     }
 
@@ -897,25 +943,41 @@ async fn classic(
     let lesson2 = b
         .material("Selling Basics, material 2", selling, "Closing the deal")
         .await?;
+    // Sessions and events live in the store (with capacity, approval and bookings); the engine
+    // knows them as learning objects inside their course.
     let onboarding = b
-        .object(
-            ObjectKind::Event,
-            "Onboarding Day (event of Selling Basics)",
-            Some(selling),
+        .session(
+            "Onboarding Day (event of Selling Basics: approval, 3 places)",
+            selling,
+            SessionKind::Event,
+            "Onboarding Day",
+            (date!(2027 - 02 - 15), 9, 17),
+            Some(3),
             true,
-            false,
-            None,
         )
         .await?;
-    b.object(
-        ObjectKind::Session,
-        "Rust for Platform Teams, session 1",
-        Some(rust),
-        true,
-        false,
-        None,
-    )
-    .await?;
+    let rust_day1 = b
+        .session(
+            "Rust for Platform Teams, day 1 (session)",
+            rust,
+            SessionKind::Session,
+            "Day 1: ownership and borrowing",
+            (date!(2027 - 03 - 01), 9, 17),
+            Some(10),
+            false,
+        )
+        .await?;
+    let rust_day2 = b
+        .session(
+            "Rust for Platform Teams, day 2 (session, approval required)",
+            rust,
+            SessionKind::Session,
+            "Day 2: async services",
+            (date!(2027 - 03 - 02), 9, 17),
+            Some(10),
+            true,
+        )
+        .await?;
     b.grant("grace.hopper", "lms-admin", Scope::Platform)
         .await?;
     b.grant("hana.hr", "training-coordinator", Scope::Platform)
@@ -981,7 +1043,37 @@ async fn classic(
             EnrollmentStatus::Suspended,
         )
         .await?;
-    b.enroll("ken.platform", rust, EnrollmentStatus::ToConfirm)
+    // Rust: Ken is booked on day 1 and awaits approval for day 2 (so his enrollment is
+    // to_confirm); Margaret was approved by the course tutor and attended both days, which
+    // completed the course; Dennis is booked on day 1 only.
+    for learner in ["ken.platform", "margaret.platform", "dennis.mobile"] {
+        b.enroll(learner, rust, EnrollmentStatus::Enrolled).await?;
+        b.book(learner, rust_day1).await?;
+    }
+    for learner in ["ken.platform", "margaret.platform"] {
+        b.book(learner, rust_day2).await?;
+    }
+    let tessa = Actor::User(b.people["tessa.tutor"]);
+    let margaret = b.people["margaret.platform"];
+    b.store
+        .approve_booking(&tessa, b.tenant, rust_day2.id, margaret)
+        .await?;
+    for day in [rust_day1, rust_day2] {
+        b.store
+            .record_attendance(&tessa, b.tenant, day.id, margaret)
+            .await?;
+    }
+    // Onboarding Day: Uma was confirmed by the event administrator and attended; Olaf's booking
+    // waits for him.
+    let ivan = Actor::User(b.people["ivan.hr"]);
+    for learner in ["uma.south", "olaf.north"] {
+        b.book(learner, onboarding).await?;
+    }
+    b.store
+        .approve_booking(&ivan, b.tenant, onboarding.id, b.people["uma.south"])
+        .await?;
+    b.store
+        .record_attendance(&ivan, b.tenant, onboarding.id, b.people["uma.south"])
         .await?;
     b.enroll("olaf.north", compliance, EnrollmentStatus::Enrolled)
         .await?;
@@ -997,12 +1089,24 @@ async fn classic(
                     "Hello {name}, your learner app login is {username} with password {password}",
                 )?),
                 invite_on_app_access: true,
+                default_access_days: Some(365),
             },
         )
         .await?;
+    b.feature(Feature::ELearning).await?;
     for learner in ["olaf.north", "uma.south"] {
         b.app_access(learner).await?;
     }
+    // The draft compliance course is hidden from Olaf's app until it is published.
+    b.store
+        .set_show_in_app(
+            &Actor::Cli,
+            b.tenant,
+            compliance.id,
+            b.people["olaf.north"],
+            false,
+        )
+        .await?;
     b.plan(
         "Sales onboarding plan (Selling Basics, then Compliance 2027)",
         "Sales onboarding",

@@ -320,3 +320,133 @@ fn bootstrap_commands_create_a_tenant_an_admin_and_a_token() {
     assert!(err.contains("tenant \"nope\" not found"), "{err}");
     let _ = std::fs::remove_file(path);
 }
+
+/// Queues `n` invitation mails for one learner straight through the store.
+async fn queue_mails(database_url: &str, n: usize) {
+    use registrar_domain::tenant::{Preset, TenantSlug};
+    use registrar_domain::text::{Email, Labels, Name, Username};
+    use registrar_domain::user::UserStatus;
+    use registrar_store::{Actor, Invitation, NewMail, NewTenant, NewUser};
+    let store = registrar_store::connect(database_url).await.unwrap();
+    let (tenant, _) = store
+        .create_tenant(
+            &Actor::Cli,
+            NewTenant {
+                slug: TenantSlug::parse("mail").unwrap(),
+                name: Name::parse("name", "Mail").unwrap(),
+                preset: Preset::ClassicLms,
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    let ann = store
+        .create_user(
+            &Actor::Cli,
+            tenant.id,
+            NewUser {
+                username: Username::parse("ann").unwrap(),
+                email: Some(Email::parse("ann@acme.example").unwrap()),
+                display_name: Name::parse("display name", "Ann").unwrap(),
+                labels: Labels::default(),
+                status: UserStatus::Activated,
+                expires_on: None,
+                primary_group: None,
+                superadmin: false,
+                password_hash: None,
+            },
+        )
+        .await
+        .unwrap();
+    for i in 0..n {
+        store
+            .send_invitation(
+                &Actor::Cli,
+                tenant.id,
+                ann.id,
+                Invitation {
+                    password_hash: "$argon2id$fake".into(),
+                    mail: NewMail {
+                        recipient: Email::parse("ann@acme.example").unwrap(),
+                        subject: format!("Invitation {i}"),
+                        body: format!("ann / secret-{i}"),
+                    },
+                },
+            )
+            .await
+            .unwrap();
+    }
+    store.close().await;
+}
+
+fn mailbox_ids(path: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .map(|v| v["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// SPEC 3.3: a crash between queueing and sending neither loses nor duplicates a mail. The
+/// sender is killed (SIGKILL) several times in the middle of a batch, then run to the end.
+#[tokio::test]
+async fn a_sender_killed_mid_batch_neither_loses_nor_duplicates_mail() {
+    const MAILS: usize = 1500;
+    let (url, db_path) = temp_db();
+    queue_mails(&url, MAILS).await;
+    let mailbox = db_path.with_extension("mailbox.jsonl");
+    let sender = || {
+        Command::new(BIN)
+            .args(["mail", "--once", "--database-url", &url, "--mailbox"])
+            .arg(&mailbox)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut kills = 0;
+    for _ in 0..3 {
+        let before = mailbox_ids(&mailbox).len();
+        let mut child = sender();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        // Kill once this run has delivered a few more mails.
+        while mailbox_ids(&mailbox).len() < before + 50 && Instant::now() < deadline {
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap();
+            kills += 1;
+        }
+        child.wait().unwrap();
+    }
+    let delivered_before_end = mailbox_ids(&mailbox).len();
+    assert!(kills > 0, "the sender was never killed mid-batch");
+    assert!(
+        delivered_before_end < MAILS,
+        "the kills came after the whole batch ({delivered_before_end} mails)"
+    );
+    // Mails in the crash window: in the mailbox but not marked sent.
+    let store = registrar_store::connect(&url).await.unwrap();
+    let pending = store.pending_mail(1000).await.unwrap();
+    let written: std::collections::BTreeSet<String> = mailbox_ids(&mailbox).into_iter().collect();
+    let in_window = pending.iter().filter(|m| written.contains(&m.id)).count();
+    eprintln!("{kills} kills, {delivered_before_end} delivered, {in_window} in the crash window");
+    store.close().await;
+    let status = sender().wait().unwrap();
+    assert!(status.success());
+
+    let ids = mailbox_ids(&mailbox);
+    let distinct: std::collections::BTreeSet<&String> = ids.iter().collect();
+    assert_eq!(distinct.len(), MAILS, "every mail delivered");
+    assert_eq!(ids.len(), MAILS, "no mail delivered twice");
+    let store = registrar_store::connect(&url).await.unwrap();
+    assert!(store.pending_mail(10).await.unwrap().is_empty());
+    store.close().await;
+    let _ = std::fs::remove_file(&mailbox);
+    let _ = std::fs::remove_file(&db_path);
+}

@@ -66,6 +66,8 @@ pub struct Enrollment {
     pub user: UserId,
     pub course: ObjectId,
     pub status: EnrollmentStatus,
+    /// Whether the course shows in the learner app (SPEC 3.3), switched per enrollment.
+    pub show_in_app: bool,
     pub enrolled_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
 }

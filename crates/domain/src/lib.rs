@@ -13,6 +13,7 @@ pub mod error;
 pub mod group;
 pub mod ids;
 pub mod lifecycle;
+pub mod session;
 pub mod tenant;
 pub mod text;
 pub mod user;

@@ -100,8 +100,18 @@ pub enum LifecycleError {
     Full { capacity: u32 },
     #[error("learning activity is not possible while the enrollment is {status}")]
     NoAccess { status: EnrollmentStatus },
-    #[error("sessions are attended in instructor-led courses only")]
+    #[error("sessions belong to instructor-led courses only")]
     NotInstructorLed,
+    #[error("a session must end after it starts")]
+    EndsBeforeStart,
+    #[error("only bookings to confirm or waiting for a place are approved; this one is {status}")]
+    BookingNotAwaiting {
+        status: crate::session::BookingStatus,
+    },
+    #[error("a booking that is {status} cannot be attended: it needs approval and a place first")]
+    CannotAttend {
+        status: crate::session::BookingStatus,
+    },
     #[error("learner-app access needs an email address: add one to the user first")]
     AppAccessNeedsEmail,
     #[error("learner-app access is off for this account: contact your administrator")]
@@ -116,6 +126,9 @@ pub enum LifecycleError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppAccess {
     pub until: Option<time::Date>,
+    /// E-learning access for the same period, where the tenant's e-learning integration is on.
+    #[serde(default)]
+    pub elearning: bool,
 }
 
 /// Turning app access on needs somewhere to send the login details.
@@ -131,9 +144,9 @@ pub fn check_app_access_grant(has_email: bool) -> Result<(), LifecycleError> {
 pub fn may_use_app(access: Option<AppAccess>, today: time::Date) -> Result<(), LifecycleError> {
     match access {
         None => Err(LifecycleError::AppAccessOff),
-        Some(AppAccess { until: Some(until) }) if until < today => {
-            Err(LifecycleError::AppAccessExpired { until })
-        }
+        Some(AppAccess {
+            until: Some(until), ..
+        }) if until < today => Err(LifecycleError::AppAccessExpired { until }),
         Some(_) => Ok(()),
     }
 }
@@ -567,14 +580,27 @@ mod tests {
         assert_eq!(may_use_app(None, today), Err(LifecycleError::AppAccessOff));
         let ended = AppAccess {
             until: Some(date!(2027 - 01 - 09)),
+            elearning: true,
         };
         assert!(matches!(
             may_use_app(Some(ended), today),
             Err(LifecycleError::AppAccessExpired { .. })
         ));
-        let last_day = AppAccess { until: Some(today) };
+        let last_day = AppAccess {
+            until: Some(today),
+            elearning: false,
+        };
         assert!(may_use_app(Some(last_day), today).is_ok());
-        assert!(may_use_app(Some(AppAccess { until: None }), today).is_ok());
+        assert!(
+            may_use_app(
+                Some(AppAccess {
+                    until: None,
+                    elearning: false
+                }),
+                today
+            )
+            .is_ok()
+        );
     }
 
     #[test]

@@ -138,9 +138,11 @@ impl From<LifecycleError> for ApiError {
     fn from(e: LifecycleError) -> Self {
         let detail = e.to_string();
         match e {
-            LifecycleError::Transition { .. } | LifecycleError::NotInstructorLed => {
-                ApiError::invalid("status", detail)
-            }
+            LifecycleError::Transition { .. }
+            | LifecycleError::BookingNotAwaiting { .. }
+            | LifecycleError::CannotAttend { .. } => ApiError::invalid("status", detail),
+            LifecycleError::NotInstructorLed => ApiError::invalid("kind", detail),
+            LifecycleError::EndsBeforeStart => ApiError::invalid("ends_at", detail),
             LifecycleError::Full { .. } => ApiError::Conflict {
                 field: "capacity".into(),
                 detail,

@@ -118,8 +118,23 @@ pub fn router(state: AppState) -> Router {
             post(courses::approve),
         )
         .route("/activity", post(courses::activity))
+        .route(
+            "/courses/{id}/sessions",
+            get(sessions::list).post(sessions::create),
+        )
+        .route("/sessions/{id}", get(sessions::get).patch(sessions::update))
+        .route(
+            "/sessions/{id}/bookings",
+            get(sessions::bookings).post(sessions::book),
+        )
+        .route(
+            "/sessions/{id}/bookings/{user}/approve",
+            post(sessions::approve),
+        )
+        .route("/sessions/{id}/attendance", post(sessions::attendance))
         .route("/users/{id}/app-access", put(app::set_app_access))
         .route("/courses/{id}/app-access", post(app::course_app_access))
+        .route("/app/courses", get(app::app_courses))
         .route("/users/{id}/invitation", post(app::invite))
         .route(
             "/tenant/settings",
@@ -177,6 +192,7 @@ impl AppState {
             access,
             metrics: Arc::new(metrics::Metrics::new()),
             limiter: Arc::new(ratelimit::LoginLimiter::new()),
+            refusals: Arc::new(ratelimit::RepeatFilter::new(settings.refusal_audit_window)),
             settings: Arc::new(settings),
         })
     }
@@ -211,9 +227,8 @@ impl Application {
             .access
             .clone()
             .follow(std::time::Duration::from_millis(250));
-        let sender = self.state.settings.mailbox.clone().map(|path| {
-            mail::Mailbox::new(path)
-                .run(self.state.store.clone(), std::time::Duration::from_secs(1))
+        let sender = self.state.settings.mail.clone().map(|transport| {
+            transport.run(self.state.store.clone(), std::time::Duration::from_secs(1))
         });
         let app = router(self.state);
         let served = axum::serve(

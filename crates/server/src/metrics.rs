@@ -35,6 +35,12 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     latency: HistogramFamily,
     revision: Gauge,
+    refusals: Family<RefusalLabels, Counter>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, prometheus_client::encoding::EncodeLabelSet)]
+struct RefusalLabels {
+    permission: &'static str,
 }
 
 fn latency_histogram() -> Histogram {
@@ -63,12 +69,28 @@ impl Metrics {
             "Change-log revision this server's read model has applied; compare across servers",
             revision.clone(),
         );
+        let refusals = Family::<RefusalLabels, Counter>::default();
+        registry.register(
+            "access_refusals",
+            "Requests the engine refused, by permission (the audit log holds one row per run of \
+             identical refusals a minute)",
+            refusals.clone(),
+        );
         Self {
             registry,
             requests,
             latency,
             revision,
+            refusals,
         }
+    }
+
+    pub fn count_refusal(&self, permission: registrar_domain::access::Permission) {
+        self.refusals
+            .get_or_create(&RefusalLabels {
+                permission: permission.code(),
+            })
+            .inc();
     }
 
     pub fn set_revision(&self, revision: i64) {

@@ -20,8 +20,10 @@ pub struct Settings {
     pub secure_cookies: bool,
     /// How long a browser session lasts.
     pub session_hours: i64,
-    /// Where the mail sender delivers (one JSON line per mail); no sender when `None`.
-    pub mailbox: Option<std::path::PathBuf>,
+    /// Where the mail sender delivers (a mailbox file or SMTP); no sender when `None`.
+    pub mail: Option<crate::mail::Transport>,
+    /// The same refusal (caller, permission, object) is audited once per this window.
+    pub refusal_audit_window: std::time::Duration,
 }
 
 impl Default for Settings {
@@ -30,7 +32,8 @@ impl Default for Settings {
             max_body_bytes: 1024 * 1024,
             secure_cookies: true,
             session_hours: 12,
-            mailbox: None,
+            mail: None,
+            refusal_audit_window: std::time::Duration::from_secs(60),
         }
     }
 }
@@ -43,6 +46,8 @@ pub struct AppState {
     pub access: Arc<ReadModel>,
     pub metrics: Arc<Metrics>,
     pub limiter: Arc<LoginLimiter>,
+    /// Holds back repeats of the same refusal from the audit log (see `authorize`).
+    pub refusals: Arc<crate::ratelimit::RepeatFilter>,
     pub settings: Arc<Settings>,
 }
 
@@ -89,24 +94,31 @@ impl AppState {
             return Ok(());
         }
         // Refusals are audited too: who tried what, and why they were refused. An audit-only
-        // row (no engine change), so it never moves the read model.
-        let refusal = registrar_store::LogEntry {
-            action: "access.denied",
-            entity: "access",
-            entity_id: object.to_string(),
-            before: None,
-            after: Some(serde_json::json!({
-                "permission": permission.code(),
-                "reason": decision.explanation.to_string(),
-            })),
-            access: vec![],
-        };
-        if let Err(e) = self
-            .store
-            .append(&member.actor(), member.tenant, None, vec![refusal])
-            .await
-        {
-            tracing::warn!(error = %e, "could not audit an access refusal");
+        // row (no engine change), so it never moves the read model. Repeats of the same refusal
+        // within the window are counted into the next row rather than written one by one: a
+        // flood of refused requests must not queue every tenant's writes behind the write lock.
+        self.metrics.count_refusal(permission);
+        let key = format!("{}|{}|{permission}|{object}", member.tenant, member.actor());
+        if let Some(repeated) = self.refusals.admit(&key, std::time::Instant::now()) {
+            let refusal = registrar_store::LogEntry {
+                action: "access.denied",
+                entity: "access",
+                entity_id: object.to_string(),
+                before: None,
+                after: Some(serde_json::json!({
+                    "permission": permission.code(),
+                    "reason": decision.explanation.to_string(),
+                    "repeated_since_last": repeated,
+                })),
+                access: vec![],
+            };
+            if let Err(e) = self
+                .store
+                .append(&member.actor(), member.tenant, None, vec![refusal])
+                .await
+            {
+                tracing::warn!(error = %e, "could not audit an access refusal");
+            }
         }
         Err(ApiError::Forbidden(format!(
             "user {:?} may not {permission} on {object}: {}",

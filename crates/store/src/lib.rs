@@ -13,6 +13,7 @@ mod sql;
 mod sql_courses;
 mod sql_mail;
 mod sql_scim;
+mod sql_sessions;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -34,6 +35,7 @@ use registrar_domain::course::{Course, Enrollment, LearningPlan, Material};
 use registrar_domain::group::Group;
 use registrar_domain::ids::{GroupId, TenantId, TokenId, UserId};
 use registrar_domain::lifecycle::{Activity, AppAccess};
+use registrar_domain::session::{Booking, Session};
 use registrar_domain::tenant::{Tenant, TenantSlug};
 use registrar_domain::text::{Name, Username};
 use registrar_domain::user::User;
@@ -113,6 +115,15 @@ pub trait CourseStore: Send + Sync {
         user: UserId,
         to: EnrollmentStatus,
     ) -> StoreResult<Enrollment>;
+    /// Shows or hides the course in the learner's app.
+    async fn set_show_in_app(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        course: ObjectId,
+        user: UserId,
+        show: bool,
+    ) -> StoreResult<Enrollment>;
     /// Lets a waiting learner (or a booking to confirm) in, if there is room.
     async fn approve_enrollment(
         &self,
@@ -139,6 +150,58 @@ pub trait CourseStore: Send + Sync {
         courses: Vec<ObjectId>,
     ) -> StoreResult<LearningPlan>;
     async fn plan(&self, tenant: TenantId, id: ObjectId) -> StoreResult<LearningPlan>;
+}
+
+/// Sessions and events of a course, their bookings, approvals and attendance. Booking rules run
+/// inside the transaction, and a booking that moves the course enrollment writes it too.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    async fn create_session(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        new: NewSession,
+    ) -> StoreResult<Session>;
+    async fn session(&self, tenant: TenantId, id: ObjectId) -> StoreResult<Session>;
+    /// A course's sessions and events, by start.
+    async fn course_sessions(
+        &self,
+        tenant: TenantId,
+        course: ObjectId,
+    ) -> StoreResult<Vec<Session>>;
+    async fn update_session(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        id: ObjectId,
+        patch: SessionPatch,
+    ) -> StoreResult<Session>;
+    /// Books an enrolled learner: to confirm when the session asks for approval, waiting when
+    /// it is full; 409 when already booked.
+    async fn book(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        session: ObjectId,
+        user: UserId,
+    ) -> StoreResult<BookingOutcome>;
+    async fn bookings(&self, tenant: TenantId, session: ObjectId) -> StoreResult<Vec<Booking>>;
+    async fn approve_booking(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        session: ObjectId,
+        user: UserId,
+    ) -> StoreResult<BookingOutcome>;
+    /// Marks a confirmed booking attended; attending every session one holds a place on
+    /// completes an instructor-led course, and the first activity activates the learner.
+    async fn record_attendance(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        session: ObjectId,
+        user: UserId,
+    ) -> StoreResult<BookingOutcome>;
 }
 
 /// Learner-app access, invitations and the mail outbox.
@@ -186,7 +249,9 @@ pub trait MailStore: Send + Sync {
 /// Everything the server asks of the database. Every tenant-owned read and write takes the tenant
 /// explicitly: there is no way to name a row without saying whose it is.
 #[async_trait]
-pub trait Store: CourseStore + MailStore + ScimStore + Send + Sync + 'static {
+pub trait Store:
+    CourseStore + SessionStore + MailStore + ScimStore + Send + Sync + 'static
+{
     /// `sqlite` or `postgres`, for logs and metrics.
     fn backend(&self) -> &'static str;
     /// A round trip to the database, for health checks.

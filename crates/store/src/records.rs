@@ -244,6 +244,33 @@ pub struct CoursePatch {
     pub policy: Option<registrar_domain::lifecycle::EnrollmentPolicy>,
 }
 
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub course: registrar_domain::access::ObjectId,
+    pub kind: registrar_domain::session::SessionKind,
+    pub title: Name,
+    pub starts_at: OffsetDateTime,
+    pub ends_at: OffsetDateTime,
+    pub capacity: Option<u32>,
+    pub approval_required: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SessionPatch {
+    pub title: Option<Name>,
+    pub starts_at: Option<OffsetDateTime>,
+    pub ends_at: Option<OffsetDateTime>,
+    pub capacity: Option<Option<u32>>,
+    pub approval_required: Option<bool>,
+}
+
+/// A booking with the course enrollment it moved (bookings and attendance move enrollments).
+#[derive(Debug, Clone)]
+pub struct BookingOutcome {
+    pub booking: registrar_domain::session::Booking,
+    pub enrollment: registrar_domain::course::Enrollment,
+}
+
 /// A mail to queue with the change that sends it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewMail {
@@ -275,6 +302,8 @@ pub struct TenantSettings {
     pub invitation: Option<registrar_domain::lifecycle::InvitationTemplate>,
     /// When app access is switched on, send the invitation.
     pub invite_on_app_access: bool,
+    /// How long access given in bulk lasts when no end date is chosen; none for no end.
+    pub default_access_days: Option<u32>,
 }
 
 /// One learner's app access to switch on, with the invitation to queue if any.

@@ -21,7 +21,7 @@ use crate::{
 
 const COURSE_COLUMNS: &str = "id, tenant_id, title, course_type, published, capacity, policy, \
      group_id, created_by, created_at, updated_at";
-const ENROLLMENT_COLUMNS: &str = "course_id, user_id, status, enrolled_at, updated_at";
+const ENROLLMENT_COLUMNS: &str = "course_id, user_id, status, show_in_app, enrolled_at, updated_at";
 
 #[derive(sqlx::FromRow)]
 struct CourseRow {
@@ -94,6 +94,7 @@ struct EnrollmentRow {
     course_id: String,
     user_id: String,
     status: String,
+    show_in_app: bool,
     enrolled_at: i64,
     updated_at: i64,
 }
@@ -105,6 +106,7 @@ impl TryFrom<EnrollmentRow> for Enrollment {
             user: UserId::from_uuid(uuid("enrollment", &r.user_id)?),
             course: ObjectId::from_uuid(uuid("enrollment", &r.course_id)?),
             status: EnrollmentStatus::parse(&r.status).map_err(|e| corrupt("enrollment", e))?,
+            show_in_app: r.show_in_app,
             enrolled_at: from_millis("enrollment", r.enrolled_at)?,
             updated_at: from_millis("enrollment", r.updated_at)?,
         })
@@ -119,7 +121,9 @@ fn course_json(c: &Course) -> serde_json::Value {
 }
 
 fn enrollment_json(e: &Enrollment) -> serde_json::Value {
-    serde_json::json!({ "user": e.user, "course": e.course, "status": e.status.code() })
+    serde_json::json!({
+        "user": e.user, "course": e.course, "status": e.status.code(), "show_in_app": e.show_in_app,
+    })
 }
 
 impl<DB> SqlStore<DB>
@@ -143,7 +147,7 @@ where
     for<'r> Option<String>: Decode<'r, DB>,
     for<'r> Option<i64>: Decode<'r, DB>,
 {
-    async fn load_course(
+    pub(crate) async fn load_course(
         tx: &mut DB::Connection,
         tenant: TenantId,
         id: ObjectId,
@@ -158,7 +162,7 @@ where
             .try_into()
     }
 
-    async fn load_enrollment(
+    pub(crate) async fn load_enrollment(
         tx: &mut DB::Connection,
         tenant: TenantId,
         course: ObjectId,
@@ -240,6 +244,7 @@ where
             user,
             course,
             status: lifecycle::new_enrollment(c.policy, c.capacity, taken),
+            show_in_app: true,
             enrolled_at: at,
             updated_at: at,
         };
@@ -256,7 +261,7 @@ where
     }
 
     /// Writes an enrollment's new status with its audit row and engine change.
-    async fn write_status(
+    pub(crate) async fn write_status(
         tx: &mut DB::Connection,
         actor: &Actor,
         tenant: TenantId,
@@ -305,6 +310,39 @@ where
             },
         )
         .await?;
+        Ok(())
+    }
+    /// A learner's first learning activity makes their account active (SPEC 3.1).
+    pub(crate) async fn activate_by_activity(
+        tx: &mut DB::Connection,
+        actor: &Actor,
+        tenant: TenantId,
+        user: UserId,
+    ) -> StoreResult<()> {
+        let learner: User = Self::load_user(&mut *tx, tenant, user).await?;
+        let status = user_after_activity(learner.status);
+        if status != learner.status {
+            let updated = User {
+                status,
+                updated_at: now(),
+                ..learner.clone()
+            };
+            Self::write_user(&mut *tx, &updated, false).await?;
+            Self::record(
+                tx,
+                Entry {
+                    tenant: Some(tenant),
+                    actor,
+                    action: "user.activated_by_activity",
+                    entity: "user",
+                    entity_id: user.to_string(),
+                    before: Some(user_json(&learner)),
+                    after: Some(user_json(&updated)),
+                    access: vec![Change::UpsertUser((&updated).into())],
+                },
+            )
+            .await?;
+        }
         Ok(())
     }
 }
@@ -641,6 +679,53 @@ where
         Ok(after)
     }
 
+    async fn set_show_in_app(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        course: ObjectId,
+        user: UserId,
+        show: bool,
+    ) -> StoreResult<Enrollment> {
+        let mut tx = self.begin().await?;
+        let before = Self::load_enrollment(&mut tx, tenant, course, user).await?;
+        if before.show_in_app == show {
+            return Ok(before);
+        }
+        let after = Enrollment {
+            show_in_app: show,
+            updated_at: now(),
+            ..before.clone()
+        };
+        sqlx::query::<DB>(
+            "UPDATE enrollments SET show_in_app = $4, updated_at = $5 \
+             WHERE tenant_id = $1 AND course_id = $2 AND user_id = $3",
+        )
+        .bind(tenant.to_string())
+        .bind(course.to_string())
+        .bind(user.to_string())
+        .bind(show)
+        .bind(to_millis(after.updated_at))
+        .execute(&mut *tx)
+        .await?;
+        Self::record(
+            &mut tx,
+            Entry {
+                tenant: Some(tenant),
+                actor,
+                action: "enrollment.app_visibility_set",
+                entity: "enrollment",
+                entity_id: format!("{course}:{user}"),
+                before: Some(enrollment_json(&before)),
+                after: Some(enrollment_json(&after)),
+                access: vec![],
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
     async fn approve_enrollment(
         &self,
         actor: &Actor,
@@ -747,31 +832,7 @@ where
             )
             .await?;
         }
-        // The learner's first activity makes their account active.
-        let learner: User = Self::load_user(&mut tx, tenant, user).await?;
-        let status = user_after_activity(learner.status);
-        if status != learner.status {
-            let updated = User {
-                status,
-                updated_at: now(),
-                ..learner.clone()
-            };
-            Self::write_user(&mut tx, &updated, false).await?;
-            Self::record(
-                &mut tx,
-                Entry {
-                    tenant: Some(tenant),
-                    actor,
-                    action: "user.activated_by_activity",
-                    entity: "user",
-                    entity_id: user.to_string(),
-                    before: Some(user_json(&learner)),
-                    after: Some(user_json(&updated)),
-                    access: vec![Change::UpsertUser((&updated).into())],
-                },
-            )
-            .await?;
-        }
+        Self::activate_by_activity(&mut tx, actor, tenant, user).await?;
         tx.commit().await?;
         Ok(if to != before.status { after } else { before })
     }

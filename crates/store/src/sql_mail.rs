@@ -74,19 +74,20 @@ where
     for<'r> Option<i64>: Decode<'r, DB>,
 {
     async fn app_access(&self, tenant: TenantId, user: UserId) -> StoreResult<Option<AppAccess>> {
-        let row: Option<(Option<String>,)> = sqlx::query_as::<DB, (Option<String>,)>(
-            "SELECT until FROM app_access WHERE tenant_id = $1 AND user_id = $2",
+        let row: Option<(Option<String>, bool)> = sqlx::query_as::<DB, (Option<String>, bool)>(
+            "SELECT until, elearning FROM app_access WHERE tenant_id = $1 AND user_id = $2",
         )
         .bind(tenant.to_string())
         .bind(user.to_string())
         .fetch_optional(&self.read)
         .await?;
-        row.map(|(until,)| {
+        row.map(|(until, elearning)| {
             Ok(AppAccess {
                 until: until
                     .as_deref()
                     .map(|d| parse_date("app access", d))
                     .transpose()?,
+                elearning,
             })
         })
         .transpose()
@@ -103,12 +104,14 @@ where
             let user = grant.user;
             Self::load_user(&mut tx, tenant, user).await?;
             sqlx::query::<DB>(
-                "INSERT INTO app_access (tenant_id, user_id, until) VALUES ($1, $2, $3) \
-                 ON CONFLICT (user_id) DO UPDATE SET until = excluded.until",
+                "INSERT INTO app_access (tenant_id, user_id, until, elearning) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (user_id) DO UPDATE \
+                 SET until = excluded.until, elearning = excluded.elearning",
             )
             .bind(tenant.to_string())
             .bind(user.to_string())
             .bind(grant.access.until.map(date_text))
+            .bind(grant.access.elearning)
             .execute(&mut *tx)
             .await?;
             let invited = grant
@@ -130,6 +133,7 @@ where
                     before: None,
                     after: Some(serde_json::json!({
                         "until": grant.access.until.map(date_text), "invitation_to": invited,
+                        "elearning": grant.access.elearning,
                     })),
                     access: vec![],
                 },
@@ -206,15 +210,15 @@ where
     }
 
     async fn tenant_settings(&self, tenant: TenantId) -> StoreResult<TenantSettings> {
-        let row: Option<(Option<String>, Option<String>, bool)> =
-            sqlx::query_as::<DB, (Option<String>, Option<String>, bool)>(
-                "SELECT invitation_subject, invitation_body, invite_on_app_access \
-                 FROM tenant_settings WHERE tenant_id = $1",
-            )
-            .bind(tenant.to_string())
-            .fetch_optional(&self.read)
-            .await?;
-        let Some((subject, body, invite_on_app_access)) = row else {
+        type Row = (Option<String>, Option<String>, bool, Option<i64>);
+        let row: Option<Row> = sqlx::query_as::<DB, Row>(
+            "SELECT invitation_subject, invitation_body, invite_on_app_access, \
+                 default_access_days FROM tenant_settings WHERE tenant_id = $1",
+        )
+        .bind(tenant.to_string())
+        .fetch_optional(&self.read)
+        .await?;
+        let Some((subject, body, invite_on_app_access, days)) = row else {
             return Ok(TenantSettings::default());
         };
         let invitation = match (subject, body) {
@@ -231,6 +235,9 @@ where
         Ok(TenantSettings {
             invitation,
             invite_on_app_access,
+            default_access_days: days
+                .map(|d| u32::try_from(d).map_err(|e| crate::rows::corrupt("tenant settings", e)))
+                .transpose()?,
         })
     }
 
@@ -248,15 +255,18 @@ where
         };
         sqlx::query::<DB>(
             "INSERT INTO tenant_settings (tenant_id, invitation_subject, invitation_body, \
-             invite_on_app_access) VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id) DO UPDATE SET \
+             invite_on_app_access, default_access_days) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (tenant_id) DO UPDATE SET \
              invitation_subject = excluded.invitation_subject, \
              invitation_body = excluded.invitation_body, \
-             invite_on_app_access = excluded.invite_on_app_access",
+             invite_on_app_access = excluded.invite_on_app_access, \
+             default_access_days = excluded.default_access_days",
         )
         .bind(tenant.to_string())
         .bind(subject.clone())
         .bind(body.clone())
         .bind(settings.invite_on_app_access)
+        .bind(settings.default_access_days.map(i64::from))
         .execute(&mut *tx)
         .await?;
         Self::record(
@@ -271,6 +281,7 @@ where
                 after: Some(serde_json::json!({
                     "invitation_subject": subject, "invitation_body": body,
                     "invite_on_app_access": settings.invite_on_app_access,
+                    "default_access_days": settings.default_access_days,
                 })),
                 access: vec![],
             },

@@ -10,6 +10,7 @@ use registrar_domain::ids::{GroupId, TenantId, TokenId, UserId};
 use registrar_domain::lifecycle::{
     Activity, AppAccess, CourseType, EnrollmentPolicy, InvitationTemplate, LifecycleError,
 };
+use registrar_domain::session::{BookingStatus, SessionKind};
 use registrar_domain::tenant::{Preset, TenantSlug};
 use registrar_domain::text::{Email, Labels, Name, Username};
 use registrar_domain::user::UserStatus;
@@ -58,6 +59,7 @@ contract!(
     a_bulk_status_change_is_all_or_nothing,
     app_access_settings_and_the_outbox_round_trip,
     an_enrollment_and_its_role_are_written_together_or_not_at_all,
+    bookings_move_the_enrollment_and_attendance_completes_it,
 );
 
 struct Fixture {
@@ -1175,6 +1177,7 @@ async fn app_access_settings_and_the_outbox_round_trip(kind: Kind) {
     let settings = TenantSettings {
         invitation: Some(InvitationTemplate::parse("Hi", "{username} {password}").unwrap()),
         invite_on_app_access: true,
+        default_access_days: Some(90),
     };
     f.store
         .set_tenant_settings(&Actor::Cli, t, settings.clone())
@@ -1201,7 +1204,10 @@ async fn app_access_settings_and_the_outbox_round_trip(kind: Kind) {
             t,
             vec![AppAccessGrant {
                 user: ann,
-                access: AppAccess { until: Some(until) },
+                access: AppAccess {
+                    until: Some(until),
+                    elearning: true,
+                },
                 invitation: Some(invitation),
             }],
         )
@@ -1209,7 +1215,10 @@ async fn app_access_settings_and_the_outbox_round_trip(kind: Kind) {
         .unwrap();
     assert_eq!(
         f.store.app_access(t, ann).await.unwrap(),
-        Some(AppAccess { until: Some(until) })
+        Some(AppAccess {
+            until: Some(until),
+            elearning: true
+        })
     );
     assert_eq!(
         f.store.app_access(other, ann).await.unwrap(),
@@ -1296,4 +1305,111 @@ async fn an_enrollment_and_its_role_are_written_together_or_not_at_all(kind: Kin
     let data = replay(&f.store, t).await;
     assert!(data.grants.contains_key(&grant.id));
     assert_eq!(data.enrollments[&(ann, c)], EnrollmentStatus::Enrolled);
+}
+
+async fn bookings_move_the_enrollment_and_attendance_completes_it(kind: Kind) {
+    let f = fixture(kind).await;
+    let t = tenant(&f.store, "acme").await;
+    let other = tenant(&f.store, "other").await;
+    let ann = user(&f.store, t, "ann").await;
+    let c = course(
+        &f.store,
+        t,
+        CourseType::InstructorLed,
+        None,
+        EnrollmentPolicy::Open,
+    )
+    .await;
+    let day = |d: u8, approval_required: bool| NewSession {
+        course: c,
+        kind: SessionKind::Session,
+        title: Name::parse("title", "Day").unwrap(),
+        starts_at: date!(2027 - 03 - 01)
+            .with_hms(d, 0, 0)
+            .unwrap()
+            .assume_utc(),
+        ends_at: date!(2027 - 03 - 01)
+            .with_hms(d + 1, 0, 0)
+            .unwrap()
+            .assume_utc(),
+        capacity: Some(5),
+        approval_required,
+    };
+    let one = f
+        .store
+        .create_session(&Actor::Cli, t, day(9, false))
+        .await
+        .unwrap();
+    let two = f
+        .store
+        .create_session(&Actor::Cli, t, day(13, true))
+        .await
+        .unwrap();
+    assert_eq!(
+        f.store.course_sessions(t, c).await.unwrap(),
+        vec![one.clone(), two.clone()]
+    );
+    assert!(matches!(
+        f.store.session(other, one.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(
+        matches!(
+            f.store.book(&Actor::Cli, t, one.id, ann).await,
+            Err(StoreError::Rule(_))
+        ),
+        "booking needs an enrollment"
+    );
+    f.store.enroll(&Actor::Cli, t, c, ann).await.unwrap();
+    let booked = f.store.book(&Actor::Cli, t, one.id, ann).await.unwrap();
+    assert_eq!(booked.booking.status, BookingStatus::Booked);
+    let awaiting = f.store.book(&Actor::Cli, t, two.id, ann).await.unwrap();
+    assert_eq!(awaiting.booking.status, BookingStatus::ToConfirm);
+    assert_eq!(awaiting.enrollment.status, EnrollmentStatus::ToConfirm);
+    let refused = f.store.record_attendance(&Actor::Cli, t, two.id, ann).await;
+    assert!(matches!(
+        refused,
+        Err(StoreError::Lifecycle(LifecycleError::CannotAttend { .. }))
+    ));
+    assert_eq!(
+        f.store.bookings(t, two.id).await.unwrap()[0].status,
+        BookingStatus::ToConfirm,
+        "a refused attendance writes nothing"
+    );
+    let approved = f
+        .store
+        .approve_booking(&Actor::Cli, t, two.id, ann)
+        .await
+        .unwrap();
+    assert_eq!(approved.enrollment.status, EnrollmentStatus::Enrolled);
+    f.store
+        .record_attendance(&Actor::Cli, t, one.id, ann)
+        .await
+        .unwrap();
+    let done = f
+        .store
+        .record_attendance(&Actor::Cli, t, two.id, ann)
+        .await
+        .unwrap();
+    assert_eq!(done.booking.status, BookingStatus::Attended);
+    assert_eq!(done.enrollment.status, EnrollmentStatus::Completed);
+    assert_eq!(
+        f.store.user(t, ann).await.unwrap().status,
+        UserStatus::Active
+    );
+    // The engine hears of every enrollment move and of the sessions as learning objects.
+    let log = f.store.access_log(0, 10_000).await.unwrap();
+    let engine: Vec<&Change> = log.iter().flat_map(|e| e.changes.iter()).collect();
+    assert!(
+        engine
+            .iter()
+            .any(|c| matches!(c, Change::UpsertObject(o) if o.object == one.object()))
+    );
+    assert!(engine.iter().any(|c| matches!(
+        c,
+        Change::SetEnrollment {
+            status: EnrollmentStatus::Completed,
+            ..
+        }
+    )));
 }

@@ -37,15 +37,22 @@ pub enum Feature {
     SocialLearning,
     /// The learner app and its per-learner access switch.
     LearnerApp,
+    /// The e-learning integration: learner-app set-up also gives e-learning access.
+    ELearning,
 }
 
 impl Feature {
-    pub const ALL: [Feature; 2] = [Feature::SocialLearning, Feature::LearnerApp];
+    pub const ALL: [Feature; 3] = [
+        Feature::SocialLearning,
+        Feature::LearnerApp,
+        Feature::ELearning,
+    ];
 
     pub fn code(self) -> &'static str {
         match self {
             Feature::SocialLearning => "social_learning",
             Feature::LearnerApp => "learner_app",
+            Feature::ELearning => "elearning",
         }
     }
 }

@@ -131,6 +131,7 @@ pub struct AccessModel {
     pub(super) superadmins: BTreeSet<u32>,
     pub(super) social_learning: bool,
     pub(super) learner_app: bool,
+    pub(super) elearning: bool,
     /// Role codes that include each permission, sorted (for denial explanations). Roles change
     /// only through a rebuild, so this is computed once per build.
     pub(super) roles_with: Vec<std::sync::Arc<[super::role::RoleCode]>>,
@@ -161,6 +162,7 @@ impl AccessModel {
             superadmins: BTreeSet::new(),
             social_learning: false,
             learner_app: false,
+            elearning: false,
             roles_with: vec![std::sync::Arc::from(Vec::new()); Permission::ALL.len()],
         };
         m.index_all();
@@ -193,6 +195,7 @@ impl AccessModel {
         match f {
             Feature::SocialLearning => self.social_learning,
             Feature::LearnerApp => self.learner_app,
+            Feature::ELearning => self.elearning,
         }
     }
 
@@ -333,6 +336,7 @@ impl AccessModel {
             Change::SetFeature { feature, on } => match feature {
                 Feature::SocialLearning => self.social_learning = *on,
                 Feature::LearnerApp => self.learner_app = *on,
+                Feature::ELearning => self.elearning = *on,
             },
             Change::RemoveUser { .. }
             | Change::RemoveGroup { .. }
@@ -702,6 +706,7 @@ impl AccessModel {
     fn index_all(&mut self) {
         self.social_learning = self.data.features.contains(&Feature::SocialLearning);
         self.learner_app = self.data.features.contains(&Feature::LearnerApp);
+        self.elearning = self.data.features.contains(&Feature::ELearning);
         let mut roles_with = vec![BTreeSet::new(); Permission::ALL.len()];
         for role in self.data.roles.values() {
             for cap in &role.capabilities {

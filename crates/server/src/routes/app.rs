@@ -2,7 +2,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use registrar_domain::access::{ObjectRef, Permission};
+use registrar_domain::access::{Feature, ObjectRef, Permission};
 use registrar_domain::ids::UserId;
 use registrar_domain::lifecycle::{
     AppAccess, InvitationTemplate, LifecycleError, check_app_access_grant,
@@ -16,9 +16,9 @@ use utoipa::ToSchema;
 use super::path_id;
 use crate::auth::{hash_password, new_secret};
 use crate::dto::parse_date;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Member};
-use crate::state::AppState;
+use crate::state::{AppState, today};
 
 /// Fresh login details for `user`, in the tenant's template: the hash to store and the mail.
 async fn invitation(
@@ -50,18 +50,39 @@ async fn invitation(
     })
 }
 
+/// E-learning access exists only where the tenant turned its e-learning integration on.
+fn elearning_available(state: &AppState, member: &Member) -> ApiResult<()> {
+    let on = state
+        .access
+        .read(member.tenant, |m| m.feature(Feature::ELearning));
+    if on {
+        Ok(())
+    } else {
+        Err(ApiError::Conflict {
+            field: "elearning".into(),
+            detail: "the e-learning integration is off for this tenant: turn the `elearning` \
+                     feature on first"
+                .into(),
+        })
+    }
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AppAccessIn {
     pub on: bool,
     /// Last day of access, e.g. `2027-06-30`; none for no end.
     pub until: Option<String>,
+    /// E-learning access too, for the same period (needs the tenant's `elearning` feature).
+    #[serde(default)]
+    pub elearning: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AppAccessOut {
     pub on: bool,
     pub until: Option<String>,
+    pub elearning: bool,
     /// Whether switching access on sent the invitation (the tenant's automation).
     pub invitation_sent: bool,
     /// Why the automation did not send one, when it is on but could not.
@@ -97,9 +118,13 @@ pub async fn set_app_access(
         return Ok(Json(AppAccessOut {
             on: false,
             until: None,
+            elearning: false,
             invitation_sent: false,
             note: None,
         }));
+    }
+    if body.elearning {
+        elearning_available(&state, &member)?;
     }
     let user = state.store.user(member.tenant, id).await?;
     check_app_access_grant(user.email.is_some())?;
@@ -120,7 +145,10 @@ pub async fn set_app_access(
             member.tenant,
             vec![AppAccessGrant {
                 user: id,
-                access: AppAccess { until },
+                access: AppAccess {
+                    until,
+                    elearning: body.elearning,
+                },
                 invitation: invite,
             }],
         )
@@ -128,6 +156,7 @@ pub async fn set_app_access(
     Ok(Json(AppAccessOut {
         on: true,
         until: until.map(|d| d.to_string()),
+        elearning: body.elearning,
         invitation_sent: sent,
         note,
     }))
@@ -180,6 +209,8 @@ pub struct SettingsIo {
     /// Switching a learner's app access on sends the invitation.
     #[serde(default)]
     pub invite_on_app_access: bool,
+    /// How many days access given in bulk lasts when no end date is chosen; none for no end.
+    pub default_access_days: Option<u32>,
 }
 
 #[utoipa::path(get, path = "/api/v1/tenant/settings", tag = "learner app",
@@ -202,6 +233,7 @@ pub async fn settings(
             body: t.body,
         }),
         invite_on_app_access: s.invite_on_app_access,
+        default_access_days: s.default_access_days,
     }))
 }
 
@@ -233,6 +265,7 @@ pub async fn set_settings(
             TenantSettings {
                 invitation,
                 invite_on_app_access: body.invite_on_app_access,
+                default_access_days: body.default_access_days,
             },
         )
         .await?;
@@ -244,8 +277,12 @@ pub async fn set_settings(
 pub struct BulkAppAccessIn {
     /// Learners enrolled in the course (ids or usernames); at most 1000.
     pub users: Vec<String>,
-    /// Last day of access for all of them; none for no end.
+    /// Last day of access for all of them; without it, the tenant's default length
+    /// (`default_access_days`), or no end when the tenant has none.
     pub until: Option<String>,
+    /// E-learning access too, for the same period (needs the tenant's `elearning` feature).
+    #[serde(default)]
+    pub elearning: bool,
 }
 
 /// Sets up learner-app access for learners selected from a course's enrollments and sends each
@@ -285,11 +322,17 @@ pub async fn course_app_access(
             ObjectRef::new(ObjectKind::Course, course),
         )
         .await?;
+    if body.elearning {
+        elearning_available(&state, &member)?;
+    }
+    let settings = state.store.tenant_settings(member.tenant).await?;
+    let until = until.or_else(|| {
+        settings
+            .default_access_days
+            .map(|days| today() + time::Duration::days(i64::from(days)))
+    });
     // Saving sends the password emails, so there must be a template to send them in.
-    let template = state
-        .store
-        .tenant_settings(member.tenant)
-        .await?
+    let template = settings
         .invitation
         .ok_or(LifecycleError::NoInvitationTemplate)?;
     let mut grants = Vec::with_capacity(body.users.len());
@@ -327,7 +370,10 @@ pub async fn course_app_access(
         let invitation = invitation(&state, &member, &user, &template).await?;
         grants.push(AppAccessGrant {
             user: user.id,
-            access: AppAccess { until },
+            access: AppAccess {
+                until,
+                elearning: body.elearning,
+            },
             invitation: Some(invitation),
         });
     }
@@ -337,4 +383,50 @@ pub async fn course_app_access(
         .enable_app_access(&member.actor(), member.tenant, grants)
         .await?;
     Ok(Json(users))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AppCourseOut {
+    pub course: String,
+    pub title: String,
+    /// The learner's enrollment status.
+    pub status: &'static str,
+}
+
+/// What the caller's learner app shows: their courses switched on for the app, while their app
+/// access is on and current. Courses they have no access to (waiting, suspended, overbooked)
+/// are left out.
+#[utoipa::path(get, path = "/api/v1/app/courses", tag = "learner app",
+    responses((status = 200, body = Vec<AppCourseOut>), (status = 403, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn app_courses(
+    State(state): State<AppState>,
+    member: Member,
+) -> ApiResult<Json<Vec<AppCourseOut>>> {
+    let access = state
+        .store
+        .app_access(member.tenant, member.user.id)
+        .await?;
+    registrar_domain::lifecycle::may_use_app(access, today())?;
+    let mut out = Vec::new();
+    for e in state
+        .store
+        .user_enrollments(member.tenant, member.user.id)
+        .await?
+    {
+        let course = state.store.course(member.tenant, e.course).await?;
+        if e.show_in_app
+            && e.status.allows(
+                true,
+                course.course_type == registrar_domain::lifecycle::CourseType::InstructorLed,
+            )
+        {
+            out.push(AppCourseOut {
+                course: e.course.to_string(),
+                title: course.title.to_string(),
+                status: e.status.code(),
+            });
+        }
+    }
+    Ok(Json(out))
 }

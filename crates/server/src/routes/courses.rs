@@ -24,11 +24,11 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Member, Query};
 use crate::state::AppState;
 
-fn course_ref(id: ObjectId) -> ObjectRef {
+pub(crate) fn course_ref(id: ObjectId) -> ObjectRef {
     ObjectRef::new(ObjectKind::Course, id)
 }
 
-fn object_id(field: &'static str, raw: &str) -> ApiResult<ObjectId> {
+pub(crate) fn object_id(field: &'static str, raw: &str) -> ApiResult<ObjectId> {
     uuid::Uuid::parse_str(raw.trim())
         .map(ObjectId::from_uuid)
         .map_err(|_| {
@@ -39,7 +39,7 @@ fn object_id(field: &'static str, raw: &str) -> ApiResult<ObjectId> {
         })
 }
 
-fn path_object(raw: &str) -> ApiResult<ObjectId> {
+pub(crate) fn path_object(raw: &str) -> ApiResult<ObjectId> {
     uuid::Uuid::parse_str(raw.trim())
         .map(ObjectId::from_uuid)
         .map_err(|_| {
@@ -49,7 +49,7 @@ fn path_object(raw: &str) -> ApiResult<ObjectId> {
         })
 }
 
-fn time(t: time::OffsetDateTime) -> String {
+pub(crate) fn time(t: time::OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()
 }
 
@@ -120,6 +120,8 @@ pub struct EnrollmentOut {
     pub course: String,
     /// enrolled, in_progress, completed, waiting, to_confirm, suspended or overbooked.
     pub status: &'static str,
+    /// Whether the course shows in the learner app.
+    pub show_in_app: bool,
     pub enrolled_at: String,
     pub updated_at: String,
 }
@@ -130,6 +132,7 @@ impl From<Enrollment> for EnrollmentOut {
             user: e.user.to_string(),
             course: e.course.to_string(),
             status: e.status.code(),
+            show_in_app: e.show_in_app,
             enrolled_at: time(e.enrolled_at),
             updated_at: time(e.updated_at),
         }
@@ -440,13 +443,16 @@ pub async fn enrollments(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct StatusIn {
+pub struct EnrollmentPatchIn {
     /// enrolled, in_progress, completed, waiting, to_confirm, suspended or overbooked.
-    pub status: String,
+    pub status: Option<String>,
+    /// Whether the course shows in the learner's app (needs `learner_app.manage` on them).
+    pub show_in_app: Option<bool>,
 }
 
-/// An administrator's status edit, within the allowed transitions.
-#[utoipa::path(patch, path = "/api/v1/courses/{id}/enrollments/{user}", tag = "enrollments", request_body = StatusIn,
+/// An administrator's edit: the status, within the allowed transitions, and whether the course
+/// shows in the learner app. Everything is checked before anything is written.
+#[utoipa::path(patch, path = "/api/v1/courses/{id}/enrollments/{user}", tag = "enrollments", request_body = EnrollmentPatchIn,
     responses((status = 200, body = EnrollmentOut), (status = 403, body = crate::error::Problem),
               (status = 422, body = crate::error::Problem)),
     security(("bearer" = [])))]
@@ -454,30 +460,52 @@ pub async fn set_status(
     State(state): State<AppState>,
     member: Member,
     Path((id, user)): Path<(String, String)>,
-    Json(body): Json<StatusIn>,
+    Json(body): Json<EnrollmentPatchIn>,
 ) -> ApiResult<Json<EnrollmentOut>> {
     let course = path_object(&id)?;
     let user = super::user_ref(&state, &member, &user).await?.id;
-    let to = EnrollmentStatus::parse(&body.status)?;
-    state
-        .authorize(&member, Permission::EnrollmentsManage, course_ref(course))
-        .await?;
-    // Letting someone off the waiting list (or confirming a booking) by hand is an approval:
-    // a course administrator may not do it here either.
-    let from = state
-        .store
-        .enrollment(member.tenant, course, user)
-        .await?
-        .status;
-    if registrar_domain::lifecycle::is_approval(from, to) {
+    let to = body
+        .status
+        .as_deref()
+        .map(EnrollmentStatus::parse)
+        .transpose()?;
+    if to.is_none() && body.show_in_app.is_none() {
+        return Err(ApiError::invalid(
+            "status",
+            "give a status, show_in_app, or both",
+        ));
+    }
+    let current = state.store.enrollment(member.tenant, course, user).await?;
+    if let Some(to) = to {
         state
-            .authorize(&member, Permission::EnrollmentsApprove, course_ref(course))
+            .authorize(&member, Permission::EnrollmentsManage, course_ref(course))
+            .await?;
+        // Letting someone off the waiting list (or confirming a booking) by hand is an
+        // approval: a course administrator may not do it here either.
+        if registrar_domain::lifecycle::is_approval(current.status, to) {
+            state
+                .authorize(&member, Permission::EnrollmentsApprove, course_ref(course))
+                .await?;
+        }
+    }
+    if body.show_in_app.is_some() {
+        state
+            .authorize(&member, Permission::LearnerAppManage, ObjectRef::user(user))
             .await?;
     }
-    let e = state
-        .store
-        .set_enrollment_status(&member.actor(), member.tenant, course, user, to)
-        .await?;
+    let mut e = current;
+    if let Some(to) = to {
+        e = state
+            .store
+            .set_enrollment_status(&member.actor(), member.tenant, course, user, to)
+            .await?;
+    }
+    if let Some(show) = body.show_in_app {
+        e = state
+            .store
+            .set_show_in_app(&member.actor(), member.tenant, course, user, show)
+            .await?;
+    }
     Ok(Json(e.into()))
 }
 
@@ -510,15 +538,18 @@ pub struct ActivityIn {
     /// The learner; defaults to the caller.
     pub user: Option<String>,
     pub course: String,
-    /// `opened_course` or `completed_material`.
+    /// `opened_course`, `completed_material` or `attended_session`.
     pub activity: String,
     /// The material completed.
     pub material: Option<String>,
+    /// The session or event attended.
+    pub session: Option<String>,
 }
 
 /// Learning activity, reported by the learner's app for the learner, or by the platform for
 /// anyone whose enrollments in the course it manages. Moves the enrollment (in progress,
-/// completed) and makes an activated learner active.
+/// completed) and makes an activated learner active. Attendance is marked by whoever holds
+/// `events.attendance` on the session (an instructor), never by the learner.
 #[utoipa::path(post, path = "/api/v1/activity", tag = "enrollments", request_body = ActivityIn,
     responses((status = 200, body = EnrollmentOut), (status = 403, body = crate::error::Problem),
               (status = 422, body = crate::error::Problem)),
@@ -532,10 +563,14 @@ pub async fn activity(
     let activity = match body.activity.as_str() {
         "opened_course" => Activity::OpenedCourse,
         "completed_material" => Activity::CompletedMaterial,
+        "attended_session" => Activity::AttendedSession,
         other => {
             return Err(ApiError::invalid(
                 "activity",
-                format!("unknown activity {other:?}: expected opened_course or completed_material"),
+                format!(
+                    "unknown activity {other:?}: expected opened_course, completed_material or \
+                     attended_session"
+                ),
             ));
         }
     };
@@ -544,10 +579,31 @@ pub async fn activity(
         .as_deref()
         .map(|m| object_id("material", m))
         .transpose()?;
+    let session = body
+        .session
+        .as_deref()
+        .map(|m| object_id("session", m))
+        .transpose()?;
     let user = match body.user.as_deref() {
         Some(u) => super::user_ref(&state, &member, u).await?.id,
         None => member.user.id,
     };
+    if activity == Activity::AttendedSession {
+        let Some(session) = session else {
+            return Err(ApiError::invalid(
+                "session",
+                "an attended_session activity names the session",
+            ));
+        };
+        if state.store.session(member.tenant, session).await?.course != course {
+            return Err(ApiError::invalid(
+                "session",
+                format!("session {session} is not a session of course {course}"),
+            ));
+        }
+        let outcome = super::sessions::attend(&state, &member, session, user).await?;
+        return Ok(Json(outcome.enrollment.into()));
+    }
     if user != member.user.id {
         state
             .authorize(&member, Permission::EnrollmentsManage, course_ref(course))

@@ -7,6 +7,7 @@ pub mod courses;
 pub mod groups;
 pub mod health;
 pub mod session;
+pub mod sessions;
 pub mod tenants;
 pub mod tokens;
 pub mod users;

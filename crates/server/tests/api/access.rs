@@ -463,3 +463,41 @@ async fn courses_are_not_edited_behind_the_course_api() {
         "other learning objects still go through here"
     );
 }
+
+/// A flood of the same refused request writes one audit row (with how many it stands for on
+/// the next one), not one row per request, while the metrics count every refusal.
+#[tokio::test]
+async fn repeated_refusals_are_audited_once_per_window_and_all_counted() {
+    let app = spawn_app().await;
+    let (_, token) = crate::helpers::person(&app, "mallory").await;
+    for _ in 0..20 {
+        let r = app
+            .request(Method::GET, "/api/v1/audit", &token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403);
+    }
+    let audit = ok(app.get("/api/v1/audit?limit=1000").await).await;
+    let denials: Vec<&Value> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["action"] == "access.denied")
+        .collect();
+    assert_eq!(denials.len(), 1, "{denials:?}");
+    assert_eq!(denials[0]["after"]["repeated_since_last"], 0);
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("registrar_access_refusals_total{permission=\"audit.view\"} 20"),
+        "{metrics}"
+    );
+}

@@ -1,6 +1,6 @@
 //! Learner-app access, invitations and the mail outbox (SPEC 3.3).
 
-use registrar_server::mail::Mailbox;
+use registrar_server::mail::{Mailbox, Transport};
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
 
@@ -98,7 +98,8 @@ async fn app_access_invitations_and_the_outbox_follow_the_rules() {
     let path =
         std::env::temp_dir().join(format!("registrar-mailbox-{}.jsonl", uuid::Uuid::now_v7()));
     let mailbox = Mailbox::new(&path);
-    assert_eq!(mailbox.drain(app.store.as_ref()).await.unwrap(), 1);
+    let transport = Transport::Mailbox(mailbox.clone());
+    assert_eq!(transport.drain(app.store.as_ref()).await.unwrap(), 1);
     let (first, password) = mail(&path, 0);
     assert_eq!(first["to"], "ann@acme.example");
     assert_eq!(first["subject"], "Welcome to acme inc");
@@ -119,7 +120,7 @@ async fn app_access_invitations_and_the_outbox_follow_the_rules() {
         "the old one does not"
     );
     assert_eq!(
-        mailbox.drain(app.store.as_ref()).await.unwrap(),
+        transport.drain(app.store.as_ref()).await.unwrap(),
         0,
         "nothing is sent twice"
     );
@@ -142,7 +143,7 @@ async fn app_access_invitations_and_the_outbox_follow_the_rules() {
     let pending = app.store.pending_mail(10).await.unwrap();
     assert_eq!(pending.len(), 1);
     mailbox.deliver(&pending[0]).await.unwrap();
-    assert_eq!(mailbox.drain(app.store.as_ref()).await.unwrap(), 0);
+    assert_eq!(transport.drain(app.store.as_ref()).await.unwrap(), 0);
     assert!(
         app.store.pending_mail(10).await.unwrap().is_empty(),
         "nothing is lost"
@@ -176,7 +177,7 @@ async fn app_access_invitations_and_the_outbox_follow_the_rules() {
     );
     // Switching it on again sends fresh login details (the automation); they work until the
     // access ends.
-    assert_eq!(mailbox.drain(app.store.as_ref()).await.unwrap(), 1);
+    assert_eq!(transport.drain(app.store.as_ref()).await.unwrap(), 1);
     let (_, third) = mail(&path, 2);
     assert_problem(
         app_login(&app, &third).await,
@@ -274,4 +275,117 @@ async fn bulk_app_access_from_a_course_is_all_or_nothing_and_sends_the_logins() 
         1,
         "saving sends the password email"
     );
+}
+
+/// A minimal SMTP sink on a free port: accepts every message and hands each one's DATA over.
+async fn smtp_sink() -> (u16, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = socket.into_split();
+                let mut lines = BufReader::new(read).lines();
+                write.write_all(b"220 sink ESMTP\r\n").await.unwrap();
+                let mut data: Option<String> = None;
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if let Some(body) = data.as_mut() {
+                        if line == "." {
+                            tx.send(data.take().unwrap()).unwrap();
+                            write.write_all(b"250 queued\r\n").await.unwrap();
+                        } else {
+                            body.push_str(&line);
+                            body.push('\n');
+                        }
+                        continue;
+                    }
+                    let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
+                    let reply: &[u8] = match verb.as_str() {
+                        "EHLO" | "HELO" => b"250 sink\r\n",
+                        "DATA" => {
+                            data = Some(String::new());
+                            b"354 go ahead\r\n"
+                        }
+                        "QUIT" => {
+                            write.write_all(b"221 bye\r\n").await.unwrap();
+                            break;
+                        }
+                        _ => b"250 ok\r\n",
+                    };
+                    write.write_all(reply).await.unwrap();
+                }
+            });
+        }
+    });
+    (port, rx)
+}
+
+#[tokio::test]
+async fn the_sender_delivers_over_smtp_with_a_stable_message_id() {
+    use registrar_server::mail::Smtp;
+    let app = spawn_app().await;
+    let ann = app
+        .create_user("ann", json!({ "email": "ann@acme.example" }))
+        .await;
+    app.send(
+        Method::PUT,
+        "/api/v1/tenant/settings",
+        json!({ "invitation": { "subject": "Welcome", "body": "Log in as {username} with {password}" } }),
+    )
+    .await;
+    let invite = format!("/api/v1/users/{}/invitation", ann["id"].as_str().unwrap());
+    assert_eq!(
+        app.send(Method::POST, &invite, json!(null)).await.status(),
+        202
+    );
+    let id = app.store.pending_mail(10).await.unwrap()[0].id.clone();
+
+    // An unreachable relay keeps the mail pending.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let down = Transport::Smtp(
+        Smtp::new(
+            &format!("smtp://127.0.0.1:{dead_port}"),
+            "Registrar <r@acme.example>",
+        )
+        .unwrap(),
+    );
+    assert!(down.drain(app.store.as_ref()).await.is_err());
+    assert_eq!(
+        app.store.pending_mail(10).await.unwrap().len(),
+        1,
+        "nothing is lost"
+    );
+
+    let (port, mut received) = smtp_sink().await;
+    let up = Transport::Smtp(
+        Smtp::new(
+            &format!("smtp://127.0.0.1:{port}"),
+            "Registrar <r@acme.example>",
+        )
+        .unwrap(),
+    );
+    assert_eq!(up.drain(app.store.as_ref()).await.unwrap(), 1);
+    let message = received.recv().await.unwrap();
+    assert!(message.contains("To: ann@acme.example"), "{message}");
+    assert!(
+        message.contains(&format!("Message-ID: <{id}@registrar>")),
+        "{message}"
+    );
+    assert!(message.contains("Log in as ann with "), "{message}");
+    assert!(app.store.pending_mail(10).await.unwrap().is_empty());
+    assert_eq!(up.drain(app.store.as_ref()).await.unwrap(), 0, "sent once");
+
+    assert!(matches!(
+        Smtp::new("ftp://nowhere", "r@acme.example"),
+        Err(registrar_server::mail::MailError::SmtpUrl(_))
+    ));
+    assert!(matches!(
+        Smtp::new("smtp://127.0.0.1:25", "not an address"),
+        Err(registrar_server::mail::MailError::From(_))
+    ));
 }

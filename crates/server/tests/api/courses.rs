@@ -3,40 +3,10 @@
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_problem, spawn_app};
-
-async fn ok(r: Response) -> Value {
-    let status = r.status();
-    let text = r.text().await.unwrap();
-    assert!(status.is_success(), "{status}: {text}");
-    serde_json::from_str(&text).unwrap_or(Value::Null)
-}
-
-fn s(v: &Value, key: &str) -> String {
-    v[key].as_str().unwrap().to_owned()
-}
+use crate::helpers::{TestApp, assert_problem, grant, ok, person, s, spawn_app};
 
 async fn course(app: &TestApp, body: Value) -> Value {
     ok(app.send(Method::POST, "/api/v1/courses", body).await).await
-}
-
-async fn person(app: &TestApp, name: &str) -> (Value, String) {
-    let user = app
-        .create_user(name, json!({ "password": format!("{name} password!") }))
-        .await;
-    let login = ok(app.login(name, &format!("{name} password!")).await).await;
-    (user, s(&login, "token"))
-}
-
-async fn grant(app: &TestApp, user: &Value, role: &str, scope: &str) {
-    ok(app
-        .send(
-            Method::POST,
-            "/api/v1/grants",
-            json!({ "principal": format!("user:{}", s(user, "id")), "role": role, "scope": scope }),
-        )
-        .await)
-    .await;
 }
 
 async fn enroll(app: &TestApp, course: &Value, user: &str) -> Response {

@@ -178,3 +178,40 @@ pub async fn assert_problem(r: Response, status: u16, field: Option<&str>, fragm
         "{detail:?} should mention {fragment:?}"
     );
 }
+
+/// The JSON body of a successful answer; fails the test, showing the body, otherwise.
+pub async fn ok(r: Response) -> Value {
+    let status = r.status();
+    let text = r.text().await.unwrap();
+    assert!(status.is_success(), "{status}: {text}");
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+/// A string field of a JSON object.
+pub fn s(v: &Value, key: &str) -> String {
+    v[key].as_str().unwrap().to_owned()
+}
+
+/// A user with a password and an email, logged in: the user and their session token.
+pub async fn person(app: &TestApp, name: &str) -> (Value, String) {
+    let user = app
+        .create_user(
+            name,
+            json!({ "password": format!("{name} password!"), "email": format!("{name}@acme.example") }),
+        )
+        .await;
+    let login = ok(app.login(name, &format!("{name} password!")).await).await;
+    (user, s(&login, "token"))
+}
+
+/// Grants `role` at `scope` to `user`, as the tenant administrator.
+pub async fn grant(app: &TestApp, user: &Value, role: &str, scope: &str) {
+    ok(app
+        .send(
+            Method::POST,
+            "/api/v1/grants",
+            json!({ "principal": format!("user:{}", s(user, "id")), "role": role, "scope": scope }),
+        )
+        .await)
+    .await;
+}

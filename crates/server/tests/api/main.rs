@@ -12,4 +12,5 @@ mod helpers;
 mod isolation;
 mod operations;
 mod scim;
+mod sessions;
 mod users;

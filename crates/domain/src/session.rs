@@ -1,0 +1,314 @@
+//! Sessions and events of a course, and the bookings learners hold on them (SPEC 1 and 3.2).
+//!
+//! A session is a dated occurrence of an instructor-led course: attending every session one is
+//! booked on completes the course. An event is a dated occurrence of any course, with its own
+//! administrators who approve its bookings. Both have a capacity and may ask for approval; a
+//! booking that awaits approval is `to_confirm` (the learner sees material, cannot attend), one
+//! beyond the capacity is `waiting`.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::access::{EnrollmentStatus, LearningObject, ObjectId, ObjectKind, ObjectRef};
+use crate::ids::{TenantId, UserId};
+use crate::lifecycle::{CourseType, LifecycleError};
+use crate::text::Name;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionKind {
+    Session,
+    Event,
+}
+
+impl SessionKind {
+    pub fn code(self) -> &'static str {
+        match self {
+            SessionKind::Session => "session",
+            SessionKind::Event => "event",
+        }
+    }
+
+    pub fn parse(input: &str) -> Result<Self, crate::ValidationError> {
+        match input {
+            "session" => Ok(SessionKind::Session),
+            "event" => Ok(SessionKind::Event),
+            _ => Err(crate::ValidationError::new(
+                "kind",
+                input,
+                "must be session or event",
+            )),
+        }
+    }
+
+    fn object_kind(self) -> ObjectKind {
+        match self {
+            SessionKind::Session => ObjectKind::Session,
+            SessionKind::Event => ObjectKind::Event,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub id: ObjectId,
+    pub tenant_id: TenantId,
+    pub course: ObjectId,
+    pub kind: SessionKind,
+    pub title: Name,
+    pub starts_at: OffsetDateTime,
+    pub ends_at: OffsetDateTime,
+    /// Places; bookings beyond it wait.
+    pub capacity: Option<u32>,
+    /// Bookings wait as `to_confirm` until someone holding `enrollments.approve` here confirms.
+    pub approval_required: bool,
+}
+
+impl Session {
+    pub fn object(&self) -> ObjectRef {
+        ObjectRef::new(self.kind.object_kind(), self.id)
+    }
+
+    /// Inside its course, so course-level responsibilities reach it.
+    pub fn learning_object(&self) -> LearningObject {
+        LearningObject::new(self.object())
+            .with_parent(ObjectRef::new(ObjectKind::Course, self.course))
+    }
+}
+
+/// Dates must make a period; checked wherever a session is created or moved.
+pub fn check_dates(
+    starts_at: OffsetDateTime,
+    ends_at: OffsetDateTime,
+) -> Result<(), LifecycleError> {
+    if ends_at <= starts_at {
+        return Err(LifecycleError::EndsBeforeStart);
+    }
+    Ok(())
+}
+
+/// Sessions belong to instructor-led courses; events may date any course.
+pub fn check_kind(kind: SessionKind, course: CourseType) -> Result<(), LifecycleError> {
+    if kind == SessionKind::Session && course != CourseType::InstructorLed {
+        return Err(LifecycleError::NotInstructorLed);
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BookingStatus {
+    Booked,
+    ToConfirm,
+    Waiting,
+    Attended,
+}
+
+impl BookingStatus {
+    pub const ALL: [BookingStatus; 4] = [
+        BookingStatus::Booked,
+        BookingStatus::ToConfirm,
+        BookingStatus::Waiting,
+        BookingStatus::Attended,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            BookingStatus::Booked => "booked",
+            BookingStatus::ToConfirm => "to_confirm",
+            BookingStatus::Waiting => "waiting",
+            BookingStatus::Attended => "attended",
+        }
+    }
+
+    pub fn parse(input: &str) -> Result<Self, crate::ValidationError> {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.code() == input)
+            .ok_or_else(|| {
+                crate::ValidationError::new(
+                    "status",
+                    input,
+                    "must be booked, to_confirm, waiting or attended",
+                )
+            })
+    }
+
+    /// Whether the booking holds one of the session's places. Bookings awaiting approval or a
+    /// place do not: approving them needs room.
+    pub fn takes_a_place(self) -> bool {
+        matches!(self, BookingStatus::Booked | BookingStatus::Attended)
+    }
+}
+
+impl std::fmt::Display for BookingStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Booking {
+    pub session: ObjectId,
+    pub user: UserId,
+    pub status: BookingStatus,
+    pub booked_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+/// A new booking: only learners with access to the course may book; it awaits approval when the
+/// session asks for it, and waits for a place when the session is full.
+pub fn new_booking(
+    enrollment: EnrollmentStatus,
+    approval_required: bool,
+    capacity: Option<u32>,
+    taken: u32,
+) -> Result<BookingStatus, LifecycleError> {
+    use EnrollmentStatus as S;
+    if matches!(enrollment, S::Waiting | S::Suspended | S::Overbooked) {
+        return Err(LifecycleError::NoAccess { status: enrollment });
+    }
+    Ok(if approval_required {
+        BookingStatus::ToConfirm
+    } else if capacity.is_some_and(|c| taken >= c) {
+        BookingStatus::Waiting
+    } else {
+        BookingStatus::Booked
+    })
+}
+
+/// Approving a booking to confirm, or one waiting for a place, books it if there is room.
+pub fn approve_booking(
+    status: BookingStatus,
+    capacity: Option<u32>,
+    taken: u32,
+) -> Result<BookingStatus, LifecycleError> {
+    if !matches!(status, BookingStatus::ToConfirm | BookingStatus::Waiting) {
+        return Err(LifecycleError::BookingNotAwaiting { status });
+    }
+    match capacity {
+        Some(c) if taken >= c => Err(LifecycleError::Full { capacity: c }),
+        _ => Ok(BookingStatus::Booked),
+    }
+}
+
+/// Only a confirmed booking can be attended: a learner to confirm may see material but cannot
+/// attend that session, and a waiting one has no place. Marking twice changes nothing.
+pub fn attend(status: BookingStatus) -> Result<BookingStatus, LifecycleError> {
+    match status {
+        BookingStatus::Booked | BookingStatus::Attended => Ok(BookingStatus::Attended),
+        BookingStatus::ToConfirm | BookingStatus::Waiting => {
+            Err(LifecycleError::CannotAttend { status })
+        }
+    }
+}
+
+/// The course enrollment follows its bookings: a not-yet-started learner is `to_confirm` while
+/// any booking awaits approval, and back to `enrolled` when none does. Any other status is the
+/// learner's progress or an administrator's decision, which bookings do not override.
+pub fn enrollment_after_bookings(
+    enrollment: EnrollmentStatus,
+    any_awaiting_approval: bool,
+) -> EnrollmentStatus {
+    use EnrollmentStatus as S;
+    match (enrollment, any_awaiting_approval) {
+        (S::Enrolled, true) => S::ToConfirm,
+        (S::ToConfirm, false) => S::Enrolled,
+        (other, _) => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use EnrollmentStatus as S;
+
+    #[test]
+    fn only_learners_with_course_access_book() {
+        for s in [S::Waiting, S::Suspended, S::Overbooked] {
+            assert_eq!(
+                new_booking(s, false, None, 0),
+                Err(LifecycleError::NoAccess { status: s })
+            );
+        }
+        for s in [S::Enrolled, S::InProgress, S::Completed, S::ToConfirm] {
+            assert_eq!(new_booking(s, false, None, 0), Ok(BookingStatus::Booked));
+        }
+    }
+
+    #[test]
+    fn a_session_asking_for_approval_books_to_confirm() {
+        assert_eq!(
+            new_booking(S::Enrolled, true, Some(10), 0),
+            Ok(BookingStatus::ToConfirm)
+        );
+    }
+
+    #[test]
+    fn a_full_session_books_waiting() {
+        assert_eq!(
+            new_booking(S::Enrolled, false, Some(2), 2),
+            Ok(BookingStatus::Waiting)
+        );
+        assert_eq!(
+            new_booking(S::Enrolled, false, Some(2), 1),
+            Ok(BookingStatus::Booked)
+        );
+    }
+
+    #[test]
+    fn approving_a_booking_needs_room() {
+        assert_eq!(
+            approve_booking(BookingStatus::ToConfirm, Some(1), 1),
+            Err(LifecycleError::Full { capacity: 1 })
+        );
+        assert_eq!(
+            approve_booking(BookingStatus::Waiting, Some(2), 1),
+            Ok(BookingStatus::Booked)
+        );
+        assert_eq!(
+            approve_booking(BookingStatus::Booked, None, 0),
+            Err(LifecycleError::BookingNotAwaiting {
+                status: BookingStatus::Booked
+            })
+        );
+    }
+
+    #[test]
+    fn to_confirm_cannot_attend_that_session() {
+        assert_eq!(
+            attend(BookingStatus::ToConfirm),
+            Err(LifecycleError::CannotAttend {
+                status: BookingStatus::ToConfirm
+            })
+        );
+        assert!(attend(BookingStatus::Waiting).is_err());
+        assert_eq!(attend(BookingStatus::Booked), Ok(BookingStatus::Attended));
+        assert_eq!(attend(BookingStatus::Attended), Ok(BookingStatus::Attended));
+    }
+
+    #[test]
+    fn the_enrollment_is_to_confirm_while_a_booking_awaits_approval() {
+        assert_eq!(enrollment_after_bookings(S::Enrolled, true), S::ToConfirm);
+        assert_eq!(enrollment_after_bookings(S::ToConfirm, false), S::Enrolled);
+        assert_eq!(
+            enrollment_after_bookings(S::InProgress, true),
+            S::InProgress
+        );
+        assert_eq!(enrollment_after_bookings(S::Suspended, false), S::Suspended);
+    }
+
+    #[test]
+    fn sessions_belong_to_instructor_led_courses_and_events_to_any() {
+        assert!(check_kind(SessionKind::Session, CourseType::ELearning).is_err());
+        assert!(check_kind(SessionKind::Event, CourseType::ELearning).is_ok());
+        assert!(check_kind(SessionKind::Session, CourseType::InstructorLed).is_ok());
+    }
+
+    #[test]
+    fn a_session_ends_after_it_starts() {
+        let t = OffsetDateTime::UNIX_EPOCH;
+        assert_eq!(check_dates(t, t), Err(LifecycleError::EndsBeforeStart));
+        assert!(check_dates(t, t + time::Duration::hours(1)).is_ok());
+    }
+}
