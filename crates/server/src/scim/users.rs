@@ -429,7 +429,11 @@ async fn write(
     } else {
         state.superadmin_guard(member, Some(id), false)?;
     }
+    // `active` as shown follows the expiry date too, so only a value that differs from what the
+    // feed was shown is a status change: re-sending an expired person as inactive changes nothing.
+    let shown = u.effective_status(today()).may_log_in();
     let status = match (input.active, u.status) {
+        (active, kept) if active == shown => kept,
         (false, _) => UserStatus::Deactivated,
         (true, UserStatus::Deactivated) => UserStatus::Activated,
         (true, kept) => kept,

@@ -693,3 +693,28 @@ async fn the_suspend_policy_suspends_a_leavers_open_enrollments() {
     let listed: Value = app.get(&enrollments).await.json().await.unwrap();
     assert_eq!(listed["items"][0]["status"], "suspended", "{listed}");
 }
+
+#[tokio::test]
+async fn an_expired_person_resent_as_inactive_is_left_alone() {
+    let app = spawn_app().await;
+    let t = app.token.as_str();
+    let old = app
+        .create_user("old", json!({"expires_on": "2020-01-31"}))
+        .await;
+    let path = format!("/Users/{}", old["id"].as_str().unwrap());
+    let mut shown = ok(scim(&app, t, Method::GET, &path, None).await, 200).await;
+    assert_eq!(shown["active"], false);
+    shown["displayName"] = json!("Old Timer");
+    let put = ok(scim(&app, t, Method::PUT, &path, Some(shown)).await, 200).await;
+    assert_eq!(put["displayName"], "Old Timer");
+    let kept: Value = app
+        .get(&format!("/api/v1{}", path.to_lowercase()))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        kept["status"], "expired",
+        "the expiry date decides, not the feed"
+    );
+}
