@@ -35,7 +35,12 @@ fn serve_demo(database_url: &str) -> (Server, Vec<String>) {
             "127.0.0.1:0",
             "--database-url",
             database_url,
+            "--mailbox",
         ])
+        .arg(
+            std::path::Path::new(database_url.trim_start_matches("sqlite://"))
+                .with_extension("mailbox.jsonl"),
+        )
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
