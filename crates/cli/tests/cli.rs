@@ -35,7 +35,12 @@ fn serve_demo(database_url: &str) -> (Server, Vec<String>) {
             "127.0.0.1:0",
             "--database-url",
             database_url,
+            "--mailbox",
         ])
+        .arg(
+            std::path::Path::new(database_url.trim_start_matches("sqlite://"))
+                .with_extension("mailbox.jsonl"),
+        )
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -402,12 +407,15 @@ async fn a_sender_killed_mid_batch_neither_loses_nor_duplicates_mail() {
             .arg(&mailbox)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap()
     };
     let mut kills = 0;
-    for _ in 0..3 {
+    for _ in 0..10 {
+        if kills == 3 {
+            break;
+        }
         let before = mailbox_ids(&mailbox).len();
         let mut child = sender();
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -421,8 +429,15 @@ async fn a_sender_killed_mid_batch_neither_loses_nor_duplicates_mail() {
         if child.try_wait().unwrap().is_none() {
             child.kill().unwrap();
             kills += 1;
+            child.wait().unwrap();
+        } else {
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "the sender failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
-        child.wait().unwrap();
     }
     let delivered_before_end = mailbox_ids(&mailbox).len();
     assert!(kills > 0, "the sender was never killed mid-batch");

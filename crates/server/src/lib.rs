@@ -100,7 +100,16 @@ pub fn router(state: AppState) -> Router {
         .route("/objects", put(access::put_object))
         .route("/features/{feature}", put(access::set_feature))
         .route("/courses", get(courses::list).post(courses::create))
-        .route("/courses/{id}", get(courses::get).patch(courses::update))
+        .route(
+            "/courses/{id}",
+            get(courses::get)
+                .patch(courses::update)
+                .delete(courses::delete),
+        )
+        .route(
+            "/courses/{id}/materials/{material}",
+            axum::routing::delete(courses::delete_material),
+        )
         .route(
             "/courses/{id}/materials",
             get(courses::materials).post(courses::add_material),
@@ -111,7 +120,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/courses/{id}/enrollments/{user}",
-            axum::routing::patch(courses::set_status),
+            axum::routing::patch(courses::set_status).delete(courses::unenroll),
         )
         .route(
             "/courses/{id}/enrollments/{user}/approve",
@@ -122,7 +131,12 @@ pub fn router(state: AppState) -> Router {
             "/courses/{id}/sessions",
             get(sessions::list).post(sessions::create),
         )
-        .route("/sessions/{id}", get(sessions::get).patch(sessions::update))
+        .route(
+            "/sessions/{id}",
+            get(sessions::get)
+                .patch(sessions::update)
+                .delete(sessions::delete),
+        )
         .route(
             "/sessions/{id}/bookings",
             get(sessions::bookings).post(sessions::book),
@@ -145,6 +159,10 @@ pub fn router(state: AppState) -> Router {
             get(crate::scim::leaver::get).put(crate::scim::leaver::set),
         )
         .route("/learning-plans", post(courses::create_plan))
+        .route(
+            "/learning-plans/{id}",
+            get(courses::get_plan).delete(courses::delete_plan),
+        )
         .route("/learning-plans/{id}/status", get(courses::plan_status_of))
         .fallback(|| async { ApiError::NotFound("no such API endpoint".into()) });
 

@@ -133,7 +133,10 @@ impl ReadModel {
                         model: AccessModel::new(entry.tenant),
                         revision: 0,
                     });
-                apply_logged(entry, |c| tenant.model.apply(c));
+                tenant.model.apply_entry(&entry.changes, |_, e| {
+                    // INVARIANT as in `apply_logged`.
+                    tracing::error!(revision = entry.revision, tenant = %entry.tenant, error = %e, "change log entry does not apply");
+                });
                 tenant.revision = entry.revision;
             }
             state.revision = state.revision.max(after);

@@ -150,6 +150,26 @@ pub trait CourseStore: Send + Sync {
         courses: Vec<ObjectId>,
     ) -> StoreResult<LearningPlan>;
     async fn plan(&self, tenant: TenantId, id: ObjectId) -> StoreResult<LearningPlan>;
+    /// Deletes a course with its materials, sessions, enrollments and progress; the engine
+    /// forgets it, its lessons and sessions, and the grants held there.
+    async fn delete_course(&self, actor: &Actor, tenant: TenantId, id: ObjectId)
+    -> StoreResult<()>;
+    async fn delete_material(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        course: ObjectId,
+        material: ObjectId,
+    ) -> StoreResult<()>;
+    /// Takes a learner out of a course, with their bookings and progress in it.
+    async fn unenroll(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        course: ObjectId,
+        user: UserId,
+    ) -> StoreResult<()>;
+    async fn delete_plan(&self, actor: &Actor, tenant: TenantId, id: ObjectId) -> StoreResult<()>;
 }
 
 /// Sessions and events of a course, their bookings, approvals and attendance. Booking rules run
@@ -186,6 +206,14 @@ pub trait SessionStore: Send + Sync {
         user: UserId,
     ) -> StoreResult<BookingOutcome>;
     async fn bookings(&self, tenant: TenantId, session: ObjectId) -> StoreResult<Vec<Booking>>;
+    /// Deletes a session or event with its bookings; enrollments that were to confirm only
+    /// because of it move back.
+    async fn delete_session(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        id: ObjectId,
+    ) -> StoreResult<()>;
     async fn approve_booking(
         &self,
         actor: &Actor,

@@ -1,7 +1,7 @@
 //! [`CourseStore`] on the same generic SQL store: courses, materials, enrollments and plans.
 
 use async_trait::async_trait;
-use registrar_domain::access::{Change, EnrollmentStatus, ObjectId};
+use registrar_domain::access::{Change, EnrollmentStatus, ObjectId, ObjectKind, ObjectRef};
 use registrar_domain::course::{Course, Enrollment, LearningPlan, Material, takes_a_place};
 use registrar_domain::ids::{GroupId, TenantId, UserId};
 use registrar_domain::lifecycle::{
@@ -929,5 +929,179 @@ where
                 .map(|(c,)| uuid("learning plan", &c).map(ObjectId::from_uuid))
                 .collect::<StoreResult<_>>()?,
         })
+    }
+
+    async fn delete_course(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        id: ObjectId,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let course = Self::load_course(&mut tx, tenant, id).await?;
+        let mut forget: Vec<ObjectRef> = Vec::new();
+        let materials: Vec<(String,)> =
+            sqlx::query_as::<DB, (String,)>("SELECT id FROM materials WHERE course_id = $1")
+                .bind(id.to_string())
+                .fetch_all(&mut *tx)
+                .await?;
+        for (m,) in materials {
+            forget.push(ObjectRef::new(
+                ObjectKind::Lesson,
+                ObjectId::from_uuid(uuid("material", &m)?),
+            ));
+        }
+        let sessions: Vec<(String, String)> = sqlx::query_as::<DB, (String, String)>(
+            "SELECT id, kind FROM sessions WHERE course_id = $1",
+        )
+        .bind(id.to_string())
+        .fetch_all(&mut *tx)
+        .await?;
+        for (s, kind) in sessions {
+            let kind = match kind.as_str() {
+                "event" => ObjectKind::Event,
+                _ => ObjectKind::Session,
+            };
+            forget.push(ObjectRef::new(
+                kind,
+                ObjectId::from_uuid(uuid("session", &s)?),
+            ));
+        }
+        forget.push(course.object());
+        // Progress rows hang off materials and bookings off sessions; both cascade.
+        sqlx::query::<DB>("DELETE FROM courses WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.to_string())
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        Self::record(
+            &mut tx,
+            Entry {
+                tenant: Some(tenant),
+                actor,
+                action: "course.deleted",
+                entity: "course",
+                entity_id: id.to_string(),
+                before: Some(course_json(&course)),
+                after: None,
+                access: forget
+                    .into_iter()
+                    .map(|object| Change::RemoveObject { object })
+                    .collect(),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn delete_material(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        course: ObjectId,
+        material: ObjectId,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let done = sqlx::query::<DB>(
+            "DELETE FROM materials WHERE tenant_id = $1 AND course_id = $2 AND id = $3",
+        )
+        .bind(tenant.to_string())
+        .bind(course.to_string())
+        .bind(material.to_string())
+        .execute(&mut *tx)
+        .await?;
+        if DB::rows_affected(&done) == 0 {
+            return Err(StoreError::not_found("material", material));
+        }
+        Self::record(
+            &mut tx,
+            Entry {
+                tenant: Some(tenant),
+                actor,
+                action: "material.deleted",
+                entity: "material",
+                entity_id: material.to_string(),
+                before: Some(serde_json::json!({ "course": course })),
+                after: None,
+                access: vec![Change::RemoveObject {
+                    object: ObjectRef::new(ObjectKind::Lesson, material),
+                }],
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn unenroll(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        course: ObjectId,
+        user: UserId,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let before = Self::load_enrollment(&mut tx, tenant, course, user).await?;
+        for statement in [
+            "DELETE FROM bookings WHERE tenant_id = $1 AND user_id = $3 \
+             AND session_id IN (SELECT id FROM sessions WHERE course_id = $2)",
+            "DELETE FROM material_progress WHERE tenant_id = $1 AND user_id = $3 \
+             AND material_id IN (SELECT id FROM materials WHERE course_id = $2)",
+            "DELETE FROM enrollments WHERE tenant_id = $1 AND course_id = $2 AND user_id = $3",
+        ] {
+            sqlx::query::<DB>(statement)
+                .bind(tenant.to_string())
+                .bind(course.to_string())
+                .bind(user.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        Self::record(
+            &mut tx,
+            Entry {
+                tenant: Some(tenant),
+                actor,
+                action: "enrollment.deleted",
+                entity: "enrollment",
+                entity_id: format!("{course}:{user}"),
+                before: Some(enrollment_json(&before)),
+                after: None,
+                access: vec![Change::RemoveEnrollment { user, course }],
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn delete_plan(&self, actor: &Actor, tenant: TenantId, id: ObjectId) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let done = sqlx::query::<DB>("DELETE FROM learning_plans WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.to_string())
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        if DB::rows_affected(&done) == 0 {
+            return Err(StoreError::not_found("learning plan", id));
+        }
+        Self::record(
+            &mut tx,
+            Entry {
+                tenant: Some(tenant),
+                actor,
+                action: "learning_plan.deleted",
+                entity: "learning_plan",
+                entity_id: id.to_string(),
+                before: None,
+                after: None,
+                access: vec![Change::RemoveObject {
+                    object: ObjectRef::new(ObjectKind::LearningPlan, id),
+                }],
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 }

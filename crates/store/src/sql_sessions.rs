@@ -632,4 +632,46 @@ where
             enrollment,
         })
     }
+
+    async fn delete_session(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        id: ObjectId,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let s = Self::load_session(&mut tx, tenant, id).await?;
+        let awaiting: Vec<(String,)> = sqlx::query_as::<DB, (String,)>(
+            "SELECT user_id FROM bookings WHERE session_id = $1 AND status = 'to_confirm'",
+        )
+        .bind(id.to_string())
+        .fetch_all(&mut *tx)
+        .await?;
+        sqlx::query::<DB>("DELETE FROM sessions WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.to_string())
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        Self::record(
+            &mut tx,
+            Entry {
+                tenant: Some(tenant),
+                actor,
+                action: "session.deleted",
+                entity: s.kind.code(),
+                entity_id: id.to_string(),
+                before: Some(session_json(&s)),
+                after: None,
+                access: vec![Change::RemoveObject { object: s.object() }],
+            },
+        )
+        .await?;
+        for (user,) in awaiting {
+            let user = UserId::from_uuid(uuid("booking", &user)?);
+            let enrollment = Self::enrollment_for(&mut tx, tenant, s.course, user).await?;
+            Self::follow_bookings(&mut tx, actor, tenant, enrollment).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
 }

@@ -345,13 +345,61 @@ impl AccessModel {
             | Change::RemoveRole { .. }
             | Change::UpsertPolicy(_)
             | Change::RemovePolicy { .. }
-            | Change::SetSettings(_) => {
-                let tenant = self.data.tenant;
-                let data = std::mem::replace(&mut self.data, AccessData::new(tenant));
-                *self = Self::from_data(data);
-            }
+            | Change::SetSettings(_) => self.rebuild(),
         }
         Ok(())
+    }
+
+    /// Changes after which the indexes are rebuilt from the data rather than patched.
+    fn rebuilds(change: &Change) -> bool {
+        matches!(
+            change,
+            Change::RemoveUser { .. }
+                | Change::RemoveGroup { .. }
+                | Change::RemoveObject { .. }
+                | Change::UpsertRole(_)
+                | Change::RemoveRole { .. }
+                | Change::UpsertPolicy(_)
+                | Change::RemovePolicy { .. }
+                | Change::SetSettings(_)
+        )
+    }
+
+    fn rebuild(&mut self) {
+        let tenant = self.data.tenant;
+        let data = std::mem::replace(&mut self.data, AccessData::new(tenant));
+        *self = Self::from_data(data);
+    }
+
+    /// Applies the changes of one write, rebuilding the indexes once per run of changes that
+    /// need a rebuild rather than once per change: deleting a course also removes its lessons
+    /// and sessions, and each rebuild costs a pass over the tenant. A change that does not
+    /// apply is handed to `failed` and skipped; the others still apply.
+    pub fn apply_entry(
+        &mut self,
+        changes: &[Change],
+        mut failed: impl FnMut(&Change, AccessError),
+    ) {
+        let mut stale = false;
+        for change in changes {
+            if Self::rebuilds(change) {
+                match self.data.apply(change) {
+                    Ok(()) => stale = true,
+                    Err(e) => failed(change, e),
+                }
+                continue;
+            }
+            if stale {
+                self.rebuild();
+                stale = false;
+            }
+            if let Err(e) = self.apply(change) {
+                failed(change, e);
+            }
+        }
+        if stale {
+            self.rebuild();
+        }
     }
 
     /// Applies changes in order, stopping at the first error (earlier ones stay applied).

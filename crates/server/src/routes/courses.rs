@@ -766,3 +766,115 @@ pub async fn plan_status_of(
             .collect(),
     }))
 }
+
+/// Deletes a course with its materials, sessions, enrollments and progress (`courses.delete`,
+/// a data-loss permission). Grants held at the course go with it.
+#[utoipa::path(delete, path = "/api/v1/courses/{id}", tag = "courses",
+    responses((status = 204), (status = 403, body = crate::error::Problem),
+              (status = 404, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn delete(
+    State(state): State<AppState>,
+    member: Member,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let course = path_object(&id)?;
+    state
+        .authorize(&member, Permission::CoursesDelete, course_ref(course))
+        .await?;
+    state
+        .store
+        .delete_course(&member.actor(), member.tenant, course)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(delete, path = "/api/v1/courses/{id}/materials/{material}", tag = "courses",
+    responses((status = 204), (status = 403, body = crate::error::Problem),
+              (status = 404, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn delete_material(
+    State(state): State<AppState>,
+    member: Member,
+    Path((id, material)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let course = path_object(&id)?;
+    let material = path_object(&material)?;
+    state
+        .authorize(&member, Permission::CoursesEdit, course_ref(course))
+        .await?;
+    state
+        .store
+        .delete_material(&member.actor(), member.tenant, course, material)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Takes a learner out of a course, with their bookings and progress there: whoever manages
+/// enrollments of the course, or of the learner.
+#[utoipa::path(delete, path = "/api/v1/courses/{id}/enrollments/{user}", tag = "enrollments",
+    responses((status = 204), (status = 403, body = crate::error::Problem),
+              (status = 404, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn unenroll(
+    State(state): State<AppState>,
+    member: Member,
+    Path((id, user)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let course = path_object(&id)?;
+    let user = super::user_ref(&state, &member, &user).await?.id;
+    if !state.allows(
+        &member,
+        Permission::EnrollmentsManage,
+        ObjectRef::user(user),
+    ) {
+        state
+            .authorize(&member, Permission::EnrollmentsManage, course_ref(course))
+            .await?;
+    }
+    state
+        .store
+        .unenroll(&member.actor(), member.tenant, course, user)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn plan_ref(id: ObjectId) -> ObjectRef {
+    ObjectRef::new(ObjectKind::LearningPlan, id)
+}
+
+#[utoipa::path(get, path = "/api/v1/learning-plans/{id}", tag = "learning plans",
+    responses((status = 200, body = PlanOut), (status = 403, body = crate::error::Problem),
+              (status = 404, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn get_plan(
+    State(state): State<AppState>,
+    member: Member,
+    Path(id): Path<String>,
+) -> ApiResult<Json<PlanOut>> {
+    let id = path_object(&id)?;
+    state
+        .authorize(&member, Permission::LearningPlansView, plan_ref(id))
+        .await?;
+    Ok(Json(state.store.plan(member.tenant, id).await?.into()))
+}
+
+#[utoipa::path(delete, path = "/api/v1/learning-plans/{id}", tag = "learning plans",
+    responses((status = 204), (status = 403, body = crate::error::Problem),
+              (status = 404, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn delete_plan(
+    State(state): State<AppState>,
+    member: Member,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id = path_object(&id)?;
+    state
+        .authorize(&member, Permission::LearningPlansManage, plan_ref(id))
+        .await?;
+    state
+        .store
+        .delete_plan(&member.actor(), member.tenant, id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -389,3 +389,26 @@ pub async fn attendance(
     let user = super::user_ref(&state, &member, &body.user).await?.id;
     Ok(Json(attend(&state, &member, session, user).await?.into()))
 }
+
+/// Deletes a session (`sessions.manage`) or event (`events.manage`) with its bookings.
+#[utoipa::path(delete, path = "/api/v1/sessions/{id}", tag = "sessions",
+    responses((status = 204), (status = 403, body = crate::error::Problem),
+              (status = 404, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn delete(
+    State(state): State<AppState>,
+    member: Member,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let s = session_of(&state, &member, &id).await?;
+    let manage = match s.kind {
+        SessionKind::Session => Permission::SessionsManage,
+        SessionKind::Event => Permission::EventsManage,
+    };
+    state.authorize(&member, manage, s.object()).await?;
+    state
+        .store
+        .delete_session(&member.actor(), member.tenant, s.id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -443,3 +443,138 @@ async fn e_learning_access_is_given_only_where_the_integration_is_on() {
         "the tenant's default length"
     );
 }
+
+#[tokio::test]
+async fn deleting_takes_the_dependent_rows_and_the_engines_knowledge_with_it() {
+    let app = spawn_app().await;
+    let c = course(&app, "instructor_led").await;
+    let material = ok(app
+        .send(
+            Method::POST,
+            &format!("/api/v1/courses/{}/materials", s(&c, "id")),
+            json!({ "title": "Slides" }),
+        )
+        .await)
+    .await;
+    let day = session(&app, &c, json!({ "approval_required": true })).await;
+    let (tina, tina_token) = person(&app, "tina").await;
+    grant(&app, &tina, "tutor", "platform").await;
+    grant(&app, &tina, "course-tutor", &s(&c, "object")).await;
+    for name in ["lea", "max"] {
+        app.create_user(name, json!({})).await;
+        enroll(&app, &c, name).await;
+    }
+    assert_eq!(
+        ok(book(&app, &day, "lea").await).await["enrollment"]["status"],
+        "to_confirm"
+    );
+    let plan = ok(app
+        .send(
+            Method::POST,
+            "/api/v1/learning-plans",
+            json!({ "title": "Path", "courses": [s(&c, "id")] }),
+        )
+        .await)
+    .await;
+
+    // A session goes with its bookings; the enrollment waiting on it moves back.
+    assert_eq!(
+        app.send(
+            Method::DELETE,
+            &format!("/api/v1/sessions/{}", s(&day, "id")),
+            json!(null)
+        )
+        .await
+        .status(),
+        204
+    );
+    let lea = ok(app
+        .get(&format!(
+            "/api/v1/courses/{}/enrollments?limit=10",
+            s(&c, "id")
+        ))
+        .await)
+    .await;
+    assert!(
+        lea["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["status"] == "enrolled"),
+        "{lea}"
+    );
+    // Unenrolling and removing a material.
+    let course_path = format!("/api/v1/courses/{}", s(&c, "id"));
+    assert_eq!(
+        app.send(
+            Method::DELETE,
+            &format!("{course_path}/enrollments/max"),
+            json!(null)
+        )
+        .await
+        .status(),
+        204
+    );
+    assert_eq!(
+        app.send(
+            Method::DELETE,
+            &format!("{course_path}/materials/{}", s(&material, "id")),
+            json!(null)
+        )
+        .await
+        .status(),
+        204
+    );
+    let materials = ok(app.get(&format!("{course_path}/materials")).await).await;
+    assert_eq!(materials, json!([]));
+
+    // A course tutor may not delete the course (a data-loss permission); an administrator may.
+    let refused = app
+        .request(Method::DELETE, &course_path, &tina_token)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(refused, 403, None, "courses.delete").await;
+    assert_eq!(
+        app.send(Method::DELETE, &course_path, json!(null))
+            .await
+            .status(),
+        204
+    );
+    assert_eq!(app.get(&course_path).await.status(), 404);
+    let grants = ok(app.get("/api/v1/grants").await).await;
+    assert!(
+        !grants.to_string().contains(&s(&c, "object")),
+        "grants held at the course went with it: {grants}"
+    );
+    let kept = ok(app
+        .get(&format!("/api/v1/learning-plans/{}", s(&plan, "id")))
+        .await)
+    .await;
+    assert_eq!(kept["courses"], json!([]), "the plan no longer lists it");
+    let plan_path = format!("/api/v1/learning-plans/{}", s(&plan, "id"));
+    assert_eq!(
+        app.send(Method::DELETE, &plan_path, json!(null))
+            .await
+            .status(),
+        204
+    );
+    assert_eq!(app.get(&plan_path).await.status(), 404);
+    let audit = ok(app.get("/api/v1/audit?limit=1000").await).await;
+    for action in [
+        "course.deleted",
+        "session.deleted",
+        "material.deleted",
+        "enrollment.deleted",
+        "learning_plan.deleted",
+    ] {
+        assert!(
+            audit
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c["action"] == action),
+            "{action} is audited"
+        );
+    }
+}
