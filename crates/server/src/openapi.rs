@@ -34,6 +34,7 @@ use crate::routes::*;
         courses::materials, courses::enroll, courses::enrollments, courses::set_status,
         courses::approve, courses::activity, courses::create_plan, courses::plan_status_of,
         app::set_app_access, app::course_app_access, app::invite, app::settings, app::set_settings,
+        imports::create, imports::export,
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&BearerAuth)

@@ -11,6 +11,7 @@ mod records;
 mod rows;
 mod sql;
 mod sql_courses;
+mod sql_import;
 mod sql_mail;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -19,6 +20,7 @@ pub use backend::{Backend, connect};
 pub use error::{StoreError, StoreResult};
 pub use records::*;
 pub use sql::SqlStore;
+pub use sql_import::{ImportOp, ImportSession, ImportStore};
 /// The database error type inside [`StoreError::Database`], so callers can tell an outage from a
 /// bug without depending on sqlx themselves.
 pub use sqlx::Error as DatabaseError;
@@ -181,7 +183,7 @@ pub trait MailStore: Send + Sync {
 /// Everything the server asks of the database. Every tenant-owned read and write takes the tenant
 /// explicitly: there is no way to name a row without saying whose it is.
 #[async_trait]
-pub trait Store: CourseStore + MailStore + Send + Sync + 'static {
+pub trait Store: CourseStore + MailStore + ImportStore + Send + Sync + 'static {
     /// `sqlite` or `postgres`, for logs and metrics.
     fn backend(&self) -> &'static str;
     /// A round trip to the database, for health checks.
