@@ -69,8 +69,10 @@ fn print_report(r: &ImportReport) {
         "{} {} rows ({}): {} created, {} updated, {} unchanged, {} refused",
         if r.applied {
             "imported"
-        } else {
+        } else if r.dry_run {
             "checked (dry run, nothing changed)"
+        } else {
+            "refused"
         },
         r.rows,
         r.format,
@@ -121,8 +123,8 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
             })
         }
         Err(ImportError::Refused(report)) => {
-            println!("refused: nothing was imported");
             print_report(&report);
+            println!("nothing was imported");
             Ok(ExitCode::FAILURE)
         }
         Err(ImportError::Api(e)) => Err(e.into()),

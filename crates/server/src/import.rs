@@ -5,14 +5,15 @@
 //! was refused and this is not a dry run, so a file applies whole or not at all, and a dry run
 //! reports exactly what an apply would do. Memory holds one chunk of rows, not the file.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use axum::response::{IntoResponse, Response};
 use registrar_domain::access::presets::group_role_csv_code;
 use registrar_domain::access::{
-    AccessModel, AccessUser, Change, Grant, GrantId, ObjectRef, Permission, Principal, Scope,
+    AccessModel, AccessUser, Change, Grant, GrantId, ObjectRef, Permission, Principal, RoleId,
+    Scope,
 };
 use registrar_domain::ids::{GroupId, TenantId, UserId};
 use registrar_domain::import::{
@@ -242,6 +243,8 @@ struct Run<'a> {
     model: AccessModel,
     /// Users this chunk names, by email and by username, as of the previous row.
     known: HashMap<String, User>,
+    /// (principal, role, scope) of every grant, so a repeated line is found without a scan.
+    held: HashSet<(Principal, RoleId, Scope)>,
     ops: Vec<ImportOp>,
     report: &'a mut ImportReport,
 }
@@ -495,13 +498,7 @@ impl Run<'_> {
         let (user, outcome) = self.upsert_user(line, r)?;
         let scope = Scope::Object(ObjectRef::group(group));
         let principal = Principal::User(user.id);
-        let held = self
-            .model
-            .data()
-            .grants
-            .values()
-            .any(|g| g.principal == principal && g.role == role && g.scope == scope);
-        if held {
+        if self.held.contains(&(principal, role, scope)) {
             return Ok(outcome);
         }
         let grant = Grant {
@@ -515,6 +512,7 @@ impl Run<'_> {
             .map_err(|e| row_error(line, "role", e))?;
         self.apply(Change::UpsertGrant(grant))
             .map_err(|e| RowError { line, ..e })?;
+        self.held.insert((principal, role, scope));
         self.ops.push(ImportOp::Log(LogEntry {
             action: "grant.created",
             entity: "grant",
@@ -661,6 +659,12 @@ pub async fn run(
     // the model is exactly what the transaction sees.
     access.sync().await?;
     let (model, seen) = access.read_at(tenant, AccessModel::clone);
+    let held = model
+        .data()
+        .grants
+        .values()
+        .map(|g| (g.principal, g.role, g.scope))
+        .collect();
     let actual = session.revision().await?;
     if actual != seen {
         return Err(ApiError::Conflict {
@@ -681,6 +685,7 @@ pub async fn run(
         columns,
         model,
         known: HashMap::new(),
+        held,
         ops: Vec::new(),
         report: &mut report,
     };
