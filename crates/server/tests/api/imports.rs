@@ -428,3 +428,20 @@ async fn exports_neutralise_formulas_and_show_only_what_the_caller_may_see() {
             .starts_with("id,principal,role,scope")
     );
 }
+
+#[tokio::test]
+async fn an_import_may_be_larger_than_the_body_limit_of_other_routes() {
+    let app = spawn_app().await;
+    let mut file = String::from("email,display_name,label:note\n");
+    let mut rows = 0;
+    while file.len() <= 1024 * 1024 + 1 {
+        rows += 1;
+        file.push_str(&format!(
+            "user{rows:06}@acme.example,User {rows},{}\n",
+            "x".repeat(40)
+        ));
+    }
+    let report = ok(import(&app, &app.token, "format=users&dry_run=true", file).await).await;
+    assert_eq!(report["rows"], rows);
+    assert_eq!(report["created"], rows);
+}
