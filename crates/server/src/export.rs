@@ -45,6 +45,76 @@ impl<W: Write> Out<W> {
     }
 }
 
+/// The header of the users export.
+pub const USER_COLUMNS: &[&str] = &[
+    "id",
+    "username",
+    "email",
+    "display_name",
+    "status",
+    "expires_on",
+    "primary_group",
+    "labels",
+];
+
+/// One page of the users export (no header) after the cursor `after`: the CSV bytes, how many
+/// rows they hold, and the cursor of the next page. The API streams these, so an export of a
+/// million users never sits in memory.
+pub async fn users_page(
+    store: &dyn Store,
+    access: &ReadModel,
+    tenant: TenantId,
+    viewer: UserId,
+    after: Option<String>,
+) -> ApiResult<(Vec<u8>, u64, Option<String>)> {
+    let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
+    page.after = after;
+    let got = store.list_users(tenant, &page).await?;
+    let mut w = Out(csv::Writer::from_writer(Vec::new()));
+    let mut n = 0;
+    for u in got.items {
+        let visible = u.id == viewer
+            || access
+                .read(tenant, |m| {
+                    m.allows(
+                        viewer,
+                        Permission::UsersView,
+                        &ObjectRef::user(u.id),
+                        today(),
+                    )
+                })
+                .unwrap_or(false);
+        if !visible {
+            continue;
+        }
+        let labels = u
+            .labels
+            .as_map()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(";");
+        w.row([
+            u.id.to_string().as_str(),
+            u.username.as_str(),
+            u.email.as_ref().map_or("", |e| e.as_str()),
+            u.display_name.as_str(),
+            u.status.code(),
+            u.expires_on.map(|d| d.to_string()).as_deref().unwrap_or(""),
+            u.primary_group
+                .map(|g| g.to_string())
+                .as_deref()
+                .unwrap_or(""),
+            labels.as_str(),
+        ])?;
+        n += 1;
+    }
+    let bytes =
+        w.0.into_inner()
+            .map_err(|e| ApiError::Internal(format!("cannot write the export: {e}")))?;
+    Ok((bytes, n, got.next))
+}
+
 /// Writes the export to `out`; returns the number of data rows.
 pub async fn write(
     store: &dyn Store,
@@ -63,50 +133,24 @@ pub async fn write(
     };
     match kind {
         ExportKind::Users => {
-            w.row([
-                "id",
-                "username",
-                "email",
-                "display_name",
-                "status",
-                "expires_on",
-                "primary_group",
-                "labels",
-            ])?;
-            let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
+            w.row(USER_COLUMNS.iter().copied())?;
+            let io =
+                |e: std::io::Error| ApiError::Internal(format!("cannot write the export: {e}"));
+            let mut out =
+                w.0.into_inner()
+                    .map_err(|e| ApiError::Internal(format!("cannot write the export: {e}")))?;
+            let mut after = None;
             loop {
-                let got = store.list_users(tenant, &page).await?;
-                for u in got.items {
-                    if u.id != viewer && !allows(Permission::UsersView, ObjectRef::user(u.id)) {
-                        continue;
-                    }
-                    let labels = u
-                        .labels
-                        .as_map()
-                        .iter()
-                        .map(|(k, v)| format!("{k}={v}"))
-                        .collect::<Vec<_>>()
-                        .join(";");
-                    w.row([
-                        u.id.to_string().as_str(),
-                        u.username.as_str(),
-                        u.email.as_ref().map_or("", |e| e.as_str()),
-                        u.display_name.as_str(),
-                        u.status.code(),
-                        u.expires_on.map(|d| d.to_string()).as_deref().unwrap_or(""),
-                        u.primary_group
-                            .map(|g| g.to_string())
-                            .as_deref()
-                            .unwrap_or(""),
-                        labels.as_str(),
-                    ])?;
-                    n += 1;
-                }
-                match got.next {
-                    Some(next) => page.after = Some(next),
+                let (bytes, rows, next) = users_page(store, access, tenant, viewer, after).await?;
+                out.write_all(&bytes).map_err(io)?;
+                n += rows;
+                match next {
+                    Some(next) => after = Some(next),
                     None => break,
                 }
             }
+            out.flush().map_err(io)?;
+            return Ok(n);
         }
         ExportKind::Grants => {
             if !allows(Permission::RolesView, ObjectRef::tenant(tenant)) {

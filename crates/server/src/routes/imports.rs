@@ -13,7 +13,7 @@ use tokio::io::AsyncWriteExt;
 use utoipa::IntoParams;
 
 use crate::error::{ApiError, ApiResult};
-use crate::export::{ExportKind, write};
+use crate::export::{ExportKind, USER_COLUMNS, users_page, write};
 use crate::extract::{Json, Member, Query};
 use crate::import::{ImportError, ImportOptions, ImportReport, run};
 use crate::state::AppState;
@@ -114,16 +114,22 @@ pub async fn export(
     Path(kind): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
     let kind = ExportKind::parse(&kind)?;
-    let mut out = Vec::new();
-    write(
-        state.store.as_ref(),
-        &state.access,
-        member.tenant,
-        member.user.id,
-        kind,
-        &mut out,
-    )
-    .await?;
+    let body = match kind {
+        ExportKind::Users => users_stream(state, member),
+        ExportKind::Grants | ExportKind::Enrollments => {
+            let mut out = Vec::new();
+            write(
+                state.store.as_ref(),
+                &state.access,
+                member.tenant,
+                member.user.id,
+                kind,
+                &mut out,
+            )
+            .await?;
+            Body::from(out)
+        }
+    };
     let name = match kind {
         ExportKind::Users => "users.csv",
         ExportKind::Grants => "grants.csv",
@@ -137,6 +143,29 @@ pub async fn export(
                 format!("attachment; filename=\"{name}\""),
             ),
         ],
-        out,
+        body,
     ))
+}
+
+/// The users export, one store page at a time. A failure after the first page can only cut
+/// the download short (the status is sent); it is logged.
+fn users_stream(state: AppState, member: Member) -> Body {
+    let header = USER_COLUMNS.join(",") + "\n";
+    let pages = futures_util::stream::unfold(Some(None), move |cursor: Option<Option<String>>| {
+        let state = state.clone();
+        let (tenant, viewer) = (member.tenant, member.user.id);
+        async move {
+            let after = cursor?;
+            match users_page(state.store.as_ref(), &state.access, tenant, viewer, after).await {
+                Ok((bytes, _, next)) => Some((Ok(bytes), next.map(Some))),
+                Err(e) => {
+                    tracing::warn!(error = %e, "users export failed part way");
+                    Some((Err(std::io::Error::other(e.to_string())), None))
+                }
+            }
+        }
+    });
+    let first =
+        futures_util::stream::once(async move { Ok::<_, std::io::Error>(header.into_bytes()) });
+    Body::from_stream(first.chain(pages))
 }

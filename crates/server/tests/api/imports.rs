@@ -445,3 +445,17 @@ async fn an_import_may_be_larger_than_the_body_limit_of_other_routes() {
     assert_eq!(report["rows"], rows);
     assert_eq!(report["created"], rows);
 }
+
+#[tokio::test]
+async fn the_users_export_streams_every_page() {
+    let app = spawn_app().await;
+    let mut file = String::from("email,display_name\n");
+    for i in 0..1_200 {
+        file.push_str(&format!("u{i:04}@acme.example,User {i}\n"));
+    }
+    ok(import(&app, &app.token, "format=users", file).await).await;
+    let csv = app.get("/api/v1/exports/users").await.text().await.unwrap();
+    assert_eq!(csv.lines().count(), 1 + 1_201);
+    assert!(csv.starts_with("id,username,email,"), "{}", &csv[..80]);
+    assert!(csv.contains(",u1199@acme.example,"));
+}
