@@ -24,6 +24,9 @@ fn demo_database() -> (String, std::path::PathBuf) {
             "--database-url",
             &url,
         ])
+        // Not the default `mailbox.jsonl` in the crate folder: the demo's mail stays in temp.
+        .arg("--mailbox")
+        .arg(path.with_extension("mailbox.jsonl"))
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -96,6 +99,7 @@ fn the_sample_files_import_into_the_demo_tenant_and_export_back() {
     assert!(out.contains("nothing was imported"), "{out}");
     assert!(err.contains("line 3, column email"), "{err}");
     let _ = std::fs::remove_file(bad);
+    let _ = std::fs::remove_file(path.with_extension("mailbox.jsonl"));
     let _ = std::fs::remove_file(path);
 }
 
