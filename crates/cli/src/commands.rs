@@ -20,7 +20,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Args)]
-struct Database {
+pub(crate) struct Database {
     /// Where the data lives: `sqlite://FILE` or `postgres://USER@HOST/DB`.
     #[arg(
         long,
@@ -56,6 +56,13 @@ enum Command {
     Grant(GrantArgs),
     /// Revoke a grant, as `--as`.
     Revoke(RevokeArgs),
+    /// Import a CSV file (users, group roles, statuses, managers), checked row by row as `--as`;
+    /// all of it or nothing.
+    Import(crate::import::ImportArgs),
+    /// Export users, grants or enrollments as CSV, cut by what `--as` may see.
+    Export(crate::import::ExportArgs),
+    /// Write a deterministic users CSV to standard output, for measuring imports.
+    BenchCsv(crate::import::BenchCsvArgs),
     /// Run the mail sender on its own: deliver the outbox, then keep following it (or stop
     /// when it is empty, with `--once`). Run one sender per database: `serve` runs one too
     /// unless given `--no-mail-sender`.
@@ -354,7 +361,7 @@ async fn tenant_id(
 }
 
 /// The store, tenant, acting user and read model a command acting as a user needs.
-async fn acting(
+pub(crate) async fn acting(
     db: &Database,
     tenant: &str,
     username: &str,
@@ -399,6 +406,9 @@ async fn decide(args: &CheckArgs) -> anyhow::Result<registrar_domain::access::De
 pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     use std::process::ExitCode;
     match cli.command {
+        Command::Import(args) => crate::import::import(args).await,
+        Command::Export(args) => crate::import::export(args).await,
+        Command::BenchCsv(args) => crate::import::bench_csv(args),
         Command::Check(args) => {
             let decision = decide(&args).await?;
             println!("{}", decision.explanation);

@@ -2,6 +2,7 @@
 
 mod commands;
 mod demo;
+mod import;
 
 use clap::Parser;
 

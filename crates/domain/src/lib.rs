@@ -12,6 +12,7 @@ pub mod course;
 pub mod error;
 pub mod group;
 pub mod ids;
+pub mod import;
 pub mod lifecycle;
 pub mod session;
 pub mod tenant;

@@ -8,7 +8,9 @@ pub mod auth;
 pub mod bootstrap;
 pub mod dto;
 pub mod error;
+pub mod export;
 pub mod extract;
+pub mod import;
 pub mod mail;
 pub mod metrics;
 pub mod openapi;
@@ -164,6 +166,8 @@ pub fn router(state: AppState) -> Router {
             get(courses::get_plan).delete(courses::delete_plan),
         )
         .route("/learning-plans/{id}/status", get(courses::plan_status_of))
+        .route("/imports", post(imports::create))
+        .route("/exports/{kind}", get(imports::export))
         .fallback(|| async { ApiError::NotFound("no such API endpoint".into()) });
 
     let request_id = axum::http::HeaderName::from_static("x-request-id");

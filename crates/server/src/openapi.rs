@@ -39,6 +39,7 @@ use crate::routes::*;
         courses::delete_plan,
         app::set_app_access, app::course_app_access, app::app_courses, app::invite, app::settings, app::set_settings,
         crate::scim::leaver::get, crate::scim::leaver::set,
+        imports::create, imports::export,
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&BearerAuth)

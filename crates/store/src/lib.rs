@@ -11,6 +11,7 @@ mod records;
 mod rows;
 mod sql;
 mod sql_courses;
+mod sql_import;
 mod sql_mail;
 mod sql_scim;
 mod sql_sessions;
@@ -21,6 +22,7 @@ pub use backend::{Backend, connect};
 pub use error::{StoreError, StoreResult};
 pub use records::*;
 pub use sql::SqlStore;
+pub use sql_import::{ImportOp, ImportSession, ImportStore};
 pub use sql_scim::{
     LeaverPolicy, ScimGroupRecord, ScimGroupWrite, ScimLookup, ScimStore, ScimUserRecord,
     ScimUserWrite,
@@ -278,7 +280,7 @@ pub trait MailStore: Send + Sync {
 /// explicitly: there is no way to name a row without saying whose it is.
 #[async_trait]
 pub trait Store:
-    CourseStore + SessionStore + MailStore + ScimStore + Send + Sync + 'static
+    CourseStore + SessionStore + MailStore + ScimStore + ImportStore + Send + Sync + 'static
 {
     /// `sqlite` or `postgres`, for logs and metrics.
     fn backend(&self) -> &'static str;

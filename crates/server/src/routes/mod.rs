@@ -6,6 +6,7 @@ pub mod audit;
 pub mod courses;
 pub mod groups;
 pub mod health;
+pub mod imports;
 pub mod session;
 pub mod sessions;
 pub mod tenants;

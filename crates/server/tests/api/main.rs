@@ -9,6 +9,7 @@ mod errors;
 mod fault;
 mod groups;
 mod helpers;
+mod imports;
 mod isolation;
 mod operations;
 mod scim;

@@ -1,0 +1,171 @@
+//! CSV import and export over HTTP. The upload streams to a temporary file first, so a slow
+//! client never holds the import's write transaction open, and the body limit of other routes
+//! (1 MiB) does not apply: imports have their own.
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::IntoResponse;
+use futures_util::StreamExt;
+use registrar_domain::import::{ColumnMapping, Format};
+use serde::Deserialize;
+use tokio::io::AsyncWriteExt;
+use utoipa::IntoParams;
+
+use crate::error::{ApiError, ApiResult};
+use crate::export::{ExportKind, USER_COLUMNS, users_page, write};
+use crate::extract::{Json, Member, Query};
+use crate::import::{ImportError, ImportOptions, ImportReport, run};
+use crate::state::AppState;
+
+/// Largest import file accepted: about four million user rows.
+pub const MAX_IMPORT_BYTES: u64 = 512 * 1024 * 1024;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ImportQuery {
+    /// `users`, `group-roles`, `status` or `managers`.
+    pub format: String,
+    /// Check every row and report, change nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// The generic format: `Their column=field,Other=field`.
+    pub mapping: Option<String>,
+}
+
+/// A file on disk that is removed when the request ends, however it ends.
+struct Spool(std::path::PathBuf);
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        if let Err(e) = std::fs::remove_file(&self.0)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!(path = %self.0.display(), error = %e, "cannot remove an import spool file");
+        }
+    }
+}
+
+async fn spool(body: Body) -> ApiResult<Spool> {
+    let spool =
+        Spool(std::env::temp_dir().join(format!("registrar-import-{}.csv", uuid::Uuid::new_v4())));
+    let io = |e: std::io::Error| ApiError::Internal(format!("cannot spool the upload: {e}"));
+    let mut file = tokio::fs::File::create(&spool.0).await.map_err(io)?;
+    let mut stream = body.into_data_stream();
+    let mut total = 0u64;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("upload failed: {e}")))?;
+        total += chunk.len() as u64;
+        if total > MAX_IMPORT_BYTES {
+            return Err(ApiError::PayloadTooLarge(format!(
+                "an import file may have at most {MAX_IMPORT_BYTES} bytes"
+            )));
+        }
+        file.write_all(&chunk).await.map_err(io)?;
+    }
+    file.flush().await.map_err(io)?;
+    Ok(spool)
+}
+
+/// Imports a CSV file (the request body, UTF-8, `,` `;` or tab, with or without a byte order
+/// mark). Every row is checked by the engine as the caller; one refused row refuses the file.
+#[utoipa::path(post, path = "/api/v1/imports", tag = "imports", params(ImportQuery),
+    request_body(content = String, content_type = "text/csv"),
+    responses((status = 200, body = ImportReport),
+              (status = 422, description = "refused rows (problem+json with the report)")),
+    security(("bearer" = [])))]
+pub async fn create(
+    State(state): State<AppState>,
+    member: Member,
+    Query(q): Query<ImportQuery>,
+    body: Body,
+) -> Result<Json<ImportReport>, ImportError> {
+    let options = ImportOptions {
+        format: Format::parse(&q.format).map_err(ApiError::from)?,
+        mapping: ColumnMapping::parse(q.mapping.as_deref().unwrap_or_default())
+            .map_err(ApiError::from)?,
+        dry_run: q.dry_run,
+        source: "upload".into(),
+    };
+    let file = spool(body).await?;
+    let report = run(
+        state.store.as_ref(),
+        &state.access,
+        member.tenant,
+        member.user.id,
+        &member.actor(),
+        &file.0,
+        &options,
+        &|_| {},
+    )
+    .await?;
+    Ok(Json(report))
+}
+
+/// Users, grants or enrollments as CSV, cut by what the caller may see; cells that a
+/// spreadsheet would run as formulas start with `'`.
+#[utoipa::path(get, path = "/api/v1/exports/{kind}", tag = "imports",
+    params(("kind" = String, Path, description = "users, grants or enrollments")),
+    responses((status = 200, content_type = "text/csv", body = String)),
+    security(("bearer" = [])))]
+pub async fn export(
+    State(state): State<AppState>,
+    member: Member,
+    Path(kind): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let kind = ExportKind::parse(&kind)?;
+    let body = match kind {
+        ExportKind::Users => users_stream(state, member),
+        ExportKind::Grants | ExportKind::Enrollments => {
+            let mut out = Vec::new();
+            write(
+                state.store.as_ref(),
+                &state.access,
+                member.tenant,
+                member.user.id,
+                kind,
+                &mut out,
+            )
+            .await?;
+            Body::from(out)
+        }
+    };
+    let name = match kind {
+        ExportKind::Users => "users.csv",
+        ExportKind::Grants => "grants.csv",
+        ExportKind::Enrollments => "enrollments.csv",
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        body,
+    ))
+}
+
+/// The users export, one store page at a time. A failure after the first page can only cut
+/// the download short (the status is sent); it is logged.
+fn users_stream(state: AppState, member: Member) -> Body {
+    let header = USER_COLUMNS.join(",") + "\n";
+    let pages = futures_util::stream::unfold(Some(None), move |cursor: Option<Option<String>>| {
+        let state = state.clone();
+        let (tenant, viewer) = (member.tenant, member.user.id);
+        async move {
+            let after = cursor?;
+            match users_page(state.store.as_ref(), &state.access, tenant, viewer, after).await {
+                Ok((bytes, _, next)) => Some((Ok(bytes), next.map(Some))),
+                Err(e) => {
+                    tracing::warn!(error = %e, "users export failed part way");
+                    Some((Err(std::io::Error::other(e.to_string())), None))
+                }
+            }
+        }
+    });
+    let first =
+        futures_util::stream::once(async move { Ok::<_, std::io::Error>(header.into_bytes()) });
+    Body::from_stream(first.chain(pages))
+}
