@@ -249,11 +249,23 @@ fn random_change(r: &mut Rng, d: &AccessData) -> Option<Change> {
         53 => Change::RemoveObject {
             object: r.pick(&objects_of(d, LEARNING_KINDS))?,
         },
-        54..=61 => Change::SetEnrollment {
+        54..=58 => Change::SetEnrollment {
             user: r.pick(&us)?,
             course: r.pick(&objects_of(d, &[ObjectKind::Course]))?.id,
             status: r.pick(&EnrollmentStatus::ALL)?,
         },
+        59 | 60 => Change::SetBooking {
+            user: r.pick(&us)?,
+            session: r.pick(&objects_of(d, &[ObjectKind::Session, ObjectKind::Event]))?,
+            status: r.pick(&registrar_domain::session::BookingStatus::ALL)?,
+        },
+        61 => {
+            let (u, s) = *d.bookings.keys().nth(r.below(d.bookings.len()))?;
+            Change::RemoveBooking {
+                user: u,
+                session: s,
+            }
+        }
         62 => {
             let (u, c) = *d.enrollments.keys().nth(r.below(d.enrollments.len()))?;
             Change::RemoveEnrollment { user: u, course: c }

@@ -182,6 +182,7 @@ impl From<AccessError> for ApiError {
                 detail,
             },
             A::NotALearningObject { .. }
+            | A::NotASession { .. }
             | A::BadParent { .. }
             | A::GroupCycle { .. }
             | A::NotApplicable { .. }

@@ -1043,6 +1043,26 @@ where
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         let before = Self::load_enrollment(&mut tx, tenant, course, user).await?;
+        let booked: Vec<(String, String)> = sqlx::query_as::<DB, (String, String)>(
+            "SELECT s.id, s.kind FROM bookings b JOIN sessions s ON s.id = b.session_id \
+             WHERE s.course_id = $1 AND b.user_id = $2",
+        )
+        .bind(course.to_string())
+        .bind(user.to_string())
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut forget = Vec::with_capacity(booked.len() + 1);
+        for (session, kind) in booked {
+            let kind = match kind.as_str() {
+                "event" => ObjectKind::Event,
+                _ => ObjectKind::Session,
+            };
+            forget.push(Change::RemoveBooking {
+                user,
+                session: ObjectRef::new(kind, ObjectId::from_uuid(uuid("session", &session)?)),
+            });
+        }
+        forget.push(Change::RemoveEnrollment { user, course });
         for statement in [
             "DELETE FROM bookings WHERE tenant_id = $1 AND user_id = $3 \
              AND session_id IN (SELECT id FROM sessions WHERE course_id = $2)",
@@ -1067,7 +1087,7 @@ where
                 entity_id: format!("{course}:{user}"),
                 before: Some(enrollment_json(&before)),
                 after: None,
-                access: vec![Change::RemoveEnrollment { user, course }],
+                access: forget,
             },
         )
         .await?;

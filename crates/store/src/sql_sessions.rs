@@ -206,6 +206,7 @@ where
         tx: &mut DB::Connection,
         actor: &Actor,
         tenant: TenantId,
+        session_ref: registrar_domain::access::ObjectRef,
         before: Option<&Booking>,
         after: &Booking,
         action: &'static str,
@@ -246,7 +247,11 @@ where
                 entity_id: format!("{}:{}", after.session, after.user),
                 before: before.map(booking_json),
                 after: Some(booking_json(after)),
-                access: vec![],
+                access: vec![Change::SetBooking {
+                    user: after.user,
+                    session: session_ref,
+                    status: after.status,
+                }],
             },
         )
         .await?;
@@ -469,15 +474,23 @@ where
             booked_at: at,
             updated_at: at,
         };
-        Self::write_booking(&mut tx, actor, tenant, None, &booking, "booking.created")
-            .await
-            .map_err(|e| match e {
-                StoreError::Conflict { .. } => StoreError::Conflict {
-                    field: "user",
-                    value: format!("{user} is already booked on {session}"),
-                },
-                other => other,
-            })?;
+        Self::write_booking(
+            &mut tx,
+            actor,
+            tenant,
+            s.object(),
+            None,
+            &booking,
+            "booking.created",
+        )
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict { .. } => StoreError::Conflict {
+                field: "user",
+                value: format!("{user} is already booked on {session}"),
+            },
+            other => other,
+        })?;
         let enrollment = Self::follow_bookings(&mut tx, actor, tenant, enrollment).await?;
         tx.commit().await?;
         Ok(BookingOutcome {
@@ -520,6 +533,7 @@ where
             &mut tx,
             actor,
             tenant,
+            s.object(),
             Some(&before),
             &after,
             "booking.approved",
@@ -571,6 +585,7 @@ where
                     &mut tx,
                     actor,
                     tenant,
+                    s.object(),
                     Some(&before),
                     &after,
                     "booking.attended",
@@ -617,6 +632,7 @@ where
                     &mut tx,
                     actor,
                     tenant,
+                    s.object(),
                     Some(&before),
                     &after,
                     "booking.attended",

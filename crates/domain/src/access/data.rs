@@ -16,6 +16,7 @@ use super::object::{EnrollmentStatus, LearningObject, ObjectId, ObjectKind, Obje
 use super::role::{Role, RoleId, Scope};
 use crate::group::would_cycle;
 use crate::ids::{GroupId, TenantId, UserId};
+use crate::session::BookingStatus;
 use crate::user::{EffectiveStatus, User, UserStatus};
 
 /// What decisions need to know about a user.
@@ -124,6 +125,18 @@ pub enum Change {
         user: UserId,
         course: ObjectId,
     },
+    /// A learner's booking on a session or event: one awaiting approval or a place vetoes
+    /// attending that session, and a confirmed one lets them attend it even while their
+    /// enrollment is `to_confirm` because of another session.
+    SetBooking {
+        user: UserId,
+        session: ObjectRef,
+        status: BookingStatus,
+    },
+    RemoveBooking {
+        user: UserId,
+        session: ObjectRef,
+    },
     UpsertRole(Role),
     /// Also drops the role's grants and policy items.
     RemoveRole {
@@ -167,6 +180,9 @@ pub struct AccessData {
     pub objects: BTreeMap<ObjectRef, LearningObject>,
     /// (user, course) -> status.
     pub enrollments: BTreeMap<(UserId, ObjectId), EnrollmentStatus>,
+    /// (user, session or event) -> booking status.
+    #[serde(default)]
+    pub bookings: BTreeMap<(UserId, ObjectRef), BookingStatus>,
     pub roles: BTreeMap<RoleId, Role>,
     pub grants: BTreeMap<GrantId, Grant>,
     pub policies: BTreeMap<PolicyId, Policy>,
@@ -185,6 +201,7 @@ impl AccessData {
             managers: BTreeSet::new(),
             objects: BTreeMap::new(),
             enrollments: BTreeMap::new(),
+            bookings: BTreeMap::new(),
             roles: BTreeMap::new(),
             grants: BTreeMap::new(),
             policies: BTreeMap::new(),
@@ -240,6 +257,7 @@ impl AccessData {
             | Change::RemoveManager { .. }
             | Change::RemoveObject { .. }
             | Change::RemoveEnrollment { .. }
+            | Change::RemoveBooking { .. }
             | Change::RemoveRole { .. }
             | Change::RemoveGrant { .. }
             | Change::RemovePolicy { .. }
@@ -289,6 +307,17 @@ impl AccessData {
                     }
                 }
                 Ok(())
+            }
+            Change::SetBooking { user, session, .. } => {
+                self.check_principal(Principal::User(*user))?;
+                if !matches!(session.kind, ObjectKind::Session | ObjectKind::Event) {
+                    return Err(AccessError::NotASession { object: *session });
+                }
+                if self.objects.contains_key(session) {
+                    Ok(())
+                } else {
+                    Err(AccessError::UnknownObject(*session))
+                }
             }
             Change::SetEnrollment { user, course, .. } => {
                 self.check_principal(Principal::User(*user))?;
@@ -359,6 +388,7 @@ impl AccessData {
                 self.memberships.retain(|(u, _)| *u != user);
                 self.managers.retain(|(m, e)| *m != user && *e != user);
                 self.enrollments.retain(|(u, _), _| *u != user);
+                self.bookings.retain(|(u, _), _| *u != user);
                 self.grants
                     .retain(|_, g| g.principal != Principal::User(user));
                 self.attachments
@@ -413,6 +443,7 @@ impl AccessData {
                 if object.kind == ObjectKind::Course {
                     self.enrollments.retain(|(_, c), _| *c != object.id);
                 }
+                self.bookings.retain(|(_, s), _| s != object);
                 self.drop_scope(*object);
             }
             Change::SetEnrollment {
@@ -421,6 +452,16 @@ impl AccessData {
                 status,
             } => {
                 self.enrollments.insert((*user, *course), *status);
+            }
+            Change::SetBooking {
+                user,
+                session,
+                status,
+            } => {
+                self.bookings.insert((*user, *session), *status);
+            }
+            Change::RemoveBooking { user, session } => {
+                self.bookings.remove(&(*user, *session));
             }
             Change::RemoveEnrollment { user, course } => {
                 self.enrollments.remove(&(*user, *course));

@@ -276,8 +276,24 @@ impl AccessModel {
     }
 
     fn enrollment_veto(&self, u: u32, p: Permission, o: u32) -> Option<Veto> {
+        use crate::session::BookingStatus as B;
         let c = self.course_of(o)?;
         let status = *self.enroll.get(&(u, c))?;
+        // Attending a session is decided by the booking on that session when there is one.
+        let booking = match p {
+            Permission::SessionsAttend => self.bookings.get(&(u, o)).copied(),
+            _ => None,
+        };
+        match (booking, status) {
+            (Some(b @ (B::ToConfirm | B::Waiting)), _) => {
+                return Some(Veto::Booking {
+                    session: self.objs[o as usize].r,
+                    status: b,
+                });
+            }
+            (Some(B::Booked | B::Attended), super::EnrollmentStatus::ToConfirm) => return None,
+            _ => {}
+        }
         let course = &self.objs[c as usize];
         if status.allows(p == Permission::CoursesAccess, course.instructor_led) {
             None

@@ -38,6 +38,8 @@ pub enum AccessError {
     UnknownPolicy(PolicyId),
     #[error("a role with code {0:?} already exists")]
     DuplicateRoleCode(String),
+    #[error("{object} is not a session or event: only those are booked")]
+    NotASession { object: ObjectRef },
     #[error(
         "{object} cannot be changed as a learning object: users, groups and the tenant have their own changes"
     )]

@@ -140,6 +140,10 @@ pub enum Veto {
         course: ObjectRef,
         status: EnrollmentStatus,
     },
+    Booking {
+        session: ObjectRef,
+        status: crate::session::BookingStatus,
+    },
 }
 
 impl fmt::Display for Veto {
@@ -151,6 +155,9 @@ impl fmt::Display for Veto {
             Veto::FeatureOff { feature } => write!(f, "the {feature} feature is off"),
             Veto::Enrollment { course, status } => {
                 write!(f, "the enrollment in {course} is {status}")
+            }
+            Veto::Booking { session, status } => {
+                write!(f, "the booking on {session} is {status}")
             }
         }
     }

@@ -120,6 +120,8 @@ pub struct AccessModel {
     pub(super) members: HashMap<u32, BTreeSet<u32>>,
     pub(super) created: HashMap<UserId, BTreeSet<u32>>,
     pub(super) enroll: HashMap<(u32, u32), EnrollmentStatus>,
+    /// (user slot, session or event slot) -> booking status.
+    pub(super) bookings: HashMap<(u32, u32), crate::session::BookingStatus>,
     pub(super) enrolled_in: HashMap<u32, BTreeSet<u32>>,
     pub(super) enrollments_of: HashMap<u32, BTreeSet<u32>>,
     pub(super) grants_of: HashMap<Principal, BTreeSet<GrantId>>,
@@ -151,6 +153,7 @@ impl AccessModel {
             members: HashMap::new(),
             created: HashMap::new(),
             enroll: HashMap::new(),
+            bookings: HashMap::new(),
             enrolled_in: HashMap::new(),
             enrollments_of: HashMap::new(),
             grants_of: HashMap::new(),
@@ -274,6 +277,19 @@ impl AccessModel {
                 self.link_parent(slot);
                 if let Some(c) = created_by {
                     self.created.entry(c).or_default().insert(slot);
+                }
+            }
+            Change::SetBooking { user, session, .. } | Change::RemoveBooking { user, session } => {
+                let s = self.obj_ix.get(session).copied();
+                if let (Some(u), Some(s)) = (self.user_slot(*user), s) {
+                    match change {
+                        Change::SetBooking { status, .. } => {
+                            self.bookings.insert((u, s), *status);
+                        }
+                        _ => {
+                            self.bookings.remove(&(u, s));
+                        }
+                    }
                 }
             }
             Change::SetEnrollment { user, course, .. }
@@ -836,6 +852,12 @@ impl AccessModel {
                 self.enroll.insert((u, c), status);
                 self.enrolled_in.entry(c).or_default().insert(u);
                 self.enrollments_of.entry(u).or_default().insert(c);
+            }
+        }
+        let bookings: Vec<_> = self.data.bookings.iter().map(|(k, v)| (*k, *v)).collect();
+        for ((u, session), status) in bookings {
+            if let (Some(u), Some(s)) = (self.user_slot(u), self.obj_slot(&session)) {
+                self.bookings.insert((u, s), status);
             }
         }
         let grants: Vec<_> = self

@@ -179,11 +179,22 @@ pub fn allows(d: &AccessData, u: UserId, p: Permission, o: ObjectRef, today: Dat
         {
             let ilt = d.objects.get(&c).is_some_and(|x| x.instructor_led);
             use EnrollmentStatus as S;
-            let ok = match status {
-                S::Enrolled | S::InProgress | S::Completed => true,
-                S::Waiting | S::Suspended | S::Overbooked => false,
-                // Material of an instructor-led course, but no attending; e-learning: none.
-                S::ToConfirm => ilt && p == Permission::CoursesAccess,
+            use registrar_domain::session::BookingStatus as B;
+            // Attending a session: its booking, when there is one, decides.
+            let booking = if p == Permission::SessionsAttend {
+                d.bookings.get(&(u, o))
+            } else {
+                None
+            };
+            let ok = match (booking, status) {
+                (Some(B::ToConfirm | B::Waiting), _) => false,
+                (Some(B::Booked | B::Attended), S::ToConfirm) => true,
+                (_, status) => match status {
+                    S::Enrolled | S::InProgress | S::Completed => true,
+                    S::Waiting | S::Suspended | S::Overbooked => false,
+                    // Material of an instructor-led course, but no attending; e-learning: none.
+                    S::ToConfirm => ilt && p == Permission::CoursesAccess,
+                },
             };
             if !ok {
                 return false;

@@ -98,7 +98,7 @@ async fn instructor_led_completes_when_every_booked_session_is_attended() {
         "to_confirm",
     )
     .await;
-    // The engine agrees: attending is vetoed while the enrollment is to confirm.
+    // The engine agrees: attending that session is vetoed by its booking...
     let check = ok(app
         .send(
             Method::POST,
@@ -108,6 +108,17 @@ async fn instructor_led_completes_when_every_booked_session_is_attended() {
         .await)
     .await;
     assert_eq!(check["allowed"], false, "{check}");
+    assert!(check.to_string().contains("booking"), "{check}");
+    // ...while the confirmed day 1 may be attended: the booking there decides.
+    let check = ok(app
+        .send(
+            Method::POST,
+            "/api/v1/check",
+            json!({ "user": "lea", "action": "sessions.attend", "resource": s(&day1, "object") }),
+        )
+        .await)
+    .await;
+    assert_eq!(check["allowed"], true, "{check}");
 
     // The confirmed session can be attended: progress, not completion.
     let first = ok(attend(&app, &day1, "lea").await).await;
