@@ -144,6 +144,10 @@ pub fn router(state: AppState) -> Router {
             get(sessions::bookings).post(sessions::book),
         )
         .route(
+            "/sessions/{id}/bookings/{user}",
+            axum::routing::delete(sessions::cancel),
+        )
+        .route(
             "/sessions/{id}/bookings/{user}/approve",
             post(sessions::approve),
         )

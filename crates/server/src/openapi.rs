@@ -34,7 +34,7 @@ use crate::routes::*;
         courses::materials, courses::enroll, courses::enrollments, courses::set_status,
         courses::approve, courses::activity, courses::create_plan, courses::plan_status_of,
         sessions::create, sessions::list, sessions::get, sessions::update, sessions::book,
-        sessions::bookings, sessions::approve, sessions::attendance, sessions::delete,
+        sessions::bookings, sessions::approve, sessions::attendance, sessions::delete, sessions::cancel,
         courses::delete, courses::delete_material, courses::unenroll, courses::get_plan,
         courses::delete_plan,
         app::set_app_access, app::course_app_access, app::app_courses, app::invite, app::settings, app::set_settings,

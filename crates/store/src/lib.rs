@@ -208,6 +208,14 @@ pub trait SessionStore: Send + Sync {
         user: UserId,
     ) -> StoreResult<BookingOutcome>;
     async fn bookings(&self, tenant: TenantId, session: ObjectId) -> StoreResult<Vec<Booking>>;
+    /// Cancels a booking; an enrollment that was to confirm only because of it moves back.
+    async fn cancel_booking(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        session: ObjectId,
+        user: UserId,
+    ) -> StoreResult<BookingOutcome>;
     /// Deletes a session or event with its bookings; enrollments that were to confirm only
     /// because of it move back.
     async fn delete_session(

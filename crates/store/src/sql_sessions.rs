@@ -649,6 +649,50 @@ where
         })
     }
 
+    async fn cancel_booking(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        session: ObjectId,
+        user: UserId,
+    ) -> StoreResult<BookingOutcome> {
+        let mut tx = self.begin().await?;
+        let s = Self::load_session(&mut tx, tenant, session).await?;
+        let booking = Self::load_booking(&mut tx, tenant, session, user).await?;
+        sqlx::query::<DB>(
+            "DELETE FROM bookings WHERE tenant_id = $1 AND session_id = $2 AND user_id = $3",
+        )
+        .bind(tenant.to_string())
+        .bind(session.to_string())
+        .bind(user.to_string())
+        .execute(&mut *tx)
+        .await?;
+        Self::record(
+            &mut tx,
+            Entry {
+                tenant: Some(tenant),
+                actor,
+                action: "booking.cancelled",
+                entity: "booking",
+                entity_id: format!("{session}:{user}"),
+                before: Some(booking_json(&booking)),
+                after: None,
+                access: vec![Change::RemoveBooking {
+                    user,
+                    session: s.object(),
+                }],
+            },
+        )
+        .await?;
+        let enrollment = Self::enrollment_for(&mut tx, tenant, s.course, user).await?;
+        let enrollment = Self::follow_bookings(&mut tx, actor, tenant, enrollment).await?;
+        tx.commit().await?;
+        Ok(BookingOutcome {
+            booking,
+            enrollment,
+        })
+    }
+
     async fn delete_session(
         &self,
         actor: &Actor,

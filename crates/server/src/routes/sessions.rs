@@ -286,18 +286,27 @@ pub async fn book(
 ) -> ApiResult<(StatusCode, Json<BookingResult>)> {
     let s = session_of(&state, &member, &id).await?;
     let user = super::user_ref(&state, &member, &body.user).await?.id;
-    let manages_here = state.allows(&member, Permission::EnrollmentsManage, s.object());
-    let manages_learner = state.allows(
-        &member,
-        Permission::EnrollmentsManage,
-        ObjectRef::user(user),
-    );
+    may_book(&state, &member, &s, user).await?;
+    let outcome = state
+        .store
+        .book(&member.actor(), member.tenant, s.id, user)
+        .await?;
+    Ok((StatusCode::CREATED, Json(outcome.into())))
+}
+
+/// Who may book `user` onto `s` (and cancel that booking): on a session, whoever manages
+/// enrollments there or of the learner; on an event, whoever may book onto it, for themselves
+/// or for people whose enrollments they manage, or whoever manages its enrollments.
+async fn may_book(state: &AppState, member: &Member, s: &Session, user: UserId) -> ApiResult<()> {
+    let manages_here = state.allows(member, Permission::EnrollmentsManage, s.object());
+    let manages_learner =
+        state.allows(member, Permission::EnrollmentsManage, ObjectRef::user(user));
     let allowed = manages_here
         || match s.kind {
             SessionKind::Session => manages_learner,
             SessionKind::Event => {
                 (user == member.user.id || manages_learner)
-                    && state.allows(&member, Permission::EventsBook, s.object())
+                    && state.allows(member, Permission::EventsBook, s.object())
             }
         };
     if !allowed {
@@ -308,13 +317,9 @@ pub async fn book(
             }
             _ => Permission::EnrollmentsManage,
         };
-        state.authorize(&member, missing, s.object()).await?;
+        state.authorize(member, missing, s.object()).await?;
     }
-    let outcome = state
-        .store
-        .book(&member.actor(), member.tenant, s.id, user)
-        .await?;
-    Ok((StatusCode::CREATED, Json(outcome.into())))
+    Ok(())
 }
 
 #[utoipa::path(get, path = "/api/v1/sessions/{id}/bookings", tag = "sessions",
@@ -411,4 +416,25 @@ pub async fn delete(
         .delete_session(&member.actor(), member.tenant, s.id)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Cancels a booking, by whoever could have made it (see `book`); an enrollment that was to
+/// confirm only because of it moves back to enrolled. Answers the booking as it was.
+#[utoipa::path(delete, path = "/api/v1/sessions/{id}/bookings/{user}", tag = "sessions",
+    responses((status = 200, body = BookingResult), (status = 403, body = crate::error::Problem),
+              (status = 422, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    member: Member,
+    Path((id, user)): Path<(String, String)>,
+) -> ApiResult<Json<BookingResult>> {
+    let s = session_of(&state, &member, &id).await?;
+    let user = super::user_ref(&state, &member, &user).await?.id;
+    may_book(&state, &member, &s, user).await?;
+    let outcome = state
+        .store
+        .cancel_booking(&member.actor(), member.tenant, s.id, user)
+        .await?;
+    Ok(Json(outcome.into()))
 }

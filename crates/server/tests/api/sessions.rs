@@ -589,3 +589,52 @@ async fn deleting_takes_the_dependent_rows_and_the_engines_knowledge_with_it() {
         );
     }
 }
+
+#[tokio::test]
+async fn cancelling_the_booking_awaiting_approval_gives_the_enrollment_back() {
+    let app = spawn_app().await;
+    let c = course(&app, "instructor_led").await;
+    let day = session(&app, &c, json!({ "approval_required": true })).await;
+    app.create_user("lea", json!({})).await;
+    enroll(&app, &c, "lea").await;
+    assert_eq!(
+        ok(book(&app, &day, "lea").await).await["enrollment"]["status"],
+        "to_confirm"
+    );
+    let path = format!("/api/v1/sessions/{}/bookings/lea", s(&day, "id"));
+    let (_, stranger) = person(&app, "stranger").await;
+    let refused = app
+        .request(Method::DELETE, &path, &stranger)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(refused, 403, None, "enrollments.manage").await;
+    let cancelled = ok(app.send(Method::DELETE, &path, json!(null)).await).await;
+    assert_eq!(
+        cancelled["booking"]["status"], "to_confirm",
+        "the booking as it was"
+    );
+    assert_eq!(cancelled["enrollment"]["status"], "enrolled");
+    let bookings = ok(app
+        .get(&format!("/api/v1/sessions/{}/bookings", s(&day, "id")))
+        .await)
+    .await;
+    assert_eq!(bookings, json!([]));
+    // The engine forgot the booking: the enrollment decides again.
+    let check = ok(app
+        .send(
+            Method::POST,
+            "/api/v1/check",
+            json!({ "user": "lea", "action": "sessions.attend", "resource": s(&day, "object") }),
+        )
+        .await)
+    .await;
+    assert_eq!(check["allowed"], true, "{check}");
+    assert_problem(
+        app.send(Method::DELETE, &path, json!(null)).await,
+        422,
+        None,
+        "not booked",
+    )
+    .await;
+}
