@@ -41,7 +41,8 @@ impl SessionKind {
         }
     }
 
-    fn object_kind(self) -> ObjectKind {
+    /// What the decision engine calls a learning object of this kind.
+    pub fn object_kind(self) -> ObjectKind {
         match self {
             SessionKind::Session => ObjectKind::Session,
             SessionKind::Event => ObjectKind::Event,

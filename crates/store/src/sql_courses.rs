@@ -14,6 +14,7 @@ use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 use crate::backend::Backend;
 use crate::rows::{corrupt, from_millis, to_millis, user_json, uuid};
 use crate::sql::{Entry, SqlStore, convert, limit, now, paginate};
+use crate::sql_sessions::session_ref;
 use crate::{
     Actor, CoursePatch, CourseStore, LogEntry, NewCourse, Page, PageRequest, StoreError,
     StoreResult,
@@ -958,14 +959,7 @@ where
         .fetch_all(&mut *tx)
         .await?;
         for (s, kind) in sessions {
-            let kind = match kind.as_str() {
-                "event" => ObjectKind::Event,
-                _ => ObjectKind::Session,
-            };
-            forget.push(ObjectRef::new(
-                kind,
-                ObjectId::from_uuid(uuid("session", &s)?),
-            ));
+            forget.push(session_ref(&s, &kind)?);
         }
         forget.push(course.object());
         // Progress rows hang off materials and bookings off sessions; both cascade.
@@ -1053,13 +1047,9 @@ where
         .await?;
         let mut forget = Vec::with_capacity(booked.len() + 1);
         for (session, kind) in booked {
-            let kind = match kind.as_str() {
-                "event" => ObjectKind::Event,
-                _ => ObjectKind::Session,
-            };
             forget.push(Change::RemoveBooking {
                 user,
-                session: ObjectRef::new(kind, ObjectId::from_uuid(uuid("session", &session)?)),
+                session: session_ref(&session, &kind)?,
             });
         }
         forget.push(Change::RemoveEnrollment { user, course });

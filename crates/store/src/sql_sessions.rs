@@ -4,7 +4,7 @@
 //! its engine change, so the decision engine's enrollment vetoes follow.
 
 use async_trait::async_trait;
-use registrar_domain::access::{Change, EnrollmentStatus, ObjectId};
+use registrar_domain::access::{Change, EnrollmentStatus, ObjectId, ObjectRef};
 use registrar_domain::course::Enrollment;
 use registrar_domain::ids::{TenantId, UserId};
 use registrar_domain::lifecycle::{self, Activity, CourseType, Progress};
@@ -77,6 +77,15 @@ impl TryFrom<BookingRow> for Booking {
             updated_at: from_millis("booking", r.updated_at)?,
         })
     }
+}
+
+/// A session or event as the engine names it, from its stored id and kind.
+pub(crate) fn session_ref(id: &str, kind: &str) -> StoreResult<ObjectRef> {
+    let kind = SessionKind::parse(kind).map_err(|e| corrupt("session", e))?;
+    Ok(ObjectRef::new(
+        kind.object_kind(),
+        ObjectId::from_uuid(uuid("session", id)?),
+    ))
 }
 
 fn session_json(s: &Session) -> serde_json::Value {
@@ -206,7 +215,7 @@ where
         tx: &mut DB::Connection,
         actor: &Actor,
         tenant: TenantId,
-        session_ref: registrar_domain::access::ObjectRef,
+        session_ref: ObjectRef,
         before: Option<&Booking>,
         after: &Booking,
         action: &'static str,

@@ -298,17 +298,9 @@ pub async fn course_app_access(
     Path(id): Path<String>,
     Json(body): Json<BulkAppAccessIn>,
 ) -> ApiResult<Json<Vec<String>>> {
-    use registrar_domain::access::{ObjectId, ObjectKind};
-    let course = uuid::Uuid::parse_str(id.trim())
-        .map(ObjectId::from_uuid)
-        .map_err(|_| {
-            crate::error::ApiError::BadRequest(format!("invalid id {id:?} in the URL path"))
-        })?;
+    let course = super::courses::path_object(&id)?;
     if body.users.is_empty() || body.users.len() > 1000 {
-        return Err(crate::error::ApiError::invalid(
-            "users",
-            "select 1 to 1000 learners",
-        ));
+        return Err(ApiError::invalid("users", "select 1 to 1000 learners"));
     }
     let until = body
         .until
@@ -319,7 +311,7 @@ pub async fn course_app_access(
         .authorize(
             &member,
             Permission::EnrollmentsView,
-            ObjectRef::new(ObjectKind::Course, course),
+            super::courses::course_ref(course),
         )
         .await?;
     if body.elearning {
@@ -338,13 +330,10 @@ pub async fn course_app_access(
     let mut grants = Vec::with_capacity(body.users.len());
     for (i, raw) in body.users.iter().enumerate() {
         let named = |e: crate::error::ApiError| match e {
-            crate::error::ApiError::Invalid { detail, .. }
-            | crate::error::ApiError::NotFound(detail) => {
-                crate::error::ApiError::invalid(format!("users[{i}]"), detail)
+            ApiError::Invalid { detail, .. } | ApiError::NotFound(detail) => {
+                ApiError::invalid(format!("users[{i}]"), detail)
             }
-            crate::error::ApiError::Forbidden(d) => {
-                crate::error::ApiError::Forbidden(format!("users[{i}]: {d}"))
-            }
+            ApiError::Forbidden(d) => ApiError::Forbidden(format!("users[{i}]: {d}")),
             other => other,
         };
         let user = super::user_ref(&state, &member, raw).await.map_err(named)?;
@@ -353,7 +342,7 @@ pub async fn course_app_access(
             .enrollment(member.tenant, course, user.id)
             .await
             .map_err(|_| {
-                named(crate::error::ApiError::invalid(
+                named(ApiError::invalid(
                     "users",
                     format!("{raw:?} is not enrolled in this course"),
                 ))

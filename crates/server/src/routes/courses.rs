@@ -331,6 +331,22 @@ pub async fn materials(
     Ok(Json(all.into_iter().map(Into::into).collect()))
 }
 
+/// Enrolling someone (or taking them out) is managing enrollments of the learning object, or of
+/// the learner: a manager enrolls their team anywhere. A refusal names the object's permission.
+pub(crate) async fn may_manage_enrollment(
+    state: &AppState,
+    member: &Member,
+    object: ObjectRef,
+    user: registrar_domain::ids::UserId,
+) -> ApiResult<()> {
+    if state.allows(member, Permission::EnrollmentsManage, ObjectRef::user(user)) {
+        return Ok(());
+    }
+    state
+        .authorize(member, Permission::EnrollmentsManage, object)
+        .await
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnrollIn {
@@ -355,15 +371,7 @@ pub async fn enroll(
 ) -> ApiResult<(StatusCode, Json<EnrollmentOut>)> {
     let course = path_object(&id)?;
     let user = super::user_ref(&state, &member, &body.user).await?.id;
-    if !state.allows(
-        &member,
-        Permission::EnrollmentsManage,
-        ObjectRef::user(user),
-    ) {
-        state
-            .authorize(&member, Permission::EnrollmentsManage, course_ref(course))
-            .await?;
-    }
+    may_manage_enrollment(&state, &member, course_ref(course), user).await?;
     let Some(role) = body.role else {
         let enrollment = state
             .store
@@ -823,15 +831,7 @@ pub async fn unenroll(
 ) -> ApiResult<StatusCode> {
     let course = path_object(&id)?;
     let user = super::user_ref(&state, &member, &user).await?.id;
-    if !state.allows(
-        &member,
-        Permission::EnrollmentsManage,
-        ObjectRef::user(user),
-    ) {
-        state
-            .authorize(&member, Permission::EnrollmentsManage, course_ref(course))
-            .await?;
-    }
+    may_manage_enrollment(&state, &member, course_ref(course), user).await?;
     state
         .store
         .unenroll(&member.actor(), member.tenant, course, user)

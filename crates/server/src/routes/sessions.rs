@@ -298,28 +298,23 @@ pub async fn book(
 /// enrollments there or of the learner; on an event, whoever may book onto it, for themselves
 /// or for people whose enrollments they manage, or whoever manages its enrollments.
 async fn may_book(state: &AppState, member: &Member, s: &Session, user: UserId) -> ApiResult<()> {
-    let manages_here = state.allows(member, Permission::EnrollmentsManage, s.object());
-    let manages_learner =
-        state.allows(member, Permission::EnrollmentsManage, ObjectRef::user(user));
-    let allowed = manages_here
-        || match s.kind {
-            SessionKind::Session => manages_learner,
-            SessionKind::Event => {
-                (user == member.user.id || manages_learner)
-                    && state.allows(member, Permission::EventsBook, s.object())
-            }
-        };
-    if !allowed {
-        // Asked again through `authorize` so the refusal is explained and audited.
-        let missing = match s.kind {
-            SessionKind::Event if user == member.user.id || manages_learner => {
-                Permission::EventsBook
-            }
-            _ => Permission::EnrollmentsManage,
-        };
-        state.authorize(member, missing, s.object()).await?;
+    if s.kind == SessionKind::Session {
+        return super::courses::may_manage_enrollment(state, member, s.object(), user).await;
     }
-    Ok(())
+    if state.allows(member, Permission::EnrollmentsManage, s.object()) {
+        return Ok(());
+    }
+    let for_whom_allowed = user == member.user.id
+        || state.allows(member, Permission::EnrollmentsManage, ObjectRef::user(user));
+    // Refusals go through `authorize`, so they are explained and audited.
+    if !for_whom_allowed {
+        return state
+            .authorize(member, Permission::EnrollmentsManage, s.object())
+            .await;
+    }
+    state
+        .authorize(member, Permission::EventsBook, s.object())
+        .await
 }
 
 #[utoipa::path(get, path = "/api/v1/sessions/{id}/bookings", tag = "sessions",

@@ -13,7 +13,7 @@ use super::filter::{field, required_eq};
 use super::schema::CORE_GROUP;
 use super::{
     Body, Feed, ListQuery, Params, Projection, ScimError, ScimResult, check_if_match, etag,
-    list_response, not_modified, patch, project, resource_response, timestamp,
+    list_response, patch, read_response, resource_response, timestamp,
 };
 use crate::error::ApiError;
 use crate::state::{AppState, today};
@@ -155,15 +155,12 @@ pub async fn get(
     Params(p): Params<Projection>,
 ) -> ScimResult<Response> {
     let record = load(&state, &feed, &id, Permission::GroupsView).await?;
-    if not_modified(&headers, record.version) {
-        return Ok(StatusCode::NOT_MODIFIED.into_response());
-    }
-    let v = project(
+    Ok(read_response(
+        &headers,
+        record.version,
         render(&record, &feed.base),
-        p.attributes.as_deref(),
-        p.excluded_attributes.as_deref(),
-    );
-    Ok(resource_response(StatusCode::OK, v))
+        &p,
+    ))
 }
 
 pub async fn create(

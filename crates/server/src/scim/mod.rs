@@ -261,7 +261,7 @@ pub fn check_if_match(headers: &HeaderMap, version: i64) -> ScimResult<()> {
 }
 
 /// Whether `If-None-Match` already names the current version (the client's copy is fresh).
-pub fn not_modified(headers: &HeaderMap, version: i64) -> bool {
+fn not_modified(headers: &HeaderMap, version: i64) -> bool {
     let current = etag(version);
     headers
         .get(header::IF_NONE_MATCH)
@@ -329,6 +329,25 @@ impl ListQuery {
 }
 
 /// `attributes` and `excludedAttributes` for single-resource answers.
+/// The answer to a GET of one resource: 304 when the client already holds this version, else
+/// the resource cut to the attributes asked for.
+pub fn read_response(
+    headers: &HeaderMap,
+    version: i64,
+    resource: Value,
+    p: &Projection,
+) -> Response {
+    if not_modified(headers, version) {
+        return StatusCode::NOT_MODIFIED.into_response();
+    }
+    let cut = project(
+        resource,
+        p.attributes.as_deref(),
+        p.excluded_attributes.as_deref(),
+    );
+    resource_response(StatusCode::OK, cut)
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Projection {
@@ -345,7 +364,7 @@ fn split(list: Option<&str>) -> Vec<String> {
 }
 
 /// Cuts a resource down to the attributes asked for; `id`, `schemas` and `meta` always stay.
-pub fn project(resource: Value, attributes: Option<&str>, excluded: Option<&str>) -> Value {
+fn project(resource: Value, attributes: Option<&str>, excluded: Option<&str>) -> Value {
     let Value::Object(mut map) = resource else {
         return resource;
     };
