@@ -174,14 +174,21 @@ where
             })
     }
 
+    /// Places taken on a session, by the domain's rule of which bookings hold one.
     async fn seats_taken(tx: &mut DB::Connection, session: ObjectId) -> StoreResult<u32> {
-        let (n,): (i64,) = sqlx::query_as::<DB, (i64,)>(
-            "SELECT COUNT(*) FROM bookings WHERE session_id = $1 \
-             AND status IN ('booked', 'attended')",
-        )
-        .bind(session.to_string())
-        .fetch_one(tx)
-        .await?;
+        let holding: Vec<String> = BookingStatus::ALL
+            .into_iter()
+            .filter(|s| s.takes_a_place())
+            .map(|s| format!("'{}'", s.code()))
+            .collect();
+        let sql = format!(
+            "SELECT COUNT(*) FROM bookings WHERE session_id = $1 AND status IN ({})",
+            holding.join(", ")
+        );
+        let (n,): (i64,) = sqlx::query_as::<DB, (i64,)>(&sql)
+            .bind(session.to_string())
+            .fetch_one(tx)
+            .await?;
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 

@@ -403,16 +403,18 @@ pub async fn app_courses(
         .user_enrollments(member.tenant, member.user.id)
         .await?
     {
-        let course = state.store.course(member.tenant, e.course).await?;
-        if e.show_in_app
-            && e.status.allows(
-                true,
-                course.course_type == registrar_domain::lifecycle::CourseType::InstructorLed,
-            )
-        {
+        // The engine decides whether the learner may open the course (status, enrollment and
+        // feature vetoes); the switch decides whether the app shows it.
+        let course = super::courses::course_ref(e.course);
+        if e.show_in_app && state.allows(&member, Permission::CoursesAccess, course) {
             out.push(AppCourseOut {
                 course: e.course.to_string(),
-                title: course.title.to_string(),
+                title: state
+                    .store
+                    .course(member.tenant, e.course)
+                    .await?
+                    .title
+                    .to_string(),
                 status: e.status.code(),
             });
         }

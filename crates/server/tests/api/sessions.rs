@@ -378,9 +378,19 @@ async fn the_learner_app_shows_only_enrollments_switched_on_for_it() {
         .await)
     .await;
     assert_eq!(hidden["show_in_app"], false);
-    let shown = ok(mine(lea_token).await).await;
+    let shown = ok(mine(lea_token.clone()).await).await;
     assert_eq!(shown.as_array().unwrap().len(), 1);
     assert_eq!(shown[0]["course"], a["id"]);
+    // A course the learner may not open (here: suspended) is left out too.
+    ok(app
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/courses/{}/enrollments/lea", s(&a, "id")),
+            json!({ "status": "suspended" }),
+        )
+        .await)
+    .await;
+    assert_eq!(ok(mine(lea_token).await).await, json!([]));
 }
 
 #[tokio::test]
