@@ -219,6 +219,21 @@ pub fn enrollment_after_bookings(
     }
 }
 
+/// The enrollment status that counts for attending one session: the booking decides about its
+/// session, so a learner whose enrollment is `to_confirm` because of another session may still
+/// attend this confirmed one. The engine's veto on `sessions.attend` follows the same rule.
+pub fn enrollment_for_attending(
+    enrollment: EnrollmentStatus,
+    booking: BookingStatus,
+) -> EnrollmentStatus {
+    match (enrollment, booking) {
+        (EnrollmentStatus::ToConfirm, BookingStatus::Booked | BookingStatus::Attended) => {
+            EnrollmentStatus::Enrolled
+        }
+        (status, _) => status,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,6 +312,22 @@ mod tests {
             S::InProgress
         );
         assert_eq!(enrollment_after_bookings(S::Suspended, false), S::Suspended);
+    }
+
+    #[test]
+    fn a_confirmed_booking_is_attended_while_another_awaits_approval() {
+        assert_eq!(
+            enrollment_for_attending(S::ToConfirm, BookingStatus::Booked),
+            S::Enrolled
+        );
+        assert_eq!(
+            enrollment_for_attending(S::ToConfirm, BookingStatus::ToConfirm),
+            S::ToConfirm
+        );
+        assert_eq!(
+            enrollment_for_attending(S::Suspended, BookingStatus::Booked),
+            S::Suspended
+        );
     }
 
     #[test]

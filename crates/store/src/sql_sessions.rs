@@ -4,7 +4,7 @@
 //! its engine change, so the decision engine's enrollment vetoes follow.
 
 use async_trait::async_trait;
-use registrar_domain::access::{Change, EnrollmentStatus, ObjectId, ObjectRef};
+use registrar_domain::access::{Change, ObjectId, ObjectRef};
 use registrar_domain::course::Enrollment;
 use registrar_domain::ids::{TenantId, UserId};
 use registrar_domain::lifecycle::{self, Activity, CourseType, Progress};
@@ -576,14 +576,7 @@ where
         let course = Self::load_course(&mut tx, tenant, s.course).await?;
         let before = Self::load_booking(&mut tx, tenant, session, user).await?;
         let enrollment = Self::enrollment_for(&mut tx, tenant, s.course, user).await?;
-        // The booking decides about this session: a learner whose enrollment is to confirm
-        // because of another session may still attend this confirmed one.
-        let status_here = match (enrollment.status, before.status) {
-            (EnrollmentStatus::ToConfirm, BookingStatus::Booked | BookingStatus::Attended) => {
-                EnrollmentStatus::Enrolled
-            }
-            (status, _) => status,
-        };
+        let status_here = session::enrollment_for_attending(enrollment.status, before.status);
         let after = Booking {
             status: session::attend(before.status)?,
             updated_at: now(),

@@ -284,16 +284,16 @@ impl AccessModel {
             Permission::SessionsAttend => self.bookings.get(&(u, o)).copied(),
             _ => None,
         };
-        match (booking, status) {
-            (Some(b @ (B::ToConfirm | B::Waiting)), _) => {
+        let status = match booking {
+            Some(b @ (B::ToConfirm | B::Waiting)) => {
                 return Some(Veto::Booking {
                     session: self.objs[o as usize].r,
                     status: b,
                 });
             }
-            (Some(B::Booked | B::Attended), super::EnrollmentStatus::ToConfirm) => return None,
-            _ => {}
-        }
+            Some(b) => crate::session::enrollment_for_attending(status, b),
+            None => status,
+        };
         let course = &self.objs[c as usize];
         if status.allows(p == Permission::CoursesAccess, course.instructor_led) {
             None
