@@ -67,6 +67,15 @@ enum Command {
     /// when it is empty, with `--once`). Run one sender per database: `serve` runs one too
     /// unless given `--no-mail-sender`.
     Mail(MailArgs),
+    /// Print a fingerprint of a tenant's access model, replayed afresh from the change log, as
+    /// JSON: the same as `GET /api/v1/tenants/{id}/digest` answers for a running server.
+    Digest {
+        #[command(flatten)]
+        db: Database,
+        /// The tenant's slug.
+        #[arg(long)]
+        tenant: String,
+    },
 }
 
 /// Where mail goes: SMTP when `--smtp-url` is given, else the mailbox file.
@@ -230,6 +239,10 @@ struct ServeArgs {
     /// localhost).
     #[arg(long, env = "REGISTRAR_INSECURE_COOKIES")]
     insecure_cookies: bool,
+    /// Send `Strict-Transport-Security` (only when every client reaches the server over HTTPS,
+    /// e.g. behind a TLS-terminating proxy).
+    #[arg(long, env = "REGISTRAR_HSTS")]
+    hsts: bool,
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "REGISTRAR_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     max_body_bytes: usize,
@@ -518,6 +531,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Digest { db, tenant } => {
+            let store = open(&db).await?;
+            let tenant = tenant_id(store.as_ref(), &tenant).await?;
+            let model = ReadModel::load(store.clone()).await?;
+            let digest = model.digest(tenant, time::OffsetDateTime::now_utc().date());
+            println!("{}", serde_json::to_string(&digest)?);
+            store.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Serve(args) => serve(args).await.map(|()| ExitCode::SUCCESS),
         Command::Mail(args) => {
             init_tracing();
@@ -673,6 +695,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let settings = Settings {
         max_body_bytes: args.max_body_bytes,
         secure_cookies: !args.insecure_cookies,
+        hsts: args.hsts,
         mail: if args.no_mail_sender {
             None
         } else {

@@ -107,7 +107,8 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
         tenant,
         importer.id,
         &Actor::User(importer.id),
-        &args.file,
+        std::fs::File::open(&args.file)
+            .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", args.file.display()))?,
         &options,
         &|read| bar.set_position(read),
     )

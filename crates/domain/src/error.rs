@@ -10,6 +10,21 @@ pub struct ValidationError {
     pub reason: &'static str,
 }
 
+/// A count or length from input, bounded far beyond real use so that nothing downstream (date
+/// arithmetic, capacity sums, storage) can overflow on it.
+pub fn bounded(
+    field: &'static str,
+    value: u32,
+    max: u32,
+    reason: &'static str,
+) -> Result<u32, ValidationError> {
+    if value <= max {
+        Ok(value)
+    } else {
+        Err(ValidationError::new(field, value.to_string(), reason))
+    }
+}
+
 impl ValidationError {
     pub fn new(field: &'static str, value: impl Into<String>, reason: &'static str) -> Self {
         // Echoing a megabyte of garbage back helps nobody; keep the quoted input short.

@@ -131,6 +131,47 @@ pub struct AppAccess {
     pub elearning: bool,
 }
 
+/// The most places a course, session or event may offer: far beyond any room or licence.
+pub const MAX_CAPACITY: u32 = 1_000_000;
+
+/// A capacity from input, bounded by [`MAX_CAPACITY`].
+pub fn capacity(places: u32) -> Result<u32, crate::ValidationError> {
+    crate::error::bounded(
+        "capacity",
+        places,
+        MAX_CAPACITY,
+        "must be at most 1000000 places",
+    )
+}
+
+/// The longest default length of learner-app access, in days (a hundred years): far beyond use,
+/// and small enough that `today + days` is always a date.
+pub const MAX_ACCESS_DAYS: u32 = 36_500;
+
+/// A tenant's default length of app access given in bulk, bounded by [`MAX_ACCESS_DAYS`].
+pub fn access_days(days: u32) -> Result<u32, crate::ValidationError> {
+    crate::error::bounded(
+        "default_access_days",
+        days,
+        MAX_ACCESS_DAYS,
+        "must be at most 36500 days (100 years)",
+    )
+}
+
+/// The last day of access that starts `today` and lasts `days`; checked, never overflowing.
+pub fn access_end(today: time::Date, days: u32) -> Result<time::Date, crate::ValidationError> {
+    access_days(days)?;
+    today
+        .checked_add(time::Duration::days(i64::from(days)))
+        .ok_or_else(|| {
+            crate::ValidationError::new(
+                "default_access_days",
+                days.to_string(),
+                "ends beyond the calendar",
+            )
+        })
+}
+
 /// Turning app access on needs somewhere to send the login details.
 pub fn check_app_access_grant(has_email: bool) -> Result<(), LifecycleError> {
     if has_email {
@@ -377,6 +418,22 @@ pub fn plan_status(enrollments: &[EnrollmentStatus]) -> PlanStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn default_access_lengths_are_bounded_and_never_overflow_the_calendar() {
+        let today = time::macros::date!(2026 - 12 - 01);
+        assert_eq!(
+            access_end(today, 31),
+            Ok(time::macros::date!(2027 - 01 - 01))
+        );
+        assert!(access_end(today, MAX_ACCESS_DAYS).is_ok());
+        assert_eq!(
+            access_end(today, 3_000_000).unwrap_err().field,
+            "default_access_days"
+        );
+        assert!(access_end(today, u32::MAX).is_err());
+        assert!(access_end(time::Date::MAX, 1).is_err());
+    }
     use CourseType::{ELearning, InstructorLed};
 
     #[test]

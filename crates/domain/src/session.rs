@@ -78,6 +78,29 @@ impl Session {
 }
 
 /// Dates must make a period; checked wherever a session is created or moved.
+/// Years a session or event may be dated in. Far beyond any real calendar, and well inside what
+/// the store's timestamps and RFC 3339 can hold in every offset (a date in year 9999 with a
+/// negative offset is in year 10000 in UTC, which neither can).
+pub const SESSION_YEARS: std::ops::RangeInclusive<i32> = 1970..=9000;
+
+/// Parses an RFC 3339 date and time (`2027-03-01T09:00:00+02:00`) and keeps it in UTC, as the
+/// store does, so what is accepted reads back the same.
+pub fn parse_instant(
+    field: &'static str,
+    raw: &str,
+) -> Result<OffsetDateTime, crate::ValidationError> {
+    let bad = |reason| crate::ValidationError::new(field, raw, reason);
+    let t = OffsetDateTime::parse(raw.trim(), &time::format_description::well_known::Rfc3339)
+        .map_err(|_| bad("must be a date and time like 2027-03-01T09:00:00Z"))?;
+    let utc = t
+        .checked_to_offset(time::UtcOffset::UTC)
+        .filter(|u| SESSION_YEARS.contains(&u.year()))
+        .ok_or_else(|| bad("must fall in the years 1970 to 9000 (in UTC)"))?;
+    // Milliseconds are what the store keeps.
+    utc.replace_millisecond(utc.millisecond())
+        .map_err(|_| bad("must be a date and time like 2027-03-01T09:00:00Z"))
+}
+
 pub fn check_dates(
     starts_at: OffsetDateTime,
     ends_at: OffsetDateTime,
@@ -237,6 +260,19 @@ pub fn enrollment_for_attending(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn instants_far_from_any_calendar_are_refused_and_accepted_ones_read_back_in_utc() {
+        // Year 9999 with a negative offset is year 10000 in UTC: refused, not stored.
+        assert!(parse_instant("starts_at", "9999-12-31T23:00:00-05:00").is_err());
+        assert!(parse_instant("starts_at", "1969-12-31T23:59:59Z").is_err());
+        let t = parse_instant("starts_at", "2027-03-01T09:00:00.123456+02:00").unwrap();
+        assert_eq!(t.offset(), time::UtcOffset::UTC);
+        assert_eq!(
+            (t.hour(), t.millisecond(), t.nanosecond()),
+            (7, 123, 123_000_000)
+        );
+    }
     use EnrollmentStatus as S;
 
     #[test]

@@ -11,6 +11,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::ValidationError;
 
+/// The one case-folding rule for identities (emails and usernames): trimmed, then Unicode
+/// lower-cased. Lower-casing can change a string's length and even its validity ("İ" becomes
+/// "i" plus a combining dot above), so every rule is checked on the folded form, never on the
+/// input: what is stored is exactly what parses back.
+pub fn fold_identity(input: &str) -> String {
+    input.trim().to_lowercase()
+}
+
 /// An email address, lower-cased. Deliberately simpler than RFC 5322: one `@`, a non-empty local
 /// part, a dotted domain, no spaces or control characters. Anything odder is a typo in practice.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -19,7 +27,8 @@ pub struct Email(String);
 
 impl Email {
     pub fn parse(input: &str) -> Result<Self, ValidationError> {
-        let s = input.trim();
+        let folded = fold_identity(input);
+        let s = folded.as_str();
         let bad = |reason| Err(ValidationError::new("email", input, reason));
         if s.is_empty() {
             return bad("must not be empty");
@@ -50,7 +59,7 @@ impl Email {
         {
             return bad("the domain after @ must be a dotted name like example.com");
         }
-        Ok(Self(s.to_lowercase()))
+        Ok(Self(folded))
     }
 
     pub fn as_str(&self) -> &str {
@@ -79,7 +88,8 @@ pub struct Username(String);
 
 impl Username {
     pub fn parse(input: &str) -> Result<Self, ValidationError> {
-        let s = input.trim();
+        let folded = fold_identity(input);
+        let s = folded.as_str();
         let bad = |reason| Err(ValidationError::new("username", input, reason));
         if s.is_empty() {
             return bad("must not be empty");
@@ -91,9 +101,11 @@ impl Username {
             .chars()
             .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@' | '+'))
         {
-            return bad("may contain only letters, digits and . _ - @ +");
+            return bad(
+                "may contain only letters, digits and . _ - @ + (checked after lower-casing)",
+            );
         }
-        Ok(Self(s.to_lowercase()))
+        Ok(Self(folded))
     }
 
     /// The username an account gets when none is given. Not every valid email is a valid
@@ -290,6 +302,37 @@ mod tests {
         assert!(Username::parse("ann smith").is_err());
         assert!(Username::parse("ann;drop").is_err());
         assert_eq!(Username::parse("Ann.Smith").unwrap().as_str(), "ann.smith");
+    }
+
+    #[test]
+    fn a_dotted_capital_i_is_refused_rather_than_stored_in_a_form_that_does_not_parse() {
+        // "İ" lower-cases to "i" plus U+0307, which is not a letter: the folded form decides.
+        let err = Username::parse("İnes").unwrap_err();
+        assert_eq!(err.field, "username");
+        assert!(Email::parse("ines@İstanbul.example").is_err());
+        // The part before @ may hold any printable character; the folded form is what is kept.
+        let e = Email::parse("İnes@example.com").unwrap();
+        assert_eq!(Email::parse(e.as_str()), Ok(e.clone()));
+    }
+
+    #[test]
+    fn what_parses_parses_again_from_its_stored_form() {
+        for raw in ["Ann.Smith", "ÅSA", "straße", "ΣΟΦΙΑ", "dž", "ǅ"] {
+            let u = Username::parse(raw).unwrap();
+            assert_eq!(Username::parse(u.as_str()), Ok(u.clone()), "{raw}");
+        }
+        for raw in ["Ann@Example.COM", "ÅSA@bücher.example"] {
+            let e = Email::parse(raw).unwrap();
+            assert_eq!(Email::parse(e.as_str()), Ok(e.clone()), "{raw}");
+        }
+    }
+
+    #[test]
+    fn lengths_are_checked_on_the_folded_form() {
+        // 'Ⱥ' (2 bytes) lower-cases to 'ⱥ' (3 bytes): 64 of them fit the local part's limit
+        // only before folding.
+        let local = "Ⱥ".repeat(30);
+        assert!(Email::parse(&format!("{local}@example.com")).is_err());
     }
 
     #[test]

@@ -205,6 +205,8 @@ impl From<AccessError> for ApiError {
             A::SelfGrant { .. }
             | A::SelfStatusChange { .. }
             | A::ExpiredStatusChange { .. }
+            | A::OutrankedStatusChange { .. }
+            | A::SelfEnrollmentStatus { .. }
             | A::MissingPermission { .. }
             | A::SuperadminOnly { .. }
             | A::Delegation { .. } => ApiError::Forbidden(detail),

@@ -7,7 +7,6 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read};
-use std::path::Path;
 
 use axum::response::{IntoResponse, Response};
 use registrar_domain::access::presets::group_role_csv_code;
@@ -19,7 +18,7 @@ use registrar_domain::ids::{GroupId, TenantId, UserId};
 use registrar_domain::import::{
     BOM, ColumnMapping, Format, RowError, detect_delimiter, is_field, parse_labels_cell,
 };
-use registrar_domain::text::{Email, Labels, Name, Username};
+use registrar_domain::text::{Email, Labels, Name, Username, fold_identity};
 use registrar_domain::user::{User, UserStatus};
 use registrar_store::{Actor, ImportOp, LogEntry, ManagerLink, ManagerSource, Store};
 use serde::Serialize;
@@ -129,14 +128,13 @@ fn file_error(line: u64, column: &str, reason: impl Into<String>) -> ImportError
     ))
 }
 
-/// Opens a CSV file: skips a UTF-8 byte order mark and picks the delimiter from the header.
-fn open_csv(path: &Path) -> Result<csv::Reader<BufReader<std::fs::File>>, ImportError> {
-    let file = std::fs::File::open(path)
-        .map_err(|e| ApiError::Internal(format!("cannot open {}: {e}", path.display())))?;
+/// Reads a CSV file from its start: skips a UTF-8 byte order mark and picks the delimiter from
+/// the header.
+fn open_csv(file: std::fs::File) -> Result<csv::Reader<BufReader<std::fs::File>>, ImportError> {
     let mut reader = BufReader::with_capacity(256 * 1024, file);
     let head = reader
         .fill_buf()
-        .map_err(|e| ApiError::Internal(format!("cannot read {}: {e}", path.display())))?;
+        .map_err(|e| ApiError::Internal(format!("cannot read the import file: {e}")))?;
     let skip = if head.starts_with(BOM) { BOM.len() } else { 0 };
     let first_line = head[skip..].split(|b| *b == b'\n').next().unwrap_or(&[]);
     let delimiter = detect_delimiter(first_line);
@@ -289,7 +287,7 @@ impl Run<'_> {
     fn named(&self, record: &csv::StringRecord, column: &str) -> Option<&User> {
         self.columns
             .get(record, column)
-            .and_then(|v| self.known.get(&v.to_lowercase()))
+            .and_then(|v| self.known.get(&fold_identity(v)))
     }
 
     fn labels(
@@ -611,7 +609,7 @@ impl Run<'_> {
                 ["email", "username", "manager", "managee"]
                     .into_iter()
                     .filter_map(|f| self.columns.get(r, f))
-                    .map(str::to_lowercase)
+                    .map(fold_identity)
             })
             .collect();
         logins.sort_unstable();
@@ -639,7 +637,7 @@ fn settable_status(line: u64, s: &str) -> Result<UserStatus, RowError> {
     }
 }
 
-/// Imports the CSV file at `path` into `tenant` as `importer`. `progress` is told how many
+/// Imports the CSV `file` (read from where it stands) into `tenant` as `importer`. `progress` is told how many
 /// bytes have been read after each chunk.
 #[allow(clippy::too_many_arguments)] // Who, where, what and how: each is needed, none groups.
 pub async fn run(
@@ -648,11 +646,11 @@ pub async fn run(
     tenant: TenantId,
     importer: UserId,
     actor: &Actor,
-    path: &Path,
+    file: std::fs::File,
     options: &ImportOptions,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<ImportReport, ImportError> {
-    let mut reader = open_csv(path)?;
+    let mut reader = open_csv(file)?;
     let columns = Columns::new(&mut reader, options.format, &options.mapping)?;
     let mut session = store.begin_import(tenant).await?;
     // With the write lock held nobody else can move the tenant: catch up once, then the copy of

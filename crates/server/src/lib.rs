@@ -38,6 +38,11 @@ use crate::error::ApiError;
 pub use crate::state::{AppState, Settings};
 
 /// The whole HTTP surface for the given state. Tests may drive it directly.
+/// Same-origin resources only, no inline script or style, no framing, no plugins.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+     style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; \
+     form-action 'self'; frame-ancestors 'none'";
+
 pub fn router(state: AppState) -> Router {
     use routes::*;
     let api = Router::new()
@@ -46,6 +51,7 @@ pub fn router(state: AppState) -> Router {
         .route("/me", get(session::me))
         .route("/tenants", get(tenants::list).post(tenants::create))
         .route("/tenants/{id}", get(tenants::get).patch(tenants::update))
+        .route("/tenants/{id}/digest", get(tenants::digest))
         .route(
             "/tenant",
             get(tenants::current).patch(tenants::update_current),
@@ -180,9 +186,15 @@ pub fn router(state: AppState) -> Router {
         header::CACHE_CONTROL,
         HeaderValue::from_static("no-store"),
     ));
+    // So do SCIM answers: they are the people-data feed.
+    let scim = scim::router().layer(SetResponseHeaderLayer::if_not_present(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    ));
+    let hsts = state.settings.hsts;
     Router::new()
         .nest("/api/v1", api)
-        .nest("/scim/v2", scim::router())
+        .nest("/scim/v2", scim)
         .route("/api/openapi.json", get(openapi::serve))
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(health::metrics))
@@ -199,6 +211,25 @@ pub fn router(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
+        ))
+        // Strict headers on every answer: nothing may frame, script or leak a referrer.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::STRICT_TRANSPORT_SECURITY,
+            move |_: &axum::response::Response| {
+                hsts.then(|| HeaderValue::from_static("max-age=31536000; includeSubDomains"))
+            },
         ))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(TraceLayer::new_for_http())

@@ -16,7 +16,7 @@ use crate::routes::*;
     paths(
         health::healthz, health::metrics,
         session::login, session::logout, session::me,
-        tenants::create, tenants::list, tenants::get, tenants::update,
+        tenants::create, tenants::list, tenants::get, tenants::update, tenants::digest,
         tenants::current, tenants::update_current,
         users::create, users::list, users::set_statuses, users::get, users::update, users::set_password,
         users::groups, users::managers, users::managees, users::add_manager, users::remove_manager,

@@ -1,5 +1,10 @@
-//! Login throttling: a fixed window per account and per client address, kept in memory (each
-//! server throttles on its own; a shared limit is not needed to stop guessing).
+//! Login throttling, kept in memory (each server throttles on its own; a shared limit is not
+//! needed to stop guessing).
+//!
+//! Guesses are slowed per (account, address) pair with a growing delay, and each address has a
+//! budget per minute. Nothing is counted per account alone: that would let anyone lock any
+//! account, administrators' included, by failing its password from anywhere. The owner's own
+//! address is never slowed by an attacker's failures.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -7,8 +12,33 @@ use std::time::{Duration, Instant};
 
 #[derive(Debug)]
 pub struct LoginLimiter {
-    per_account: Window,
+    /// Failures per (account, address): free up to `FREE_FAILURES`, then a delay that doubles
+    /// with every further failure, up to `MAX_DELAY`.
+    pairs: Mutex<HashMap<(String, String), Backoff>>,
     per_address: Window,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Backoff {
+    failures: u32,
+    last: Instant,
+}
+
+/// Failures of one pair that cost nothing (typos).
+const FREE_FAILURES: u32 = 5;
+/// The longest delay between two guesses of one pair.
+const MAX_DELAY: Duration = Duration::from_secs(15 * 60);
+/// A pair with no failure for this long is forgotten.
+const FORGET_AFTER: Duration = Duration::from_secs(60 * 60);
+
+impl Backoff {
+    /// How long after the last failure the next attempt must wait.
+    fn delay(&self) -> Duration {
+        match self.failures.checked_sub(FREE_FAILURES) {
+            None => Duration::ZERO,
+            Some(extra) => Duration::from_secs(1u64 << extra.min(20)).min(MAX_DELAY),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -40,43 +70,58 @@ impl Window {
         entry.1 += 1;
         (entry.1 > self.max).then(|| self.length.saturating_sub(now.duration_since(entry.0)))
     }
-
-    fn forget(&self, key: &str) {
-        self.hits
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(key);
-    }
 }
 
 impl LoginLimiter {
-    /// Five tries per account per fifteen minutes, thirty per address per minute.
+    /// Thirty tries per address per minute; five free failures per account and address, then a
+    /// delay of 1 s, 2 s, 4 s ... up to 15 minutes between guesses from that address.
     pub fn new() -> Self {
         Self {
-            per_account: Window::new(5, Duration::from_secs(15 * 60)),
+            pairs: Mutex::new(HashMap::new()),
             per_address: Window::new(30, Duration::from_secs(60)),
         }
     }
 
-    /// Call before checking a password. `Err` carries the seconds to wait.
+    /// Call before checking a password: the attempt counts as a failure until
+    /// [`Self::succeeded`] says otherwise. `Err` carries the seconds to wait.
     pub fn attempt(&self, account: &str, address: &str) -> Result<(), u64> {
-        let now = Instant::now();
-        let wait = [
-            self.per_address.hit(address, now),
-            self.per_account.hit(account, now),
-        ]
-        .into_iter()
-        .flatten()
-        .max();
-        match wait {
-            Some(d) => Err(d.as_secs().max(1)),
-            None => Ok(()),
-        }
+        self.attempt_at(account, address, Instant::now())
     }
 
-    /// A successful login clears the account's count (not the address's).
-    pub fn succeeded(&self, account: &str) {
-        self.per_account.forget(account);
+    fn attempt_at(&self, account: &str, address: &str, now: Instant) -> Result<(), u64> {
+        let secs = |d: Duration| d.as_secs().max(1);
+        if let Some(wait) = self.per_address.hit(address, now) {
+            return Err(secs(wait));
+        }
+        let mut pairs = self.pairs.lock().unwrap_or_else(|p| p.into_inner());
+        if pairs.len() > 100_000 {
+            pairs.retain(|_, b| now.duration_since(b.last) < FORGET_AFTER);
+        }
+        let key = (account.to_owned(), address.to_owned());
+        let entry = pairs.entry(key).or_insert(Backoff {
+            failures: 0,
+            last: now,
+        });
+        if now.duration_since(entry.last) >= FORGET_AFTER {
+            entry.failures = 0;
+        }
+        let waited = now.duration_since(entry.last);
+        let delay = entry.delay();
+        if waited < delay {
+            // Refused attempts do not lengthen the delay: only guesses that were checked do.
+            return Err(secs(delay - waited));
+        }
+        entry.failures = entry.failures.saturating_add(1);
+        entry.last = now;
+        Ok(())
+    }
+
+    /// A successful login clears that account's failures from that address.
+    pub fn succeeded(&self, account: &str, address: &str) {
+        self.pairs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&(account.to_owned(), address.to_owned()));
     }
 }
 
@@ -134,14 +179,38 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_sixth_try_on_one_account_is_refused_and_success_resets() {
+    fn failures_from_one_address_slow_that_address_only_and_success_resets() {
         let l = LoginLimiter::new();
+        let t0 = Instant::now();
         for _ in 0..5 {
-            assert!(l.attempt("acme/ann", "10.0.0.1").is_ok());
+            assert!(l.attempt_at("acme/ann", "10.0.0.1", t0).is_ok());
         }
-        assert!(l.attempt("acme/ann", "10.0.0.2").is_err());
-        l.succeeded("acme/ann");
-        assert!(l.attempt("acme/ann", "10.0.0.3").is_ok());
+        // The sixth guess from the attacker's address waits; the owner elsewhere does not.
+        assert_eq!(l.attempt_at("acme/ann", "10.0.0.1", t0), Err(1));
+        assert!(l.attempt_at("acme/ann", "10.0.0.2", t0).is_ok());
+        l.succeeded("acme/ann", "10.0.0.1");
+        assert!(l.attempt_at("acme/ann", "10.0.0.1", t0).is_ok());
+    }
+
+    #[test]
+    fn the_delay_doubles_with_each_failure_up_to_fifteen_minutes() {
+        let l = LoginLimiter::new();
+        let mut t = Instant::now();
+        let mut delays = vec![];
+        for _ in 0..40 {
+            match l.attempt_at("acme/ann", "10.0.0.1", t) {
+                Ok(()) => delays.push(0),
+                Err(wait) => {
+                    delays.push(wait);
+                    t += Duration::from_secs(wait);
+                    assert!(l.attempt_at("acme/ann", "10.0.0.1", t).is_ok());
+                }
+            }
+            // Spread out so the address's own budget never bites.
+            t += Duration::from_secs(3);
+        }
+        assert!(delays.iter().all(|d| *d <= 15 * 60), "{delays:?}");
+        assert!(delays.contains(&(15 * 60 - 3)), "{delays:?}");
     }
 
     #[test]

@@ -262,3 +262,105 @@ pub async fn catch_up_after_writes(
 }
 
 pub const REVISION_HEADER: &str = "x-registrar-revision";
+
+/// Users and objects (of each kind) whose every decision goes into a digest; the other users
+/// are covered by their effective holdings, which come from the same compiled indexes.
+const DIGEST_SAMPLE: usize = 48;
+
+/// A fingerprint of one tenant's read model, to tell whether two models (a server's, kept
+/// current change by change, and a fresh replay of the change log) answer alike.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct ModelDigest {
+    #[schema(value_type = String)]
+    pub tenant: TenantId,
+    /// The tenant's last change-log revision that the model holds.
+    pub revision: i64,
+    /// SHA-256 (hex) over the model's access data; every user's superadmin flag and effective
+    /// holdings; and the check of every permission by the first 48 users (id order) on the
+    /// tenant, those users and the first 48 objects of every kind.
+    pub digest: String,
+    pub users: usize,
+    pub objects: usize,
+}
+
+struct HashWriter(sha2::Sha256);
+
+impl std::fmt::Write for HashWriter {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        sha2::Digest::update(&mut self.0, s.as_bytes());
+        Ok(())
+    }
+}
+
+/// The digest of one model as [`ModelDigest`] describes it; `today` as in every check.
+pub fn fingerprint(model: &AccessModel, today: time::Date) -> String {
+    use registrar_domain::access::{ObjectKind, ObjectRef, Permission};
+    use std::fmt::Write;
+    let data = model.data();
+    let mut w = HashWriter(sha2::Sha256::default());
+    // Writing to a hasher cannot fail.
+    let _ = write!(w, "{data:?}");
+    for &user in data.users.keys() {
+        let _ = write!(
+            w,
+            "\n{user} {} {:?}",
+            model.is_superadmin(user),
+            model.effective(user)
+        );
+    }
+    let users: Vec<_> = data.users.keys().copied().take(DIGEST_SAMPLE).collect();
+    let mut objects = vec![ObjectRef::tenant(data.tenant)];
+    objects.extend(users.iter().map(|u| ObjectRef::user(*u)));
+    objects.extend(
+        data.groups
+            .keys()
+            .take(DIGEST_SAMPLE)
+            .map(|g| ObjectRef::group(*g)),
+    );
+    for kind in ObjectKind::ALL {
+        objects.extend(
+            data.objects
+                .keys()
+                .filter(|o| o.kind == kind)
+                .take(DIGEST_SAMPLE)
+                .copied(),
+        );
+    }
+    for user in &users {
+        let _ = write!(w, "\n{user}");
+        for object in &objects {
+            for &p in Permission::ALL {
+                if p.applies_to().contains(&object.kind) {
+                    let answer = match model.allows(*user, p, object, today) {
+                        Ok(true) => '1',
+                        Ok(false) => '0',
+                        Err(_) => 'x',
+                    };
+                    let _ = w.write_char(answer);
+                }
+            }
+        }
+    }
+    let hash = sha2::Digest::finalize(w.0);
+    hash.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl ReadModel {
+    /// The digest of the tenant's model as this server holds it now.
+    pub fn digest(&self, tenant: TenantId, today: time::Date) -> ModelDigest {
+        let ((digest, users, objects), revision) = self.read_at(tenant, |m| {
+            (
+                fingerprint(m, today),
+                m.data().users.len(),
+                m.data().objects.len(),
+            )
+        });
+        ModelDigest {
+            tenant,
+            revision,
+            digest,
+            users,
+            objects,
+        }
+    }
+}

@@ -1,6 +1,7 @@
 use std::sync::Arc;
 
-use registrar_domain::access::{ObjectRef, Permission};
+use registrar_domain::access::{AccessError, ObjectKind, ObjectRef, Permission};
+use registrar_domain::ids::UserId;
 use registrar_store::Store;
 
 use crate::error::{ApiError, ApiResult};
@@ -24,6 +25,8 @@ pub struct Settings {
     pub mail: Option<crate::mail::Transport>,
     /// The same refusal (caller, permission, object) is audited once per this window.
     pub refusal_audit_window: std::time::Duration,
+    /// Sends `Strict-Transport-Security`: for deployments served over HTTPS only.
+    pub hsts: bool,
 }
 
 impl Default for Settings {
@@ -34,6 +37,7 @@ impl Default for Settings {
             session_hours: 12,
             mail: None,
             refusal_audit_window: std::time::Duration::from_secs(60),
+            hsts: false,
         }
     }
 }
@@ -89,7 +93,19 @@ impl AppState {
                 decide()
             }
             other => other,
-        }?;
+        };
+        // An act on a person: a missing one and a hidden one get the same answer.
+        let person =
+            (object.kind == ObjectKind::User).then(|| UserId::from_uuid(object.id.as_uuid()));
+        let decision = match decision {
+            Ok(d) => d,
+            Err(AccessError::UnknownUser(_) | AccessError::UnknownObject(_))
+                if person.is_some() && !self.sees_all_users(member) =>
+            {
+                return Err(crate::routes::hidden_person(member, &object.id.to_string()));
+            }
+            Err(e) => return Err(e.into()),
+        };
         if decision.allowed {
             return Ok(());
         }
@@ -119,6 +135,11 @@ impl AppState {
             {
                 tracing::warn!(error = %e, "could not audit an access refusal");
             }
+        }
+        if let Some(target) = person
+            && self.hides(member, target)
+        {
+            return Err(crate::routes::hidden_person(member, &object.id.to_string()));
         }
         Err(ApiError::Forbidden(format!(
             "user {:?} may not {permission} on {object}: {}",
@@ -164,6 +185,11 @@ impl AppState {
             m.validate_takeover(member.user.id, target, today())
         })?;
         Ok(())
+    }
+
+    /// Whether `user` is hidden from the caller: someone else whom they may not view.
+    pub fn hides(&self, member: &Member, user: UserId) -> bool {
+        user != member.user.id && !self.allows(member, Permission::UsersView, ObjectRef::user(user))
     }
 
     /// Whether the caller may see every user of the tenant (superadmin, or `users.view` with

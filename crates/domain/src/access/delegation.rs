@@ -571,15 +571,64 @@ impl AccessModel {
             return Err(AccessError::ExpiredStatusChange { user: target });
         }
         let obj = ObjectRef::user(target);
-        if self.allows(actor, Permission::UsersStatus, &obj, today)? {
-            Ok(())
-        } else {
-            Err(AccessError::MissingPermission {
+        if !self.allows(actor, Permission::UsersStatus, &obj, today)? {
+            return Err(AccessError::MissingPermission {
                 user: actor,
                 permission: Permission::UsersStatus,
                 target: obj.to_string(),
-            })
+            });
         }
+        self.validate_not_outranked(actor, target)
+    }
+
+    /// Deactivating someone (or moving their expiry) locks them out, so nobody may do it to a
+    /// person who holds a permission they do not hold themselves: a training coordinator may not
+    /// lock out the LMS administrator whose system configuration she lacks. Superadmins and the
+    /// owner are exempt.
+    fn validate_not_outranked(&self, actor: UserId, target: UserId) -> Result<(), AccessError> {
+        if self.is_exempt(actor) {
+            return Ok(());
+        }
+        if self.is_exempt(target) {
+            return Err(AccessError::SuperadminOnly { user: actor });
+        }
+        let held: BTreeSet<Permission> = self
+            .effective(actor)?
+            .iter()
+            .map(|h| h.permission)
+            .collect();
+        let missing: BTreeSet<Permission> = self
+            .effective(target)?
+            .iter()
+            .map(|h| h.permission)
+            .filter(|p| !held.contains(p))
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(AccessError::OutrankedStatusChange {
+            user: actor,
+            target,
+            missing: missing
+                .iter()
+                .map(|p| p.code())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+    }
+
+    /// An enrollment's status is set by hand only on someone else's enrollment: one's own
+    /// follows one's learning activity (a learner never certifies themselves, whatever rights
+    /// they hold on the course).
+    pub fn validate_enrollment_status_change(
+        &self,
+        actor: UserId,
+        learner: UserId,
+    ) -> Result<(), AccessError> {
+        if actor == learner {
+            return Err(AccessError::SelfEnrollmentStatus { user: actor });
+        }
+        Ok(())
     }
 
     /// Checks a new line-management link: not oneself, and only active accounts are managed.

@@ -96,6 +96,18 @@ pub enum AccessError {
     SelfStatusChange { user: UserId },
     #[error("user {user} is expired; move the expiry date to change their status")]
     ExpiredStatusChange { user: UserId },
+    #[error(
+        "user {user} may not change the status of {target}, who holds what {user} does not: {missing}"
+    )]
+    OutrankedStatusChange {
+        user: UserId,
+        target: UserId,
+        missing: String,
+    },
+    #[error(
+        "user {user} cannot set the status of their own enrollment: it follows their learning activity"
+    )]
+    SelfEnrollmentStatus { user: UserId },
     #[error("user {user} lacks {permission} on {target}")]
     MissingPermission {
         user: UserId,

@@ -52,15 +52,6 @@ fn principal(input: &str) -> ApiResult<Principal> {
     }
 }
 
-/// What a caller who may not see every user learns about one they may not see: the same answer
-/// whether or not that user exists, so checks cannot be used to probe for usernames.
-fn hidden(member: &Member, input: &str) -> ApiError {
-    ApiError::Forbidden(format!(
-        "user {:?} may not users.view on {input:?}",
-        member.user.username.as_str()
-    ))
-}
-
 // ---- checks ----------------------------------------------------------------------------------
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -124,27 +115,11 @@ pub struct BatchOut {
 async fn decide(state: &AppState, member: &Member, item: &CheckItemIn) -> ApiResult<BatchItemOut> {
     let permission = Permission::parse(&item.action)?;
     let resource = ObjectRef::parse(&item.resource)?;
-    let user = match super::user_ref(state, member, &item.user)
-        .await
-        .map(|u| u.id)
-    {
-        Ok(user) => {
-            // The engine's explanation would name the user: say no more than for nobody.
-            state
-                .may_see_user(member, user)
-                .await
-                .map_err(|e| match e {
-                    ApiError::NotFound(_) | ApiError::Forbidden(_) => hidden(member, &item.user),
-                    other => other,
-                })?;
-            user
-        }
-        Err(ApiError::NotFound(d)) if state.sees_all_users(member) => {
-            return Err(ApiError::NotFound(d));
-        }
-        Err(ApiError::NotFound(_)) => return Err(hidden(member, &item.user)),
-        Err(e) => return Err(e),
-    };
+    // The engine's explanation would name the user: to a caller who may not see them, say no
+    // more than for nobody.
+    let person = super::person(state, member, &item.user).await?;
+    let user = person.id;
+    person.conceal(member, state.may_see_user(member, user).await)?;
     let decision = state.access.read(member.tenant, |m| {
         m.check(user, permission, &resource, today())
     })?;

@@ -9,7 +9,7 @@ use registrar_domain::lifecycle::{
 };
 use registrar_domain::text::Password;
 use registrar_domain::user::User;
-use registrar_store::{AppAccessGrant, Invitation, NewMail, TenantSettings};
+use registrar_store::{AppAccessGrant, Invitation, NewMail, StoreError, TenantSettings};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -21,12 +21,15 @@ use crate::extract::{Json, Member};
 use crate::state::{AppState, today};
 
 /// Fresh login details for `user`, in the tenant's template: the hash to store and the mail.
+/// New login details are a way into the account, so every path that makes them (the invitation,
+/// the automation on switching access on, the bulk set-up) passes the engine's takeover rule here.
 async fn invitation(
     state: &AppState,
     member: &Member,
     user: &User,
     template: &InvitationTemplate,
 ) -> ApiResult<Invitation> {
+    state.takeover_guard(member, user.id)?;
     let email = user
         .email
         .clone()
@@ -177,8 +180,6 @@ pub async fn invite(
     state
         .authorize(&member, Permission::InvitationsSend, ObjectRef::user(id))
         .await?;
-    // New login details are a way into the account.
-    state.takeover_guard(&member, id)?;
     let template = state
         .store
         .tenant_settings(member.tenant)
@@ -209,7 +210,9 @@ pub struct SettingsIo {
     /// Switching a learner's app access on sends the invitation.
     #[serde(default)]
     pub invite_on_app_access: bool,
-    /// How many days access given in bulk lasts when no end date is chosen; none for no end.
+    /// How many days access given in bulk lasts when no end date is chosen (at most 36500);
+    /// none for no end.
+    #[schema(maximum = 36500)]
     pub default_access_days: Option<u32>,
 }
 
@@ -250,6 +253,10 @@ pub async fn set_settings(
         .as_ref()
         .map(|t| InvitationTemplate::parse(&t.subject, &t.body))
         .transpose()?;
+    let default_access_days = body
+        .default_access_days
+        .map(registrar_domain::lifecycle::access_days)
+        .transpose()?;
     state
         .authorize(
             &member,
@@ -265,7 +272,7 @@ pub async fn set_settings(
             TenantSettings {
                 invitation,
                 invite_on_app_access: body.invite_on_app_access,
-                default_access_days: body.default_access_days,
+                default_access_days,
             },
         )
         .await?;
@@ -318,11 +325,13 @@ pub async fn course_app_access(
         elearning_available(&state, &member)?;
     }
     let settings = state.store.tenant_settings(member.tenant).await?;
-    let until = until.or_else(|| {
-        settings
+    let until = match until {
+        Some(d) => Some(d),
+        None => settings
             .default_access_days
-            .map(|days| today() + time::Duration::days(i64::from(days)))
-    });
+            .map(|days| registrar_domain::lifecycle::access_end(today(), days))
+            .transpose()?,
+    };
     // Saving sends the password emails, so there must be a template to send them in.
     let template = settings
         .invitation
@@ -336,29 +345,40 @@ pub async fn course_app_access(
             ApiError::Forbidden(d) => ApiError::Forbidden(format!("users[{i}]: {d}")),
             other => other,
         };
-        let user = super::user_ref(&state, &member, raw).await.map_err(named)?;
-        state
-            .store
-            .enrollment(member.tenant, course, user.id)
-            .await
-            .map_err(|_| {
-                named(ApiError::invalid(
-                    "users",
-                    format!("{raw:?} is not enrolled in this course"),
-                ))
-            })?;
-        state
-            .authorize(
+        let person = super::person(&state, &member, raw).await.map_err(named)?;
+        let invitation = person
+            .conceal(
                 &member,
-                Permission::LearnerAppManage,
-                ObjectRef::user(user.id),
+                async {
+                    match state
+                        .store
+                        .enrollment(member.tenant, course, person.id)
+                        .await
+                    {
+                        Ok(_) => {}
+                        Err(StoreError::NotFound { .. }) => {
+                            return Err(ApiError::NotFound(format!(
+                                "{raw:?} is not enrolled in this course"
+                            )));
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                    let user = person.require()?;
+                    state
+                        .authorize(
+                            &member,
+                            Permission::LearnerAppManage,
+                            ObjectRef::user(user.id),
+                        )
+                        .await?;
+                    check_app_access_grant(user.email.is_some())?;
+                    invitation(&state, &member, user, &template).await
+                }
+                .await,
             )
-            .await
             .map_err(named)?;
-        check_app_access_grant(user.email.is_some()).map_err(|e| named(e.into()))?;
-        let invitation = invitation(&state, &member, &user, &template).await?;
         grants.push(AppAccessGrant {
-            user: user.id,
+            user: person.id,
             access: AppAccess {
                 until,
                 elearning: body.elearning,

@@ -11,7 +11,7 @@ use registrar_domain::access::{
 use registrar_domain::course::{Course, Enrollment, LearningPlan, Material};
 use registrar_domain::ids::GroupId;
 use registrar_domain::lifecycle::{
-    Activity, CourseType, EnrollmentPolicy, PlanStatus, plan_status,
+    Activity, CourseType, EnrollmentPolicy, PlanStatus, capacity, plan_status,
 };
 use registrar_domain::text::Name;
 use registrar_store::{CoursePatch, LogEntry, NewCourse, StoreError};
@@ -197,7 +197,7 @@ pub async fn create(
             .transpose()?
             .unwrap_or(CourseType::ELearning),
         published: body.published,
-        capacity: body.capacity,
+        capacity: body.capacity.map(capacity).transpose()?,
         policy: body
             .policy
             .as_deref()
@@ -272,7 +272,10 @@ pub async fn update(
             .map(|t| Name::parse("title", t))
             .transpose()?,
         published: body.published,
-        capacity: body.capacity,
+        capacity: body
+            .capacity
+            .map(|c| c.map(capacity).transpose())
+            .transpose()?,
         policy: body
             .policy
             .as_deref()
@@ -370,61 +373,69 @@ pub async fn enroll(
     Json(body): Json<EnrollIn>,
 ) -> ApiResult<(StatusCode, Json<EnrollmentOut>)> {
     let course = path_object(&id)?;
-    let user = super::user_ref(&state, &member, &body.user).await?.id;
-    may_manage_enrollment(&state, &member, course_ref(course), user).await?;
-    let Some(role) = body.role else {
-        let enrollment = state
-            .store
-            .enroll(&member.actor(), member.tenant, course, user)
-            .await?;
-        return Ok((StatusCode::CREATED, Json(enrollment.into())));
-    };
-    for _ in 0..5 {
-        state.access.sync().await?;
-        let (entry, expected) = state.access.read_at(member.tenant, |m| {
-            let role = crate::ops::role_in(m, &role)?;
-            let grant = Grant {
-                id: GrantId::new(),
-                principal: Principal::User(user),
-                role: role.id,
-                scope: Scope::Object(course_ref(course)),
+    let person = super::person(&state, &member, &body.user).await?;
+    let user = person.id;
+    person.conceal(
+        &member,
+        async {
+            may_manage_enrollment(&state, &member, course_ref(course), user).await?;
+            let Some(role) = body.role else {
+                let enrollment = state
+                    .store
+                    .enroll(&member.actor(), member.tenant, course, user)
+                    .await?;
+                return Ok((StatusCode::CREATED, Json(enrollment.into())));
             };
-            m.validate_grant(member.user.id, &grant, crate::state::today())?;
-            Ok::<_, ApiError>(LogEntry {
-                action: "grant.created",
-                entity: "grant",
-                entity_id: grant.id.to_string(),
-                before: None,
-                after: Some(serde_json::json!({
-                    "principal": grant.principal.to_string(),
-                    "role": role.code.to_string(),
-                    "scope": grant.scope.to_string(),
-                    "with_enrollment": true,
-                })),
-                access: vec![Change::UpsertGrant(grant)],
+            for _ in 0..5 {
+                state.access.sync().await?;
+                let (entry, expected) = state.access.read_at(member.tenant, |m| {
+                    let role = crate::ops::role_in(m, &role)?;
+                    let grant = Grant {
+                        id: GrantId::new(),
+                        principal: Principal::User(user),
+                        role: role.id,
+                        scope: Scope::Object(course_ref(course)),
+                    };
+                    m.validate_grant(member.user.id, &grant, crate::state::today())?;
+                    Ok::<_, ApiError>(LogEntry {
+                        action: "grant.created",
+                        entity: "grant",
+                        entity_id: grant.id.to_string(),
+                        before: None,
+                        after: Some(serde_json::json!({
+                            "principal": grant.principal.to_string(),
+                            "role": role.code.to_string(),
+                            "scope": grant.scope.to_string(),
+                            "with_enrollment": true,
+                        })),
+                        access: vec![Change::UpsertGrant(grant)],
+                    })
+                });
+                match state
+                    .store
+                    .enroll_with_role(
+                        &member.actor(),
+                        member.tenant,
+                        course,
+                        user,
+                        expected,
+                        entry?,
+                    )
+                    .await
+                {
+                    Ok(enrollment) => return Ok((StatusCode::CREATED, Json(enrollment.into()))),
+                    Err(StoreError::Stale { .. }) => continue,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Err(ApiError::Conflict {
+                field: "revision".into(),
+                detail: "the tenant kept changing while the enrollment was validated; try again"
+                    .into(),
             })
-        });
-        match state
-            .store
-            .enroll_with_role(
-                &member.actor(),
-                member.tenant,
-                course,
-                user,
-                expected,
-                entry?,
-            )
-            .await
-        {
-            Ok(enrollment) => return Ok((StatusCode::CREATED, Json(enrollment.into()))),
-            Err(StoreError::Stale { .. }) => continue,
-            Err(e) => return Err(e.into()),
         }
-    }
-    Err(ApiError::Conflict {
-        field: "revision".into(),
-        detail: "the tenant kept changing while the enrollment was validated; try again".into(),
-    })
+        .await,
+    )
 }
 
 #[utoipa::path(get, path = "/api/v1/courses/{id}/enrollments", tag = "enrollments", params(PageQuery),
@@ -471,50 +482,62 @@ pub async fn set_status(
     Json(body): Json<EnrollmentPatchIn>,
 ) -> ApiResult<Json<EnrollmentOut>> {
     let course = path_object(&id)?;
-    let user = super::user_ref(&state, &member, &user).await?.id;
-    let to = body
-        .status
-        .as_deref()
-        .map(EnrollmentStatus::parse)
-        .transpose()?;
-    if to.is_none() && body.show_in_app.is_none() {
-        return Err(ApiError::invalid(
-            "status",
-            "give a status, show_in_app, or both",
-        ));
-    }
-    let current = state.store.enrollment(member.tenant, course, user).await?;
-    if let Some(to) = to {
-        state
-            .authorize(&member, Permission::EnrollmentsManage, course_ref(course))
-            .await?;
-        // Letting someone off the waiting list (or confirming a booking) by hand is an
-        // approval: a course administrator may not do it here either.
-        if registrar_domain::lifecycle::is_approval(current.status, to) {
-            state
-                .authorize(&member, Permission::EnrollmentsApprove, course_ref(course))
-                .await?;
+    let person = super::person(&state, &member, &user).await?;
+    let user = person.id;
+    person.conceal(
+        &member,
+        async {
+            let to = body
+                .status
+                .as_deref()
+                .map(EnrollmentStatus::parse)
+                .transpose()?;
+            if to.is_none() && body.show_in_app.is_none() {
+                return Err(ApiError::invalid(
+                    "status",
+                    "give a status, show_in_app, or both",
+                ));
+            }
+            if to.is_some() {
+                state.access.read(member.tenant, |m| {
+                    m.validate_enrollment_status_change(member.user.id, user)
+                })?;
+            }
+            let current = state.store.enrollment(member.tenant, course, user).await?;
+            if let Some(to) = to {
+                state
+                    .authorize(&member, Permission::EnrollmentsManage, course_ref(course))
+                    .await?;
+                // Letting someone off the waiting list (or confirming a booking) by hand is an
+                // approval: a course administrator may not do it here either.
+                if registrar_domain::lifecycle::is_approval(current.status, to) {
+                    state
+                        .authorize(&member, Permission::EnrollmentsApprove, course_ref(course))
+                        .await?;
+                }
+            }
+            if body.show_in_app.is_some() {
+                state
+                    .authorize(&member, Permission::LearnerAppManage, ObjectRef::user(user))
+                    .await?;
+            }
+            let mut e = current;
+            if let Some(to) = to {
+                e = state
+                    .store
+                    .set_enrollment_status(&member.actor(), member.tenant, course, user, to)
+                    .await?;
+            }
+            if let Some(show) = body.show_in_app {
+                e = state
+                    .store
+                    .set_show_in_app(&member.actor(), member.tenant, course, user, show)
+                    .await?;
+            }
+            Ok(Json(e.into()))
         }
-    }
-    if body.show_in_app.is_some() {
-        state
-            .authorize(&member, Permission::LearnerAppManage, ObjectRef::user(user))
-            .await?;
-    }
-    let mut e = current;
-    if let Some(to) = to {
-        e = state
-            .store
-            .set_enrollment_status(&member.actor(), member.tenant, course, user, to)
-            .await?;
-    }
-    if let Some(show) = body.show_in_app {
-        e = state
-            .store
-            .set_show_in_app(&member.actor(), member.tenant, course, user, show)
-            .await?;
-    }
-    Ok(Json(e.into()))
+        .await,
+    )
 }
 
 /// Approves a waiting enrollment or a booking to confirm; needs `enrollments.approve` on the
@@ -529,15 +552,22 @@ pub async fn approve(
     Path((id, user)): Path<(String, String)>,
 ) -> ApiResult<Json<EnrollmentOut>> {
     let course = path_object(&id)?;
-    let user = super::user_ref(&state, &member, &user).await?.id;
-    state
-        .authorize(&member, Permission::EnrollmentsApprove, course_ref(course))
-        .await?;
-    let e = state
-        .store
-        .approve_enrollment(&member.actor(), member.tenant, course, user)
-        .await?;
-    Ok(Json(e.into()))
+    let person = super::person(&state, &member, &user).await?;
+    let user = person.id;
+    person.conceal(
+        &member,
+        async {
+            state
+                .authorize(&member, Permission::EnrollmentsApprove, course_ref(course))
+                .await?;
+            let e = state
+                .store
+                .approve_enrollment(&member.actor(), member.tenant, course, user)
+                .await?;
+            Ok(Json(e.into()))
+        }
+        .await,
+    )
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -592,43 +622,50 @@ pub async fn activity(
         .as_deref()
         .map(|m| object_id("session", m))
         .transpose()?;
-    let user = match body.user.as_deref() {
-        Some(u) => super::user_ref(&state, &member, u).await?.id,
-        None => member.user.id,
+    let person = match body.user.as_deref() {
+        Some(u) => super::person(&state, &member, u).await?,
+        None => super::Person::me(&member),
     };
-    if activity == Activity::AttendedSession {
-        let Some(session) = session else {
-            return Err(ApiError::invalid(
-                "session",
-                "an attended_session activity names the session",
-            ));
-        };
-        if state.store.session(member.tenant, session).await?.course != course {
-            return Err(ApiError::invalid(
-                "session",
-                format!("session {session} is not a session of course {course}"),
-            ));
+    let user = person.id;
+    person.conceal(
+        &member,
+        async {
+            if activity == Activity::AttendedSession {
+                let Some(session) = session else {
+                    return Err(ApiError::invalid(
+                        "session",
+                        "an attended_session activity names the session",
+                    ));
+                };
+                if state.store.session(member.tenant, session).await?.course != course {
+                    return Err(ApiError::invalid(
+                        "session",
+                        format!("session {session} is not a session of course {course}"),
+                    ));
+                }
+                let outcome = super::sessions::attend(&state, &member, session, user).await?;
+                return Ok(Json(outcome.enrollment.into()));
+            }
+            if user != member.user.id {
+                state
+                    .authorize(&member, Permission::EnrollmentsManage, course_ref(course))
+                    .await?;
+            }
+            let e = state
+                .store
+                .record_activity(
+                    &member.actor(),
+                    member.tenant,
+                    course,
+                    user,
+                    activity,
+                    material,
+                )
+                .await?;
+            Ok(Json(e.into()))
         }
-        let outcome = super::sessions::attend(&state, &member, session, user).await?;
-        return Ok(Json(outcome.enrollment.into()));
-    }
-    if user != member.user.id {
-        state
-            .authorize(&member, Permission::EnrollmentsManage, course_ref(course))
-            .await?;
-    }
-    let e = state
-        .store
-        .record_activity(
-            &member.actor(),
-            member.tenant,
-            course,
-            user,
-            activity,
-            material,
-        )
-        .await?;
-    Ok(Json(e.into()))
+        .await,
+    )
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -726,53 +763,61 @@ pub async fn plan_status_of(
     Query(q): Query<PlanStatusQuery>,
 ) -> ApiResult<Json<PlanStatusOut>> {
     let plan = path_object(&id)?;
-    let user = match q.user.as_deref() {
-        Some(u) => super::user_ref(&state, &member, u).await?.id,
-        None => member.user.id,
+    let person = match q.user.as_deref() {
+        Some(u) => super::person(&state, &member, u).await?,
+        None => super::Person::me(&member),
     };
-    state.may_see_user(&member, user).await?;
-    let plan = state.store.plan(member.tenant, plan).await?;
-    let enrolled = state.store.user_enrollments(member.tenant, user).await?;
-    // A learner sees the plans they are in; anyone else needs `learning_plans.view` on it.
-    let own = user == member.user.id && enrolled.iter().any(|e| plan.courses.contains(&e.course));
-    if !own {
-        state
-            .authorize(
-                &member,
-                Permission::LearningPlansView,
-                plan.learning_object().object,
-            )
-            .await?;
-    }
-    let courses: Vec<(ObjectId, Option<EnrollmentStatus>)> = plan
-        .courses
-        .iter()
-        .map(|c| {
-            (
-                *c,
-                enrolled.iter().find(|e| e.course == *c).map(|e| e.status),
-            )
-        })
-        .collect();
-    let statuses: Vec<EnrollmentStatus> = courses.iter().filter_map(|(_, s)| *s).collect();
-    let status = match plan_status(&statuses) {
-        PlanStatus::NotEnrolled => "not_enrolled",
-        PlanStatus::NotStarted => "not_started",
-        PlanStatus::InProgress => "in_progress",
-        PlanStatus::Completed => "completed",
-    };
-    Ok(Json(PlanStatusOut {
-        plan: plan.id.to_string(),
-        user: user.to_string(),
-        status,
-        courses: courses
-            .into_iter()
-            .map(|(c, s)| PlanCourseStatus {
-                course: c.to_string(),
-                status: s.map(EnrollmentStatus::code),
-            })
-            .collect(),
-    }))
+    let user = person.id;
+    person.conceal(
+        &member,
+        async {
+            state.may_see_user(&member, user).await?;
+            let plan = state.store.plan(member.tenant, plan).await?;
+            let enrolled = state.store.user_enrollments(member.tenant, user).await?;
+            // A learner sees the plans they are in; anyone else needs `learning_plans.view` on it.
+            let own =
+                user == member.user.id && enrolled.iter().any(|e| plan.courses.contains(&e.course));
+            if !own {
+                state
+                    .authorize(
+                        &member,
+                        Permission::LearningPlansView,
+                        plan.learning_object().object,
+                    )
+                    .await?;
+            }
+            let courses: Vec<(ObjectId, Option<EnrollmentStatus>)> = plan
+                .courses
+                .iter()
+                .map(|c| {
+                    (
+                        *c,
+                        enrolled.iter().find(|e| e.course == *c).map(|e| e.status),
+                    )
+                })
+                .collect();
+            let statuses: Vec<EnrollmentStatus> = courses.iter().filter_map(|(_, s)| *s).collect();
+            let status = match plan_status(&statuses) {
+                PlanStatus::NotEnrolled => "not_enrolled",
+                PlanStatus::NotStarted => "not_started",
+                PlanStatus::InProgress => "in_progress",
+                PlanStatus::Completed => "completed",
+            };
+            Ok(Json(PlanStatusOut {
+                plan: plan.id.to_string(),
+                user: user.to_string(),
+                status,
+                courses: courses
+                    .into_iter()
+                    .map(|(c, s)| PlanCourseStatus {
+                        course: c.to_string(),
+                        status: s.map(EnrollmentStatus::code),
+                    })
+                    .collect(),
+            }))
+        }
+        .await,
+    )
 }
 
 /// Deletes a course with its materials, sessions, enrollments and progress (`courses.delete`,
@@ -808,8 +853,13 @@ pub async fn delete_material(
 ) -> ApiResult<StatusCode> {
     let course = path_object(&id)?;
     let material = path_object(&material)?;
+    // Deleting a lesson is its own right (seed: course tutors may not create or delete lessons).
     state
-        .authorize(&member, Permission::CoursesEdit, course_ref(course))
+        .authorize(
+            &member,
+            Permission::LessonsDelete,
+            ObjectRef::new(ObjectKind::Lesson, material),
+        )
         .await?;
     state
         .store
@@ -830,13 +880,20 @@ pub async fn unenroll(
     Path((id, user)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let course = path_object(&id)?;
-    let user = super::user_ref(&state, &member, &user).await?.id;
-    may_manage_enrollment(&state, &member, course_ref(course), user).await?;
-    state
-        .store
-        .unenroll(&member.actor(), member.tenant, course, user)
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+    let person = super::person(&state, &member, &user).await?;
+    let user = person.id;
+    person.conceal(
+        &member,
+        async {
+            may_manage_enrollment(&state, &member, course_ref(course), user).await?;
+            state
+                .store
+                .unenroll(&member.actor(), member.tenant, course, user)
+                .await?;
+            Ok(StatusCode::NO_CONTENT)
+        }
+        .await,
+    )
 }
 
 fn plan_ref(id: ObjectId) -> ObjectRef {

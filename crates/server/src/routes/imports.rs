@@ -9,7 +9,7 @@ use axum::response::IntoResponse;
 use futures_util::StreamExt;
 use registrar_domain::import::{ColumnMapping, Format};
 use serde::Deserialize;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 use utoipa::IntoParams;
 
 use crate::error::{ApiError, ApiResult};
@@ -33,24 +33,16 @@ pub struct ImportQuery {
     pub mapping: Option<String>,
 }
 
-/// A file on disk that is removed when the request ends, however it ends.
-struct Spool(std::path::PathBuf);
-
-impl Drop for Spool {
-    fn drop(&mut self) {
-        if let Err(e) = std::fs::remove_file(&self.0)
-            && e.kind() != std::io::ErrorKind::NotFound
-        {
-            tracing::warn!(path = %self.0.display(), error = %e, "cannot remove an import spool file");
-        }
-    }
-}
-
-async fn spool(body: Body) -> ApiResult<Spool> {
-    let spool =
-        Spool(std::env::temp_dir().join(format!("registrar-import-{}.csv", uuid::Uuid::new_v4())));
+/// Writes the upload to an anonymous temporary file (created unlinked, readable by this process
+/// only), so that no copy of the personal data it holds outlives the request, even when the
+/// server is killed mid-import. Returns the file positioned at its start.
+async fn spool(body: Body) -> ApiResult<std::fs::File> {
     let io = |e: std::io::Error| ApiError::Internal(format!("cannot spool the upload: {e}"));
-    let mut file = tokio::fs::File::create(&spool.0).await.map_err(io)?;
+    let std_file = tokio::task::spawn_blocking(tempfile::tempfile)
+        .await
+        .map_err(|e| ApiError::Internal(format!("cannot spool the upload: {e}")))?
+        .map_err(io)?;
+    let mut file = tokio::fs::File::from_std(std_file);
     let mut stream = body.into_data_stream();
     let mut total = 0u64;
     while let Some(chunk) = stream.next().await {
@@ -64,7 +56,8 @@ async fn spool(body: Body) -> ApiResult<Spool> {
         file.write_all(&chunk).await.map_err(io)?;
     }
     file.flush().await.map_err(io)?;
-    Ok(spool)
+    file.rewind().await.map_err(io)?;
+    Ok(file.into_std().await)
 }
 
 /// Imports a CSV file (the request body, UTF-8, `,` `;` or tab, with or without a byte order
@@ -94,7 +87,7 @@ pub async fn create(
         member.tenant,
         member.user.id,
         &member.actor(),
-        &file.0,
+        file,
         &options,
         &|_| {},
     )

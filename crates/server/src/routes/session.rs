@@ -60,7 +60,7 @@ pub async fn login(
     let account = format!(
         "{}/{}",
         body.tenant.trim(),
-        body.username.trim().to_lowercase()
+        registrar_domain::text::fold_identity(&body.username)
     );
     state
         .limiter
@@ -109,7 +109,7 @@ pub async fn login(
         let access = state.store.app_access(user.tenant_id, user.id).await?;
         registrar_domain::lifecycle::may_use_app(access, OffsetDateTime::now_utc().date())?;
     }
-    state.limiter.succeeded(&account);
+    state.limiter.succeeded(&account, &peer.ip().to_string());
 
     let (secret, csrf) = (new_secret(), new_secret());
     let hours = state.settings.session_hours;

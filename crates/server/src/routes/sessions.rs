@@ -8,27 +8,22 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use registrar_domain::access::{ObjectId, ObjectRef, Permission};
 use registrar_domain::ids::UserId;
+use registrar_domain::lifecycle::capacity;
 use registrar_domain::session::{Booking, Session, SessionKind};
 use registrar_domain::text::Name;
 use registrar_store::{BookingOutcome, NewSession, SessionPatch};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
 
 use super::courses::{EnrollmentOut, course_ref, path_object, time};
 use crate::dto::double_option;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::{Json, Member};
 use crate::state::{AppState, today};
 
 fn instant(field: &'static str, raw: &str) -> ApiResult<OffsetDateTime> {
-    OffsetDateTime::parse(raw.trim(), &Rfc3339).map_err(|_| {
-        ApiError::invalid(
-            field,
-            format!("{raw:?} is not a date and time like 2027-03-01T09:00:00Z"),
-        )
-    })
+    Ok(registrar_domain::session::parse_instant(field, raw)?)
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -103,7 +98,7 @@ pub async fn create(
         title: Name::parse("title", &body.title)?,
         starts_at: instant("starts_at", &body.starts_at)?,
         ends_at: instant("ends_at", &body.ends_at)?,
-        capacity: body.capacity,
+        capacity: body.capacity.map(capacity).transpose()?,
         approval_required: body.approval_required,
     };
     state
@@ -211,7 +206,10 @@ pub async fn update(
             .as_deref()
             .map(|t| instant("ends_at", t))
             .transpose()?,
-        capacity: body.capacity,
+        capacity: body
+            .capacity
+            .map(|c| c.map(capacity).transpose())
+            .transpose()?,
         approval_required: body.approval_required,
     };
     let manage = match s.kind {
@@ -285,13 +283,20 @@ pub async fn book(
     Json(body): Json<LearnerIn>,
 ) -> ApiResult<(StatusCode, Json<BookingResult>)> {
     let s = session_of(&state, &member, &id).await?;
-    let user = super::user_ref(&state, &member, &body.user).await?.id;
-    may_book(&state, &member, &s, user).await?;
-    let outcome = state
-        .store
-        .book(&member.actor(), member.tenant, s.id, user)
-        .await?;
-    Ok((StatusCode::CREATED, Json(outcome.into())))
+    let person = super::person(&state, &member, &body.user).await?;
+    let user = person.id;
+    person.conceal(
+        &member,
+        async {
+            may_book(&state, &member, &s, user).await?;
+            let outcome = state
+                .store
+                .book(&member.actor(), member.tenant, s.id, user)
+                .await?;
+            Ok((StatusCode::CREATED, Json(outcome.into())))
+        }
+        .await,
+    )
 }
 
 /// Who may book `user` onto `s` (and cancel that booking): on a session, whoever manages
@@ -344,15 +349,22 @@ pub async fn approve(
     Path((id, user)): Path<(String, String)>,
 ) -> ApiResult<Json<BookingResult>> {
     let s = session_of(&state, &member, &id).await?;
-    let user = super::user_ref(&state, &member, &user).await?.id;
-    state
-        .authorize(&member, Permission::EnrollmentsApprove, s.object())
-        .await?;
-    let outcome = state
-        .store
-        .approve_booking(&member.actor(), member.tenant, s.id, user)
-        .await?;
-    Ok(Json(outcome.into()))
+    let person = super::person(&state, &member, &user).await?;
+    let user = person.id;
+    person.conceal(
+        &member,
+        async {
+            state
+                .authorize(&member, Permission::EnrollmentsApprove, s.object())
+                .await?;
+            let outcome = state
+                .store
+                .approve_booking(&member.actor(), member.tenant, s.id, user)
+                .await?;
+            Ok(Json(outcome.into()))
+        }
+        .await,
+    )
 }
 
 /// Marks attendance (`events.attendance` on the session or event). Shared with the activity
@@ -386,8 +398,12 @@ pub async fn attendance(
     Json(body): Json<LearnerIn>,
 ) -> ApiResult<Json<BookingResult>> {
     let session = path_object(&id)?;
-    let user = super::user_ref(&state, &member, &body.user).await?.id;
-    Ok(Json(attend(&state, &member, session, user).await?.into()))
+    let person = super::person(&state, &member, &body.user).await?;
+    let user = person.id;
+    person.conceal(
+        &member,
+        async { Ok(Json(attend(&state, &member, session, user).await?.into())) }.await,
+    )
 }
 
 /// Deletes a session (`sessions.manage`) or event (`events.manage`) with its bookings.
@@ -425,11 +441,18 @@ pub async fn cancel(
     Path((id, user)): Path<(String, String)>,
 ) -> ApiResult<Json<BookingResult>> {
     let s = session_of(&state, &member, &id).await?;
-    let user = super::user_ref(&state, &member, &user).await?.id;
-    may_book(&state, &member, &s, user).await?;
-    let outcome = state
-        .store
-        .cancel_booking(&member.actor(), member.tenant, s.id, user)
-        .await?;
-    Ok(Json(outcome.into()))
+    let person = super::person(&state, &member, &user).await?;
+    let user = person.id;
+    person.conceal(
+        &member,
+        async {
+            may_book(&state, &member, &s, user).await?;
+            let outcome = state
+                .store
+                .cancel_booking(&member.actor(), member.tenant, s.id, user)
+                .await?;
+            Ok(Json(outcome.into()))
+        }
+        .await,
+    )
 }

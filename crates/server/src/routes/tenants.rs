@@ -7,7 +7,7 @@ use registrar_domain::ids::TenantId;
 use registrar_domain::tenant::{Preset, TenantSlug};
 use registrar_domain::text::{Email, Name, Password, Username};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use super::path_id;
 use crate::bootstrap::{AdminSpec, create_tenant};
@@ -170,4 +170,37 @@ pub async fn update_current(
         )
         .await?;
     rename(&state, &member.actor(), member.tenant, body).await
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct DigestQuery {
+    /// Wait (up to 2 s) until this server holds at least this revision; else 409.
+    pub at_least_revision: Option<i64>,
+}
+
+/// A fingerprint of the tenant's read model on this server (operator token): the revision it
+/// holds and a SHA-256 over its access data and its answers. `registrar digest` prints the same
+/// for a fresh replay of the change log, so the two can be compared; it reveals nothing of the
+/// tenant's data.
+#[utoipa::path(get, path = "/api/v1/tenants/{id}/digest", tag = "tenants", params(DigestQuery),
+    responses((status = 200, body = crate::readmodel::ModelDigest),
+              (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn digest(
+    State(state): State<AppState>,
+    _operator: Operator,
+    Path(id): Path<String>,
+    Query(q): Query<DigestQuery>,
+) -> ApiResult<Json<crate::readmodel::ModelDigest>> {
+    let id = path_id(TenantId::parse, &id)?;
+    let tenant = state.store.tenant(id).await?;
+    if let Some(revision) = q.at_least_revision {
+        state
+            .access
+            .at_least(revision, std::time::Duration::from_secs(2))
+            .await?;
+    }
+    Ok(Json(state.access.digest(tenant.id, crate::state::today())))
 }

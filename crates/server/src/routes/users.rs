@@ -449,26 +449,27 @@ pub async fn set_statuses(
     let status = settable_status(&body.status)?;
     let mut ids = Vec::with_capacity(body.users.len());
     for (i, raw) in body.users.iter().enumerate() {
-        let id = super::user_ref(&state, &member, raw)
-            .await
-            .map_err(|e| match e {
-                ApiError::Invalid { detail, .. } | ApiError::NotFound(detail) => {
-                    ApiError::invalid(format!("users[{i}]"), detail)
-                }
-                other => other,
-            })?
-            .id;
-        state
-            .access
-            .read(member.tenant, |m| {
-                m.validate_status_change(member.user.id, id, today())?;
-                m.validate_superadmin_reach(member.user.id, Some(id), false)
-            })
-            .map_err(|e| match ApiError::from(e) {
-                ApiError::Forbidden(d) => ApiError::Forbidden(format!("users[{i}]: {d}")),
-                ApiError::NotFound(d) => ApiError::invalid(format!("users[{i}]"), d),
-                other => other,
-            })?;
+        let at = |e: ApiError| match e {
+            ApiError::Invalid { detail, .. } | ApiError::NotFound(detail) => {
+                ApiError::invalid(format!("users[{i}]"), detail)
+            }
+            ApiError::Forbidden(d) => ApiError::Forbidden(format!("users[{i}]: {d}")),
+            other => other,
+        };
+        let person = super::person(&state, &member, raw).await.map_err(at)?;
+        let id = person.id;
+        person
+            .conceal(
+                &member,
+                state
+                    .access
+                    .read(member.tenant, |m| {
+                        m.validate_status_change(member.user.id, id, today())?;
+                        m.validate_superadmin_reach(member.user.id, Some(id), false)
+                    })
+                    .map_err(ApiError::from),
+            )
+            .map_err(at)?;
         ids.push(id);
     }
     let users = state

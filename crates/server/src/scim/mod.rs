@@ -158,6 +158,16 @@ impl FromRequestParts<AppState> for Feed {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ScimResult<Self> {
         let member = Member::from_request_parts(parts, state).await?;
+        // The feed is for integrations: a browser session (cookie or its secret as a bearer)
+        // is no identity provider, and a page must not be able to drive bulk provisioning.
+        if member.token.kind != registrar_store::TokenKind::Api {
+            return Err(ApiError::Forbidden(
+                "the SCIM feed takes an API token (Authorization: Bearer); browser sessions \
+                 are refused"
+                    .into(),
+            )
+            .into());
+        }
         let host = parts
             .headers
             .get(header::HOST)

@@ -62,6 +62,37 @@ async fn the_sixth_wrong_password_in_a_row_is_throttled() {
 }
 
 #[tokio::test]
+async fn failed_guesses_from_one_address_never_lock_the_owner_out_from_another() {
+    let app = spawn_app().await;
+    for _ in 0..5 {
+        assert_eq!(app.login("admin", "guess guess guess").await.status(), 401);
+    }
+    let r = app.login("admin", "guess guess guess").await;
+    assert_eq!(r.status(), 429);
+    // The delay is short and grows with each guess; it is no 15-minute lockout.
+    let wait: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(wait <= 2, "retry after {wait} s");
+    // The administrator, from another address, logs in at once.
+    let elsewhere = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .build()
+        .unwrap();
+    let r = elsewhere
+        .post(format!("{}/api/v1/auth/login", app.address))
+        .json(&json!({
+            "tenant": app.tenant.slug.as_str(), "username": "admin", "password": ADMIN_PASSWORD
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
 async fn deactivated_and_expired_accounts_are_told_why_after_a_right_password() {
     let app = spawn_app().await;
     app.create_user(

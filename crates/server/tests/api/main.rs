@@ -8,6 +8,7 @@ mod courses;
 mod errors;
 mod fault;
 mod groups;
+mod hardening;
 mod helpers;
 mod imports;
 mod isolation;
