@@ -5,6 +5,8 @@
 
 use std::cmp::Ordering;
 
+use registrar_domain::text::Username;
+use registrar_store::ScimLookup;
 use scim_v2::filter::{AttrExp, AttrPath, CompValue, CompareOp, Filter, ValFilter};
 use serde_json::Value;
 
@@ -258,6 +260,28 @@ pub fn required_eq(filter: &Filter) -> Option<(String, String)> {
     }
 }
 
+/// The store lookup that finds every user a filter can match: a top-level equality on a value
+/// the store keeps exactly as the filter compares it (the username, the external id), else all.
+/// `None`: nobody can match. An email equality is no shortcut: the store looks up the one
+/// address it keeps, but the filter matches any address the feed sent.
+pub fn user_lookup(filter: Option<&Filter>) -> Option<ScimLookup> {
+    match filter.and_then(required_eq) {
+        Some((attr, v)) if attr == "username" => Username::parse(&v).ok().map(ScimLookup::UserName),
+        Some((attr, v)) if attr == "externalid" => Some(ScimLookup::ExternalId(v)),
+        _ => Some(ScimLookup::All),
+    }
+}
+
+/// The store lookup that finds every group a filter can match: a top-level equality on the
+/// external id (compared exactly, as the store does), else all. A `displayName` equality is no
+/// shortcut: SCIM compares it without regard to case, the store exactly.
+pub fn group_lookup(filter: Option<&Filter>) -> ScimLookup {
+    match filter.and_then(required_eq) {
+        Some((attr, v)) if attr == "externalid" => ScimLookup::ExternalId(v),
+        _ => ScimLookup::All,
+    }
+}
+
 /// The value a resource sorts by: the primary (or first) value the path reaches.
 fn sort_key(resource: &Value, path: &AttrPath) -> Option<String> {
     let top = container(resource, path).and_then(|c| field(c, &path.name))?;
@@ -372,6 +396,52 @@ mod tests {
         assert_eq!(required_eq(&f), Some(("username".into(), "ann".into())));
         let f = parse(r#"userName eq "ann" or active eq true"#).unwrap();
         assert_eq!(required_eq(&f), None);
+    }
+
+    #[test]
+    fn an_email_filter_finds_addresses_besides_the_kept_one() {
+        // Found by the scim_filter fuzz target: the store's email lookup compares only the
+        // primary address, but the filter matches any address the feed sent.
+        for raw in [
+            r#"emails.value eq "ann@home.example""#,
+            r#"emails eq "ann@home.example""#,
+        ] {
+            let f = parse(raw).unwrap();
+            let mut u = user();
+            u["emails"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"value": "ann@home.example"}));
+            assert!(matches(&u, &f).unwrap(), "{raw}");
+            assert_eq!(user_lookup(Some(&f)), Some(ScimLookup::All), "{raw}");
+        }
+    }
+
+    #[test]
+    fn a_display_name_filter_finds_the_group_whatever_its_case() {
+        // Found by the scim_filter fuzz target: `displayName` is not case-exact, so the store's
+        // exact lookup by name missed "Sales Team" for `displayName eq "sales team"`.
+        let group = json!({"displayName": "Sales Team"});
+        let f = parse(r#"displayName eq "sales team""#).unwrap();
+        assert!(matches(&group, &f).unwrap());
+        assert_eq!(group_lookup(Some(&f)), ScimLookup::All);
+        let f = parse(r#"externalId eq "G-7""#).unwrap();
+        assert_eq!(group_lookup(Some(&f)), ScimLookup::ExternalId("G-7".into()));
+    }
+
+    #[test]
+    fn usernames_and_external_ids_are_looked_up() {
+        let lookup = |raw: &str| user_lookup(Some(&parse(raw).unwrap()));
+        assert_eq!(
+            lookup(r#"userName eq "Ann" and active eq true"#),
+            Some(ScimLookup::UserName(Username::parse("ann").unwrap()))
+        );
+        assert_eq!(
+            lookup(r#"externalId eq "E-1""#),
+            Some(ScimLookup::ExternalId("E-1".into()))
+        );
+        assert_eq!(lookup(r#"userName eq "not a username""#), None);
+        assert_eq!(user_lookup(None), Some(ScimLookup::All));
     }
 
     #[test]
