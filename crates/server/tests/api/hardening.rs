@@ -27,6 +27,35 @@ async fn course(app: &TestApp, course_type: &str) -> Value {
     .await
 }
 
+/// A session of `course` on one day of 2027.
+async fn day_session(app: &TestApp, course: &Value) -> Value {
+    ok(app
+        .send(
+            Method::POST,
+            &format!("/api/v1/courses/{}/sessions", s(course, "id")),
+            json!({
+                "kind": "session", "title": "Day", "starts_at": "2027-03-01T09:00:00Z",
+                "ends_at": "2027-03-01T17:00:00Z",
+            }),
+        )
+        .await)
+    .await
+}
+
+/// `name`, a Tutor holding the course-tutor responsibility on `course`, with his token.
+async fn course_tutor(app: &TestApp, name: &str, course: &Value) -> (Value, String) {
+    let (tutor, token) = person(app, name).await;
+    grant(app, &tutor, "tutor", "platform").await;
+    grant(
+        app,
+        &tutor,
+        "course-tutor",
+        &format!("course:{}", s(course, "id")),
+    )
+    .await;
+    (tutor, token)
+}
+
 /// A training coordinator (all but system configuration) with her session token.
 async fn coordinator(app: &TestApp) -> (Value, String) {
     let (hana, token) = person(app, "hana").await;
@@ -116,15 +145,7 @@ async fn a_course_tutor_may_not_delete_a_lesson_of_the_course_he_tutors() {
         .send(Method::POST, &materials, json!({ "title": "Slides" }))
         .await)
     .await;
-    let (terry, token) = person(&app, "terry").await;
-    grant(&app, &terry, "tutor", "platform").await;
-    grant(
-        &app,
-        &terry,
-        "course-tutor",
-        &format!("course:{}", s(&c, "id")),
-    )
-    .await;
+    let (_, token) = course_tutor(&app, "terry", &c).await;
 
     let one = format!("{materials}/{}", s(&lesson, "id"));
     let r = as_user(&app, &token, Method::DELETE, &one, json!(null)).await;
@@ -283,17 +304,7 @@ async fn a_caller_who_cannot_see_everyone_gets_one_answer_for_missing_and_hidden
     let (_, learner) = person(&app, "lena").await;
     let c = course(&app, "instructor_led").await;
     let course = s(&c, "id");
-    let session = ok(app
-        .send(
-            Method::POST,
-            &format!("/api/v1/courses/{course}/sessions"),
-            json!({
-                "kind": "session", "title": "Day", "starts_at": "2027-03-01T09:00:00Z",
-                "ends_at": "2027-03-01T17:00:00Z",
-            }),
-        )
-        .await)
-    .await;
+    let session = day_session(&app, &c).await;
     let ann_id = s(&ann, "id");
     let ghost_id = uuid::Uuid::now_v7().to_string();
 
@@ -603,26 +614,8 @@ async fn nobody_sets_the_status_of_their_own_enrollment_by_hand() {
 async fn a_course_tutor_enrols_and_books_people_he_cannot_see_and_still_cannot_see_them() {
     let app = spawn_app().await;
     let c = course(&app, "instructor_led").await;
-    let session = ok(app
-        .send(
-            Method::POST,
-            &format!("/api/v1/courses/{}/sessions", s(&c, "id")),
-            json!({
-                "kind": "session", "title": "Day", "starts_at": "2027-03-01T09:00:00Z",
-                "ends_at": "2027-03-01T17:00:00Z",
-            }),
-        )
-        .await)
-    .await;
-    let (terry, token) = person(&app, "terry").await;
-    grant(&app, &terry, "tutor", "platform").await;
-    grant(
-        &app,
-        &terry,
-        "course-tutor",
-        &format!("course:{}", s(&c, "id")),
-    )
-    .await;
+    let session = day_session(&app, &c).await;
+    let (_, token) = course_tutor(&app, "terry", &c).await;
     let (olaf, _) = person(&app, "olaf").await;
 
     // Seed 001: a course tutor books users and deploys the course to them.
