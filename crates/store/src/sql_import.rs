@@ -59,6 +59,9 @@ const LOOKUP: usize = 100;
 struct SqlImport<DB: sqlx::Database> {
     tx: Transaction<'static, DB>,
     tenant: TenantId,
+    /// Users inserted so far, and how many there were when the planner last learnt of them.
+    inserted: usize,
+    analyzed: usize,
 }
 
 /// `($1, $2, ...), ($n+1, ...)` for `rows` rows of `cols` columns.
@@ -127,7 +130,12 @@ where
     async fn begin_import(&self, tenant: TenantId) -> StoreResult<Box<dyn ImportSession>> {
         let mut tx = self.begin().await?;
         Self::load_tenant(&mut tx, tenant).await?;
-        Ok(Box::new(SqlImport { tx, tenant }))
+        Ok(Box::new(SqlImport {
+            tx,
+            tenant,
+            inserted: 0,
+            analyzed: 0,
+        }))
     }
 }
 
@@ -248,7 +256,15 @@ where
             }
         }
         self.insert_users(&created).await?;
-        self.insert_log(actor, log).await
+        self.insert_log(actor, log).await?;
+        // Each time the tenant has doubled, so a few times per import (7 for 100k rows).
+        if let Some(statement) = DB::REFRESH_STATISTICS
+            && self.inserted >= 2 * self.analyzed.max(500)
+        {
+            sqlx::query::<DB>(statement).execute(&mut *self.tx).await?;
+            self.analyzed = self.inserted;
+        }
+        Ok(())
     }
 
     async fn commit(mut self: Box<Self>, actor: &Actor, summary: LogEntry) -> StoreResult<i64> {
@@ -285,6 +301,7 @@ where
     for<'q> Option<String>: Encode<'q, DB>,
 {
     async fn insert_users(&mut self, users: &[User]) -> StoreResult<()> {
+        self.inserted += users.len();
         for chunk in users.chunks(BATCH) {
             let sql = format!(
                 "INSERT INTO users (id, tenant_id, username, email, display_name, labels, status, \
