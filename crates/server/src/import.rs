@@ -5,7 +5,7 @@
 //! was refused and this is not a dry run, so a file applies whole or not at all, and a dry run
 //! reports exactly what an apply would do. Memory holds one chunk of rows, not the file.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::io::{BufRead, BufReader, Read};
 
 use axum::response::{IntoResponse, Response};
@@ -130,11 +130,18 @@ fn file_error(line: u64, column: &str, reason: impl Into<String>) -> ImportError
 
 /// Reads a CSV file from its start: skips a UTF-8 byte order mark and picks the delimiter from
 /// the header.
-fn open_csv(file: std::fs::File) -> Result<csv::Reader<BufReader<std::fs::File>>, ImportError> {
-    let mut reader = BufReader::with_capacity(256 * 1024, file);
-    let head = reader
-        .fill_buf()
-        .map_err(|e| ApiError::Internal(format!("cannot read the import file: {e}")))?;
+fn open_csv(
+    file: std::fs::File,
+) -> Result<csv::Reader<Lines<BufReader<std::fs::File>>>, ImportError> {
+    csv_reader(BufReader::with_capacity(256 * 1024, file))
+        .map_err(|e| ApiError::Internal(format!("cannot read the import file: {e}")).into())
+}
+
+/// A CSV reader over `reader` as imports read files: a UTF-8 byte order mark skipped, the
+/// delimiter picked from the header line (as far as the reader's buffer holds it), short rows
+/// allowed, cells trimmed.
+pub fn csv_reader<R: BufRead>(mut reader: R) -> std::io::Result<csv::Reader<Lines<R>>> {
+    let head = reader.fill_buf()?;
     let skip = if head.starts_with(BOM) { BOM.len() } else { 0 };
     let first_line = head[skip..].split(|b| *b == b'\n').next().unwrap_or(&[]);
     let delimiter = detect_delimiter(first_line);
@@ -143,7 +150,63 @@ fn open_csv(file: std::fs::File) -> Result<csv::Reader<BufReader<std::fs::File>>
         .delimiter(delimiter)
         .flexible(true)
         .trim(csv::Trim::All)
-        .from_reader(reader))
+        .from_reader(Lines::new(reader)))
+}
+
+/// The bytes of a file as the CSV reader reads them, noting the line each line's content starts
+/// on. The CSV reader's own line numbers count the `\n`s before a record's first byte, and that
+/// byte is the `\n` of a CRLF ending or of a skipped blank line, and lone CRs end records but
+/// not its lines: every row of a spreadsheet's CRLF file would be reported one line early.
+#[derive(Debug)]
+pub struct Lines<R> {
+    inner: R,
+    /// Bytes read so far.
+    offset: u64,
+    /// The line the next byte is on.
+    line: u64,
+    /// The last byte read, if any.
+    last: Option<u8>,
+    /// (offset, line) of each first byte of a line's content, not yet asked about.
+    starts: VecDeque<(u64, u64)>,
+}
+
+impl<R> Lines<R> {
+    fn new(inner: R) -> Self {
+        Self {
+            inner,
+            offset: 0,
+            line: 1,
+            last: None,
+            starts: VecDeque::new(),
+        }
+    }
+
+    /// The line a record starting at `at` is on: that of its first byte that is not a line
+    /// break. Asked in file order.
+    fn line_of(&mut self, at: &csv::Position) -> u64 {
+        while self.starts.front().is_some_and(|s| s.0 < at.byte()) {
+            self.starts.pop_front();
+        }
+        self.starts.front().map_or(at.line(), |s| s.1)
+    }
+}
+
+impl<R: Read> Read for Lines<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for &b in &buf[..n] {
+            // Lines end as the CSV reader ends records: at `\r\n`, `\n` or a lone `\r`.
+            match (self.last, b) {
+                (Some(b'\r'), b'\n') => {}
+                (_, b'\r' | b'\n') => self.line += 1,
+                (None | Some(b'\r' | b'\n'), _) => self.starts.push_back((self.offset, self.line)),
+                _ => {}
+            }
+            self.last = Some(b);
+            self.offset += 1;
+        }
+        Ok(n)
+    }
 }
 
 /// Column positions by field name.
@@ -283,6 +346,30 @@ impl Run<'_> {
         }
     }
 
+    /// Whether the importer may not see `user` (someone else, without `users.view` on them).
+    fn hides(&self, user: &User) -> bool {
+        user.id != self.importer
+            && !self
+                .model
+                .allows(
+                    self.importer,
+                    Permission::UsersView,
+                    &ObjectRef::user(user.id),
+                    today(),
+                )
+                .unwrap_or(false)
+    }
+
+    /// The one refusal for a row naming someone the importer may not see, the same as for
+    /// nobody: an import is no way to learn which emails and usernames exist.
+    fn hidden(line: u64, column: &str) -> RowError {
+        row_error(
+            line,
+            column,
+            "no such user in this tenant, or one the importer may not see",
+        )
+    }
+
     /// The user a row names by `column` (an email or a username), if any.
     fn named(&self, record: &csv::StringRecord, column: &str) -> Option<&User> {
         self.columns
@@ -359,6 +446,27 @@ impl Run<'_> {
             (None, b) => b.cloned(),
         };
         let today = today();
+        // In the users format, someone the importer may not see is treated as nobody: the row
+        // needs the right to create users like a new person's, and then answers as for one
+        // hidden. (A group-roles row grants a role in a group to a person named by email, as
+        // enrolling names a learner: the delegation rule decides, seeing them is not needed.)
+        if let Some(hidden) = existing
+            .as_ref()
+            .filter(|u| self.format == Format::Users && self.hides(u))
+        {
+            self.require(
+                line,
+                "email",
+                Permission::UsersCreate,
+                ObjectRef::tenant(self.tenant),
+            )?;
+            let column = if by_email.is_some_and(|u| u.id == hidden.id) {
+                "email"
+            } else {
+                "username"
+            };
+            return Err(Self::hidden(line, column));
+        }
         match existing {
             Some(before) => {
                 let mut after = before.clone();
@@ -392,9 +500,22 @@ impl Run<'_> {
                     Permission::UsersEdit,
                     ObjectRef::user(before.id),
                 )?;
-                self.model
-                    .validate_superadmin_reach(self.importer, Some(before.id), false)
-                    .map_err(|e| row_error(line, "email", e))?;
+                // A new login (email or username) is a way into the account: the takeover
+                // rule, as on the JSON API and SCIM; any other change, the superadmin guard.
+                if after.email != before.email || after.username != before.username {
+                    let column = if after.email != before.email {
+                        "email"
+                    } else {
+                        "username"
+                    };
+                    self.model
+                        .validate_takeover(self.importer, before.id, today)
+                        .map_err(|e| row_error(line, column, e))?;
+                } else {
+                    self.model
+                        .validate_superadmin_reach(self.importer, Some(before.id), false)
+                        .map_err(|e| row_error(line, "email", e))?;
+                }
                 if after.status != before.status || after.expires_on != before.expires_on {
                     self.model
                         .validate_status_change(self.importer, before.id, today)
@@ -535,10 +656,16 @@ impl Run<'_> {
         } else {
             "username"
         };
-        let before = self
-            .named(r, column)
-            .cloned()
-            .ok_or_else(|| row_error(line, column, "no such user in this tenant"))?;
+        let before = match self.named(r, column).cloned() {
+            Some(u) if !self.hides(&u) => u,
+            _ if self
+                .model
+                .reaches_everything(self.importer, Permission::UsersView) =>
+            {
+                return Err(row_error(line, column, "no such user in this tenant"));
+            }
+            _ => return Err(Self::hidden(line, column)),
+        };
         let status = settable_status(line, self.columns.get(r, "status").unwrap_or_default())?;
         if before.status == status {
             return Ok(Outcome::Unchanged);
@@ -617,6 +744,48 @@ impl Run<'_> {
         logins
     }
 
+    /// The next chunk of records, each with its line. A line that is not UTF-8 is refused as a
+    /// row; anything else that is not CSV ends the import.
+    fn next_chunk<R: Read>(
+        &mut self,
+        reader: &mut csv::Reader<Lines<R>>,
+    ) -> Result<Vec<(u64, csv::StringRecord)>, ImportError> {
+        let mut chunk = Vec::with_capacity(CHUNK);
+        for _ in 0..CHUNK {
+            let mut record = csv::StringRecord::new();
+            match reader.read_record(&mut record) {
+                Ok(false) => break,
+                Ok(true) => {
+                    let line = record.position().map_or(0, |p| reader.get_mut().line_of(p));
+                    chunk.push((line, record));
+                }
+                Err(e) => {
+                    let line = e.position().map_or(0, |p| reader.get_mut().line_of(p));
+                    if !matches!(e.kind(), csv::ErrorKind::Utf8 { .. }) {
+                        return Err(file_error(line, "", format!("not valid CSV: {e}")));
+                    }
+                    self.report.rows += 1;
+                    self.refuse(row_error(line, "", "the line is not valid UTF-8"));
+                }
+            }
+        }
+        Ok(chunk)
+    }
+
+    /// Checks each row of a chunk against the model (applying the accepted ones) and counts
+    /// what it did.
+    fn check_chunk(&mut self, chunk: &[(u64, csv::StringRecord)]) {
+        for (line, record) in chunk {
+            self.report.rows += 1;
+            match self.row(*line, record) {
+                Ok(Outcome::Created) => self.report.created += 1,
+                Ok(Outcome::Updated) => self.report.updated += 1,
+                Ok(Outcome::Unchanged) => self.report.unchanged += 1,
+                Err(e) => self.refuse(e),
+            }
+        }
+    }
+
     fn refuse(&mut self, e: RowError) {
         self.report.refused += 1;
         if self.report.errors.len() < LISTED {
@@ -657,12 +826,7 @@ pub async fn run(
     // the model is exactly what the transaction sees.
     access.sync().await?;
     let (model, seen) = access.read_at(tenant, AccessModel::clone);
-    let held = model
-        .data()
-        .grants
-        .values()
-        .map(|g| (g.principal, g.role, g.scope))
-        .collect();
+    let held = held(&model);
     let actual = session.revision().await?;
     if actual != seen {
         return Err(ApiError::Conflict {
@@ -687,22 +851,8 @@ pub async fn run(
         ops: Vec::new(),
         report: &mut report,
     };
-    let mut records = reader.records();
     loop {
-        let mut chunk = Vec::with_capacity(CHUNK);
-        for item in records.by_ref().take(CHUNK) {
-            match item {
-                Ok(r) => chunk.push((r.position().map_or(0, csv::Position::line), r)),
-                Err(e) => {
-                    let line = e.position().map_or(0, csv::Position::line);
-                    if !matches!(e.kind(), csv::ErrorKind::Utf8 { .. }) {
-                        return Err(file_error(line, "", format!("not valid CSV: {e}")));
-                    }
-                    run.report.rows += 1;
-                    run.refuse(row_error(line, "", "the line is not valid UTF-8"));
-                }
-            }
-        }
+        let chunk = run.next_chunk(&mut reader)?;
         if chunk.is_empty() {
             break;
         }
@@ -711,19 +861,11 @@ pub async fn run(
         for u in session.users_by_login(&logins).await? {
             run.remember(&u);
         }
-        for (line, record) in &chunk {
-            run.report.rows += 1;
-            match run.row(*line, record) {
-                Ok(Outcome::Created) => run.report.created += 1,
-                Ok(Outcome::Updated) => run.report.updated += 1,
-                Ok(Outcome::Unchanged) => run.report.unchanged += 1,
-                Err(e) => run.refuse(e),
-            }
-        }
+        run.check_chunk(&chunk);
         // Written even after a refusal, so later rows are checked against the same state an
         // apply would see; the transaction is rolled back then.
         session.write(actor, std::mem::take(&mut run.ops)).await?;
-        progress(records.reader().position().byte());
+        progress(reader.position().byte());
     }
     if options.dry_run {
         return Ok(report);
@@ -752,9 +894,114 @@ pub async fn run(
     Ok(report)
 }
 
+/// (principal, role, scope) of every grant in `model`.
+fn held(model: &AccessModel) -> HashSet<(Principal, RoleId, Scope)> {
+    model
+        .data()
+        .grants
+        .values()
+        .map(|g| (g.principal, g.role, g.scope))
+        .collect()
+}
+
+/// The rows of a CSV file checked by [`run`]'s rules against `model` alone, as a dry run with no
+/// store: the only users known are those earlier rows create or update. For fuzzing and tests.
+pub fn check_offline<R: BufRead>(
+    model: AccessModel,
+    tenant: TenantId,
+    importer: UserId,
+    reader: R,
+    format: Format,
+    mapping: &ColumnMapping,
+) -> Result<ImportReport, ImportError> {
+    let mut reader = csv_reader(reader)
+        .map_err(|e| ApiError::Internal(format!("cannot read the import file: {e}")))?;
+    let columns = Columns::new(&mut reader, format, mapping)?;
+    let mut report = ImportReport {
+        format: format.code().into(),
+        dry_run: true,
+        ..ImportReport::default()
+    };
+    let mut run = Run {
+        tenant,
+        importer,
+        format,
+        columns,
+        held: held(&model),
+        model,
+        known: HashMap::new(),
+        ops: Vec::new(),
+        report: &mut report,
+    };
+    loop {
+        let chunk = run.next_chunk(&mut reader)?;
+        if chunk.is_empty() {
+            break;
+        }
+        run.check_chunk(&chunk);
+        run.ops.clear();
+    }
+    Ok(report)
+}
+
 /// Now, at the millisecond precision the store keeps, so a created user reads back equal.
 fn now() -> time::OffsetDateTime {
     let t = time::OffsetDateTime::now_utc();
     t.replace_nanosecond(t.nanosecond() / 1_000_000 * 1_000_000)
         .unwrap_or(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use registrar_domain::access::{AccessUser, PresetData};
+    use registrar_domain::tenant::Preset;
+
+    use super::*;
+
+    fn refused_lines(file: &str) -> Vec<u64> {
+        let tenant = TenantId::new();
+        let admin = UserId::new();
+        let mut model = PresetData::for_preset(Preset::ClassicLms)
+            .model(tenant)
+            .unwrap();
+        model
+            .apply(&Change::UpsertUser(AccessUser {
+                superadmin: true,
+                ..AccessUser::active(admin)
+            }))
+            .unwrap();
+        let report = check_offline(
+            model,
+            tenant,
+            admin,
+            file.as_bytes(),
+            Format::Users,
+            &ColumnMapping::default(),
+        )
+        .unwrap();
+        report.errors.iter().map(|e| e.line).collect()
+    }
+
+    #[test]
+    fn rows_are_reported_on_their_own_line_whatever_the_line_endings() {
+        // Found by the csv_import fuzz target: with CRLF endings (as spreadsheets write them),
+        // after blank lines and with lone CRs, the CSV reader's line numbers are those of an
+        // earlier line.
+        let rows = [
+            "email,display_name",
+            "bad,A",
+            "",
+            "also bad,B",
+            "\"x\ny\",C",
+            "bad,D",
+        ];
+        for ending in ["\n", "\r\n", "\r"] {
+            let file = rows.join(ending) + ending;
+            assert_eq!(refused_lines(&file), vec![2, 4, 5, 7], "{file:?}");
+        }
+        assert_eq!(
+            refused_lines("\u{feff}email,display_name\r\n\r\nbad,A"),
+            vec![3]
+        );
+    }
 }

@@ -667,3 +667,82 @@ async fn the_scim_feed_refuses_browser_sessions() {
     // The API token of the same person is accepted.
     assert_eq!(app.get("/scim/v2/Users").await.status(), 200);
 }
+
+async fn import(app: &TestApp, token: &str, format: &str, csv: &str) -> (u16, Value) {
+    let r = app
+        .request(
+            Method::POST,
+            &format!("/api/v1/imports?format={format}&dry_run=true"),
+            token,
+        )
+        .header("content-type", "text/csv")
+        .body(csv.to_owned())
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_csv_import_gives_a_new_login_only_under_the_takeover_rule() {
+    let app = spawn_app().await;
+    let (_, hana) = coordinator(&app).await;
+    // Accounts without an email: giving them one gives them a login.
+    let root = app.create_user("root", json!({})).await;
+    grant(&app, &root, "lms-admin", "platform").await;
+    app.create_user("olaf", json!({})).await;
+    let (status, report) = import(
+        &app,
+        &hana,
+        "users",
+        "username,email\nroot,mine@acme.example\n",
+    )
+    .await;
+    // A dry run answers 200 with the rows it would refuse.
+    assert_eq!(
+        (status, report["refused"].as_u64()),
+        (200, Some(1)),
+        "{report}"
+    );
+    let error = &report["errors"][0];
+    assert_eq!(
+        (error["line"].as_u64(), error["column"].as_str()),
+        (Some(2), Some("email")),
+        "{report}"
+    );
+    // Her own learners' logins are hers to give.
+    let (status, report) = import(
+        &app,
+        &hana,
+        "users",
+        "username,email\nolaf,olaf@acme.example\n",
+    )
+    .await;
+    assert_eq!(
+        (status, report["refused"].as_u64()),
+        (200, Some(0)),
+        "{report}"
+    );
+    assert_eq!(report["updated"], 1, "{report}");
+}
+
+#[tokio::test]
+async fn an_import_tells_a_caller_who_cannot_see_everyone_nothing_about_who_exists() {
+    let app = spawn_app().await;
+    person(&app, "ann").await;
+    let (_, learner) = person(&app, "lena").await;
+    for format in ["users", "status"] {
+        let csv = |who: &str| match format {
+            "users" => format!("username,display_name\n{who},Someone\n"),
+            _ => format!("username,status\n{who},deactivated\n"),
+        };
+        let existing = import(&app, &learner, format, &csv("ann")).await;
+        let missing = import(&app, &learner, format, &csv("zed")).await;
+        assert_eq!(existing.0, missing.0, "{format}");
+        assert_eq!(
+            existing.1["errors"].to_string().replace("ann", "NAME"),
+            missing.1["errors"].to_string().replace("zed", "NAME"),
+            "{format}"
+        );
+    }
+}
