@@ -364,3 +364,39 @@ impl ReadModel {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use registrar_domain::access::{AccessGroup, AccessModel, AccessUser, Change};
+    use registrar_domain::ids::{GroupId, TenantId, UserId};
+
+    use super::fingerprint;
+
+    #[test]
+    fn the_digest_follows_the_answers_not_the_way_the_model_was_built() {
+        let today = time::macros::date!(2026 - 06 - 01);
+        let (ann, group) = (UserId::new(), GroupId::new());
+        let mut kept = AccessModel::new(TenantId::new());
+        let empty = fingerprint(&kept, today);
+        kept.apply_all(&[
+            Change::UpsertUser(AccessUser::active(ann)),
+            Change::UpsertGroup(AccessGroup {
+                id: group,
+                parent: None,
+                public: true,
+            }),
+        ])
+        .unwrap();
+        let before = fingerprint(&kept, today);
+        assert_ne!(before, empty);
+        kept.apply(&Change::AddMember { user: ann, group }).unwrap();
+        let after = fingerprint(&kept, today);
+        assert_ne!(after, before, "a membership changes the digest");
+        let rebuilt = AccessModel::from_data(kept.data().clone());
+        assert_eq!(fingerprint(&rebuilt, today), after);
+        kept.apply(&Change::RemoveMember { user: ann, group })
+            .unwrap();
+        assert_eq!(fingerprint(&kept, today), before);
+    }
+}
