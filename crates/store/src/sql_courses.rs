@@ -865,9 +865,13 @@ where
         for (position, course) in plan.courses.iter().enumerate() {
             Self::load_course(&mut tx, tenant, *course)
                 .await
-                .map_err(|_| StoreError::MissingReference {
-                    field: "courses",
-                    value: course.to_string(),
+                .map_err(|e| match e {
+                    // Only a missing course is a bad reference; an outage stays an outage.
+                    StoreError::NotFound { .. } => StoreError::MissingReference {
+                        field: "courses",
+                        value: course.to_string(),
+                    },
+                    other => other,
                 })?;
             sqlx::query::<DB>(
                 "INSERT INTO learning_plan_courses (tenant_id, plan_id, course_id, position) \

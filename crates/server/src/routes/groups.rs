@@ -69,8 +69,12 @@ pub async fn create(
             .store
             .group(member.tenant, parent)
             .await
-            .map_err(|_| {
-                ApiError::invalid("parent", format!("parent {parent:?} does not exist"))
+            .map_err(|e| match e {
+                // An outage is a 5xx, never an answer about the parent.
+                registrar_store::StoreError::NotFound { .. } => {
+                    ApiError::invalid("parent", format!("parent {parent:?} does not exist"))
+                }
+                other => other.into(),
             })?;
     }
     // A nested group is created inside its parent, where the caller may hold the right.

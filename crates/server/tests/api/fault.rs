@@ -66,3 +66,40 @@ async fn a_database_that_is_gone_gives_clean_service_unavailable_answers() {
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["detail"], "service unavailable");
 }
+
+/// A server on SQLite whose `table` is made unreadable under it (the rest works).
+async fn with_broken_table(table: &str) -> crate::helpers::TestApp {
+    let app = spawn_app_on(TestDatabase::new(Kind::Sqlite).await, Settings::default()).await;
+    let pool = sqlx::SqlitePool::connect(&app.db.url).await.unwrap();
+    sqlx::query(&format!("ALTER TABLE {table} RENAME TO {table}_gone"))
+        .execute(&pool)
+        .await
+        .unwrap();
+    app
+}
+
+#[tokio::test]
+async fn a_failing_parent_lookup_is_an_outage_not_a_missing_parent() {
+    let app = with_broken_table("groups").await;
+    let r = app
+        .send(
+            Method::POST,
+            "/api/v1/groups",
+            json!({ "name": "Lyon", "parent": uuid::Uuid::now_v7().to_string() }),
+        )
+        .await;
+    assert_eq!(r.status(), 500, "{}", r.text().await.unwrap());
+}
+
+#[tokio::test]
+async fn a_failing_course_lookup_in_a_plan_is_an_outage_not_a_bad_reference() {
+    let app = with_broken_table("courses").await;
+    let r = app
+        .send(
+            Method::POST,
+            "/api/v1/learning-plans",
+            json!({ "title": "Path", "courses": [uuid::Uuid::now_v7().to_string()] }),
+        )
+        .await;
+    assert_eq!(r.status(), 500, "{}", r.text().await.unwrap());
+}
