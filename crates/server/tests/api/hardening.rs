@@ -431,6 +431,20 @@ async fn an_upload_in_flight_leaves_no_file_with_its_data_in_the_temporary_direc
     std::fs::create_dir_all(&tmp).unwrap();
     // Each test runs in a process of its own: the server's spool goes where this says.
     point_temporary_files_at(&tmp);
+    // Older versions left named files behind; only new ones count.
+    let spool_files = || -> std::collections::BTreeSet<std::path::PathBuf> {
+        std::fs::read_dir(std::env::temp_dir())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with("registrar-import-")
+            })
+            .map(|e| e.path())
+            .collect()
+    };
+    let before = spool_files();
     let app = spawn_app().await;
     let body = format!(
         "username,display_name\n{}",
@@ -458,15 +472,7 @@ async fn an_upload_in_flight_leaves_no_file_with_its_data_in_the_temporary_direc
         "spool files in {}: {left:?}",
         tmp.display()
     );
-    let named: Vec<_> = std::fs::read_dir(std::env::temp_dir())
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .starts_with("registrar-import-")
-        })
-        .collect();
+    let named: Vec<_> = spool_files().difference(&before).cloned().collect();
     assert!(named.is_empty(), "named spool files: {named:?}");
     stream.write_all(&body.as_bytes()[half..]).await.unwrap();
     let mut answer = String::new();
