@@ -744,6 +744,10 @@ pub async fn attach_policy(
                 .cloned()
                 .ok_or_else(|| ApiError::NotFound(format!("policy {id} not found")))?;
             m.validate_attachment(member.user.id, &policy, who, today())?;
+            // Attaching twice changes nothing: no second audit row, like adding a member twice.
+            if m.data().attachments.contains(&(id, who)) {
+                return Ok(vec![]);
+            }
             Ok(vec![LogEntry {
                 action: "policy.attached",
                 entity: "policy",
