@@ -36,8 +36,9 @@ struct Outcome {
     checks: usize,
     /// Refused because the course had its one course tutor already.
     full: usize,
-    /// Refused with 409 (the tenant kept moving): an honest "try again", never a silent loss.
-    conflicts: usize,
+    /// Refused with 409 (the tenant kept moving): an honest "try again", never a silent loss;
+    /// by operation.
+    conflicts: BTreeMap<&'static str, usize>,
 }
 
 fn revision(r: &reqwest::Response) -> i64 {
@@ -103,7 +104,7 @@ async fn client_run(
                         );
                         out.granted += 1;
                     }
-                    409 => out.conflicts += 1,
+                    409 => *out.conflicts.entry("grant").or_default() += 1,
                     // A course has one course tutor: whoever came second is told so.
                     422 => {
                         let text = r.text().await.unwrap();
@@ -127,7 +128,7 @@ async fn client_run(
                         out.grants.remove(&id);
                         out.revoked += 1;
                     }
-                    409 => out.conflicts += 1,
+                    409 => *out.conflicts.entry("revoke").or_default() += 1,
                     s => panic!("revoke: {s} {}", r.text().await.unwrap()),
                 }
             }
@@ -152,7 +153,7 @@ async fn client_run(
                         );
                         out.enrolled += 1;
                     }
-                    409 => out.conflicts += 1,
+                    409 => *out.conflicts.entry("enroll").or_default() += 1,
                     s => panic!("enroll: {s} {}", r.text().await.unwrap()),
                 }
             }
@@ -282,8 +283,15 @@ async fn many_clients_lose_no_update(kind: Kind, servers: usize) {
         sum(|o| o.enrolled),
         sum(|o| o.checks),
         sum(|o| o.full),
-        sum(|o| o.conflicts),
+        sum(|o| o.conflicts.values().sum()),
     );
+    let mut conflicts: BTreeMap<&str, usize> = BTreeMap::new();
+    for o in &outcomes {
+        for (k, v) in &o.conflicts {
+            *conflicts.entry(k).or_default() += v;
+        }
+    }
+    eprintln!("409s by operation: {conflicts:?}");
 
     // The grants held are exactly those created and not revoked, on every server.
     let expected: BTreeSet<String> = outcomes
@@ -372,4 +380,255 @@ async fn many_clients_on_two_servers_lose_no_update_on_postgres() {
         return;
     }
     many_clients_lose_no_update(Kind::Postgres, 2).await;
+}
+
+/// `PATCH /api/v1/users/{id}` with `If-Match`: a stale ETag gets 412 and writes nothing; of
+/// eight clients sending the same current ETag at once exactly one wins (the check is inside the
+/// write's transaction); without `If-Match` a change applies as before. The SCIM feed shows the
+/// same version, and its own `If-Match` holds under the same race; without `If-Match`, PATCHes of
+/// different attributes at once all land.
+async fn etags_refuse_stale_writes(kind: Kind) {
+    const RACERS: usize = 8;
+    let db = TestDatabase::new(kind).await;
+    let scratch = Scratch::new("etag");
+    let setup = common::setup(&db.url, "tags", Preset::ClassicLms).await;
+    let server = Server::start(&db.url, &scratch, &["--no-mail-sender"]);
+    let http = client();
+    let user = post(
+        &server,
+        &setup,
+        "/api/v1/users",
+        json!({ "username": "ann", "display_name": "Ann", "email": "ann@tags.example" }),
+    )
+    .await;
+    let path = format!("/api/v1/users/{}", user["id"].as_str().unwrap());
+    let read = |http: reqwest::Client| {
+        let (url, token) = (server.url(&path), setup.token.clone());
+        async move {
+            let r = http.get(url).bearer_auth(token).send().await.unwrap();
+            assert_eq!(r.status(), 200);
+            let tag = r.headers()["etag"].to_str().unwrap().to_owned();
+            (tag, r.json::<Value>().await.unwrap())
+        }
+    };
+    let patch = |http: reqwest::Client, tag: Option<String>, name: String| {
+        let (url, token) = (server.url(&path), setup.token.clone());
+        async move {
+            let mut r = http
+                .patch(url)
+                .bearer_auth(token)
+                .json(&json!({ "display_name": name }));
+            if let Some(t) = tag {
+                r = r.header("if-match", t);
+            }
+            r.send().await.unwrap()
+        }
+    };
+    let (first, body) = read(http.clone()).await;
+    assert!(first.starts_with("W/\""), "{first}");
+    assert_eq!(body["display_name"], "Ann");
+
+    let r = patch(http.clone(), Some(first.clone()), "Ann A".into()).await;
+    assert_eq!(r.status(), 200);
+    let second = r.headers()["etag"].to_str().unwrap().to_owned();
+    assert_ne!(second, first);
+    assert_eq!(
+        read(http.clone()).await.0,
+        second,
+        "GET shows the new version"
+    );
+
+    let revision_before = revision(&r);
+    let stale = patch(http.clone(), Some(first.clone()), "Lost".into()).await;
+    assert_eq!(stale.status(), 412);
+    assert_eq!(
+        stale.headers()["content-type"].to_str().unwrap(),
+        "application/problem+json"
+    );
+    let problem: Value = stale.json().await.unwrap();
+    assert_eq!(problem["status"], 412);
+    assert_eq!(problem["field"], "If-Match");
+    let (tag, body) = read(http.clone()).await;
+    assert_eq!(
+        (tag.as_str(), &body["display_name"]),
+        (second.as_str(), &json!("Ann A"))
+    );
+    let audit: Value = get(
+        &server,
+        &setup,
+        &format!("/api/v1/audit?after={revision_before}"),
+    )
+    .await;
+    assert!(
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["action"] != "user.updated"),
+        "a refused write leaves no audit row: {audit}"
+    );
+
+    // The SCIM feed names the same version.
+    let scim: Value = http
+        .get(server.url(&format!("/scim/v2/Users/{}", user["id"].as_str().unwrap())))
+        .bearer_auth(&setup.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(scim["meta"]["version"], second.as_str());
+
+    // Eight writers holding the same version: one wins, seven are told.
+    let racers: Vec<_> = (0..RACERS)
+        .map(|i| tokio::spawn(patch(client(), Some(second.clone()), format!("Racer {i}"))))
+        .collect();
+    let mut won = Vec::new();
+    let mut refused = 0;
+    for (i, r) in racers.into_iter().enumerate() {
+        match r.await.unwrap().status().as_u16() {
+            200 => won.push(i),
+            412 => refused += 1,
+            s => panic!("racer {i}: {s}"),
+        }
+    }
+    eprintln!(
+        "{kind:?}: {RACERS} PATCHes with one ETag: {} won, {refused} got 412",
+        won.len()
+    );
+    assert_eq!(won.len(), 1, "exactly one conditional write wins");
+    let (third, body) = read(http.clone()).await;
+    assert_eq!(body["display_name"], format!("Racer {}", won[0]));
+
+    // Without If-Match, and with `*`, a change applies as it always did.
+    assert_eq!(
+        patch(http.clone(), None, "Ann B".into()).await.status(),
+        200
+    );
+    assert_eq!(
+        patch(http.clone(), Some("*".into()), "Ann C".into())
+            .await
+            .status(),
+        200
+    );
+    assert_ne!(read(http.clone()).await.0, third);
+
+    // The same race through the SCIM feed.
+    let scim_path = format!("/scim/v2/Users/{}", user["id"].as_str().unwrap());
+    let scim: Value = http
+        .get(server.url(&scim_path))
+        .bearer_auth(&setup.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let version = scim["meta"]["version"].as_str().unwrap().to_owned();
+    let racers: Vec<_> = (0..RACERS)
+        .map(|i| {
+            let (url, token, version) =
+                (server.url(&scim_path), setup.token.clone(), version.clone());
+            tokio::spawn(async move {
+                client()
+                    .patch(url)
+                    .bearer_auth(token)
+                    .header("content-type", "application/scim+json")
+                    .header("if-match", version)
+                    .body(
+                        json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                                "Operations": [{ "op": "replace", "path": "displayName",
+                                                 "value": format!("Feed {i}") }] })
+                        .to_string(),
+                    )
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for r in racers {
+        statuses.push(r.await.unwrap());
+    }
+    eprintln!("{kind:?}: {RACERS} SCIM PATCHes with one version: {statuses:?}");
+    // Without If-Match, PATCHes of different attributes at once all land: none overwrites
+    // another with the copy it read.
+    let attrs = [
+        "displayName",
+        "name.givenName",
+        "name.familyName",
+        "externalId",
+    ];
+    let racers: Vec<_> = attrs
+        .iter()
+        .map(|a| {
+            let (url, token, a) = (server.url(&scim_path), setup.token.clone(), a.to_string());
+            tokio::spawn(async move {
+                client()
+                    .patch(url)
+                    .bearer_auth(token)
+                    .header("content-type", "application/scim+json")
+                    .body(
+                        json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                                "Operations": [{ "op": "replace", "path": a, "value": format!("set-{a}") }] })
+                        .to_string(),
+                    )
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            })
+        })
+        .collect();
+    let mut st = Vec::new();
+    for r in racers {
+        st.push(r.await.unwrap());
+    }
+    assert!(st.iter().all(|s| *s == 200), "{st:?}");
+    let after: Value = http
+        .get(server.url(&scim_path))
+        .bearer_auth(&setup.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for (attribute, value) in [
+        (&after["displayName"], "set-displayName"),
+        (&after["name"]["givenName"], "set-name.givenName"),
+        (&after["name"]["familyName"], "set-name.familyName"),
+        (&after["externalId"], "set-externalId"),
+    ] {
+        assert_eq!(attribute, value, "an accepted PATCH was lost: {after}");
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 412),
+        "{statuses:?}"
+    );
+    server.kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn etags_refuse_stale_writes_on_sqlite() {
+    etags_refuse_stale_writes(Kind::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn etags_refuse_stale_writes_on_postgres() {
+    if postgres_url().is_none() {
+        eprintln!("skipped: DATABASE_URL does not name a PostgreSQL server");
+        return;
+    }
+    etags_refuse_stale_writes(Kind::Postgres).await;
 }

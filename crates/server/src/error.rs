@@ -30,6 +30,9 @@ pub enum ApiError {
     NotFound(String),
     #[error("{detail}")]
     Conflict { field: String, detail: String },
+    /// `If-Match` named another version than the resource's current one; nothing was written.
+    #[error("{0}")]
+    PreconditionFailed(String),
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
@@ -69,6 +72,7 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -88,6 +92,7 @@ impl ApiError {
         match self {
             ApiError::Invalid { field, .. } => field.clone(),
             ApiError::Conflict { field, .. } => Some(field.clone()),
+            ApiError::PreconditionFailed(_) => Some("If-Match".into()),
             _ => None,
         }
     }
@@ -121,6 +126,7 @@ impl From<StoreError> for ApiError {
                 field: "revision".into(),
                 detail: e.to_string(),
             },
+            StoreError::VersionMismatch { .. } => ApiError::PreconditionFailed(e.to_string()),
             StoreError::Database(ref db) => match db {
                 DatabaseError::PoolTimedOut | DatabaseError::PoolClosed | DatabaseError::Io(_) => {
                     ApiError::Unavailable(e.to_string())

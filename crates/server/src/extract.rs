@@ -14,6 +14,67 @@ use crate::auth::secret_hash;
 use crate::error::ApiError;
 use crate::state::AppState;
 
+/// The weak ETag of a resource at `version` (the revision of its last change), as the JSON API
+/// and the SCIM feed send it.
+pub fn etag(version: i64) -> String {
+    format!("W/\"{version}\"")
+}
+
+/// Whether an `If-Match` value (`*`, or entity tags, weak or strong, comma-separated) names
+/// `version`.
+pub fn if_match_names(value: &str, version: i64) -> bool {
+    let current = etag(version);
+    let strip = |t: &str| t.trim().trim_start_matches("W/").to_owned();
+    value.trim() == "*" || value.split(',').any(|t| strip(t) == strip(&current))
+}
+
+/// A JSON body with the `ETag` of the version it shows.
+pub type Tagged<T> = ([(header::HeaderName, String); 1], Json<T>);
+
+pub fn tagged<T>(version: i64, body: T) -> Tagged<T> {
+    ([(header::ETAG, etag(version))], Json(body))
+}
+
+/// The request's `If-Match` header, if it has one: the condition of a conditional write.
+#[derive(Debug, Clone, Default)]
+pub struct IfMatch(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(IfMatch(parts.headers.get(header::IF_MATCH).map(|v| {
+            // A value that is not text names no version: it can only fail.
+            v.to_str().unwrap_or("\u{0}").to_owned()
+        })))
+    }
+}
+
+impl IfMatch {
+    /// Whether the write is conditional (`*` is not: any version will do).
+    pub fn is_conditional(&self) -> bool {
+        self.0.as_deref().is_some_and(|v| v.trim() != "*")
+    }
+
+    /// The version a conditional write must still find, given the resource's `current` one:
+    /// `None` without a condition, 412 when the header names another version.
+    pub fn expect(&self, current: i64) -> Result<Option<i64>, ApiError> {
+        match self.0.as_deref() {
+            Some(wanted) if self.is_conditional() => {
+                if if_match_names(wanted, current) {
+                    Ok(Some(current))
+                } else {
+                    Err(ApiError::PreconditionFailed(format!(
+                        "If-Match {wanted:?} does not match the current version {}: read it again",
+                        etag(current)
+                    )))
+                }
+            }
+            _ => Ok(None),
+        }
+    }
+}
+
 pub const SESSION_COOKIE: &str = "registrar_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 

@@ -14,7 +14,7 @@ use crate::error::{ApiError, ApiResult};
 
 const BATCH: u32 = 10_000;
 /// Optimistic writes retry this often when another writer got in between.
-const WRITE_ATTEMPTS: usize = 5;
+const WRITE_ATTEMPTS: usize = 8;
 
 #[derive(Debug)]
 struct TenantModel {
@@ -194,7 +194,14 @@ impl ReadModel {
         actor: &Actor,
         build: impl Fn(&AccessModel) -> ApiResult<Vec<LogEntry>>,
     ) -> ApiResult<i64> {
-        for _ in 0..WRITE_ATTEMPTS {
+        for attempt in 0..WRITE_ATTEMPTS {
+            if attempt > 0 {
+                // Writers that collided must not collide again in lockstep: a random pause,
+                // growing with each attempt (up to 2, 4, 8, 16 ms).
+                let bound = 2u64 << attempt.min(4);
+                let pause = rand_core::RngCore::next_u64(&mut rand_core::OsRng) % bound;
+                tokio::time::sleep(Duration::from_millis(pause)).await;
+            }
             self.sync().await?;
             let (entries, seen) = {
                 let state = self.state.read().unwrap_or_else(|p| p.into_inner());

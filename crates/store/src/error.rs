@@ -26,6 +26,14 @@ pub enum StoreError {
     /// The tenant changed since the caller validated its write; it should catch up and retry.
     #[error("the tenant changed meanwhile (expected revision {expected}, found {actual})")]
     Stale { expected: i64, actual: i64 },
+    /// A conditional write (`If-Match`) found the row at another version: nothing was written.
+    #[error("{entity} {id} is at version {actual}, not {expected}: read it again")]
+    VersionMismatch {
+        entity: &'static str,
+        id: String,
+        expected: i64,
+        actual: i64,
+    },
     /// A row that no longer parses into a domain value: a bug or a hand-edited database.
     #[error("stored {entity} is corrupt: {detail}")]
     Corrupt {

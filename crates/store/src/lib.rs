@@ -322,6 +322,21 @@ pub trait Store:
         id: UserId,
         patch: UserPatch,
     ) -> StoreResult<User>;
+    /// A user's version: the revision of the last change-log row about them (their ETag, the
+    /// same as the SCIM feed's `meta.version`).
+    async fn user_version(&self, tenant: TenantId, id: UserId) -> StoreResult<i64>;
+    /// [`Store::update_user`] that, given `expected`, writes only while the user is still at that
+    /// version (else [`StoreError::VersionMismatch`], nothing written); checked inside the write
+    /// transaction, so of two writers holding the same version one wins and one is told.
+    /// Returns the user and their version afterwards.
+    async fn update_user_at(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        id: UserId,
+        patch: UserPatch,
+        expected: Option<i64>,
+    ) -> StoreResult<(User, i64)>;
     /// Sets the status of several users at once: every one exists in the tenant, or none changes.
     async fn set_statuses(
         &self,

@@ -170,6 +170,34 @@ where
             .try_into()
     }
 
+    /// The revision of the last change-log row about an entity (0 when there is none): its
+    /// version, as ETags carry it.
+    pub(crate) async fn version_in(
+        tx: &mut DB::Connection,
+        tenant: TenantId,
+        entity: &'static str,
+        id: String,
+    ) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar::<DB, Option<i64>>(
+            "SELECT MAX(revision) FROM changes WHERE tenant_id = $1 AND entity = $2 \
+             AND entity_id = $3",
+        )
+        .bind(tenant.to_string())
+        .bind(entity.to_owned())
+        .bind(id)
+        .fetch_one(tx)
+        .await?
+        .unwrap_or_default())
+    }
+
+    async fn user_version_in(
+        tx: &mut DB::Connection,
+        tenant: TenantId,
+        id: UserId,
+    ) -> StoreResult<i64> {
+        Self::version_in(tx, tenant, "user", id.to_string()).await
+    }
+
     async fn load_group(
         tx: &mut DB::Connection,
         tenant: TenantId,
@@ -587,8 +615,36 @@ where
         id: UserId,
         patch: UserPatch,
     ) -> StoreResult<User> {
+        Ok(self.update_user_at(actor, tenant, id, patch, None).await?.0)
+    }
+
+    async fn user_version(&self, tenant: TenantId, id: UserId) -> StoreResult<i64> {
+        let mut conn = self.read.acquire().await?;
+        Self::load_user(&mut conn, tenant, id).await?;
+        Self::user_version_in(&mut conn, tenant, id).await
+    }
+
+    async fn update_user_at(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        id: UserId,
+        patch: UserPatch,
+        expected: Option<i64>,
+    ) -> StoreResult<(User, i64)> {
         let mut tx = self.begin().await?;
         let before = Self::load_user(&mut tx, tenant, id).await?;
+        let version = Self::user_version_in(&mut tx, tenant, id).await?;
+        if let Some(expected) = expected
+            && expected != version
+        {
+            return Err(StoreError::VersionMismatch {
+                entity: "user",
+                id: id.to_string(),
+                expected,
+                actual: version,
+            });
+        }
         let mut after = before.clone();
         if let Some(v) = patch.username {
             after.username = v;
@@ -612,11 +668,11 @@ where
             after.primary_group = v;
         }
         if after == before {
-            return Ok(before);
+            return Ok((before, version));
         }
         after.updated_at = now();
         Self::write_user(&mut tx, &after, false).await?;
-        Self::record(
+        let version = Self::record(
             &mut tx,
             Entry {
                 tenant: Some(tenant),
@@ -631,7 +687,7 @@ where
         )
         .await?;
         tx.commit().await?;
-        Ok(after)
+        Ok((after, version))
     }
 
     async fn set_statuses(

@@ -118,6 +118,10 @@ pub struct ScimUserWrite {
     pub expected: Option<i64>,
     /// Suspends open enrollments in the same transaction (the leaver policy).
     pub suspend_enrollments: bool,
+    /// `If-Match`: written only while the user is still at this version (checked inside the
+    /// transaction, so of two writers holding one version only one succeeds), else
+    /// [`StoreError::VersionMismatch`] and nothing is written.
+    pub version: Option<i64>,
 }
 
 /// The whole state of a group the feed asks for.
@@ -653,6 +657,17 @@ where
             let actual = Self::revision_of(&mut tx, tenant).await?;
             if actual != expected {
                 return Err(StoreError::Stale { expected, actual });
+            }
+        }
+        if let (Some(id), Some(expected)) = (w.id, w.version) {
+            let actual = Self::version_in(&mut tx, tenant, "user", id.to_string()).await?;
+            if actual != expected {
+                return Err(StoreError::VersionMismatch {
+                    entity: "user",
+                    id: id.to_string(),
+                    expected,
+                    actual,
+                });
             }
         }
         let id = match w.id {

@@ -18,7 +18,7 @@ use crate::dto::{
     GroupOut, ManagerLinkOut, PageQuery, UserOut, UserPage, double_option, parse_date,
 };
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Json, Member, Query};
+use crate::extract::{IfMatch, Json, Member, Query, Tagged, tagged};
 use crate::state::{AppState, today};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -170,30 +170,42 @@ pub async fn list(
     }))
 }
 
-/// Reads a user: administrators any user of the tenant, everyone else only themselves.
+/// Reads a user: administrators any user of the tenant, everyone else only themselves. The
+/// `ETag` is the user's version (the revision of their last change, as SCIM's `meta.version`).
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users",
-    responses((status = 200, body = UserOut), (status = 404, body = crate::error::Problem)),
+    responses((status = 200, body = UserOut,
+               headers(("ETag" = String, description = "W/\"<revision>\": send it as If-Match to change only this version"))),
+              (status = 404, body = crate::error::Problem)),
     security(("bearer" = [])))]
 pub async fn get(
     State(state): State<AppState>,
     member: Member,
     Path(id): Path<String>,
-) -> ApiResult<Json<UserOut>> {
+) -> ApiResult<Tagged<UserOut>> {
     let id = path_id(UserId::parse, &id)?;
     state.may_see_user(&member, id).await?;
-    Ok(Json(state.store.user(member.tenant, id).await?.into()))
+    let user = state.store.user(member.tenant, id).await?;
+    let version = state.store.user_version(member.tenant, id).await?;
+    Ok(tagged(version, user.into()))
 }
 
+/// Changes a user. With `If-Match` (an `ETag` of `GET`), only while the user is still at that
+/// version: otherwise 412 and nothing is written. Without it, the change applies as it is.
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", request_body = UserPatchIn,
-    responses((status = 200, body = UserUpdateOut), (status = 403, body = crate::error::Problem),
-              (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)),
+    params(("If-Match" = Option<String>, Header, description = "the ETag the change was made against")),
+    responses((status = 200, body = UserUpdateOut, headers(("ETag" = String, description = "the new version"))),
+              (status = 403, body = crate::error::Problem),
+              (status = 409, body = crate::error::Problem),
+              (status = 412, description = "the user changed since that ETag; nothing written", body = crate::error::Problem),
+              (status = 422, body = crate::error::Problem)),
     security(("bearer" = [])))]
 pub async fn update(
     State(state): State<AppState>,
     member: Member,
     Path(id): Path<String>,
+    if_match: IfMatch,
     Json(body): Json<UserPatchIn>,
-) -> ApiResult<Json<UserUpdateOut>> {
+) -> ApiResult<Tagged<UserUpdateOut>> {
     let id = path_id(UserId::parse, &id)?;
     state
         .authorize(&member, Permission::UsersEdit, ObjectRef::user(id))
@@ -248,9 +260,15 @@ pub async fn update(
             .transpose()?,
     };
     let before = state.store.user(member.tenant, id).await?;
-    let user = state
+    // Checked here for a quick answer, and again inside the write's transaction.
+    let expected = if if_match.is_conditional() {
+        if_match.expect(state.store.user_version(member.tenant, id).await?)?
+    } else {
+        None
+    };
+    let (user, version) = state
         .store
-        .update_user(&member.actor(), member.tenant, id, patch)
+        .update_user_at(&member.actor(), member.tenant, id, patch, expected)
         .await?;
     // SPEC 3.3: changing either the username or the email warns that the login changes.
     let mut warnings = vec![];
@@ -270,10 +288,13 @@ pub async fn update(
             None => "the email is removed: no login details or invitations can be sent".to_owned(),
         });
     }
-    Ok(Json(UserUpdateOut {
-        user: user.into(),
-        warnings,
-    }))
+    Ok(tagged(
+        version,
+        UserUpdateOut {
+            user: user.into(),
+            warnings,
+        },
+    ))
 }
 
 /// A user after an update, with what the change means for their login.

@@ -249,20 +249,20 @@ pub fn timestamp(t: time::OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
-pub fn etag(version: i64) -> String {
-    format!("W/\"{version}\"")
-}
+pub use crate::extract::etag;
 
-/// Refuses a write when `If-Match` names another version than the current one.
-pub fn check_if_match(headers: &HeaderMap, version: i64) -> ScimResult<()> {
+/// Refuses a write when `If-Match` names another version than the current one. Returns the
+/// version the write must still find when it commits (`None` without a condition or with `*`).
+pub fn check_if_match(headers: &HeaderMap, version: i64) -> ScimResult<Option<i64>> {
     let Some(wanted) = headers.get(header::IF_MATCH) else {
-        return Ok(());
+        return Ok(None);
     };
     let wanted = wanted.to_str().unwrap_or_default();
     let current = etag(version);
-    let strip = |t: &str| t.trim().trim_start_matches("W/").to_owned();
-    if wanted.trim() == "*" || wanted.split(',').any(|t| strip(t) == strip(&current)) {
-        Ok(())
+    if wanted.trim() == "*" {
+        Ok(None)
+    } else if crate::extract::if_match_names(wanted, version) {
+        Ok(Some(version))
     } else {
         Err(ScimError::PreconditionFailed(format!(
             "If-Match {wanted:?} does not match the current version {current}"

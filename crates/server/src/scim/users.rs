@@ -387,6 +387,7 @@ pub async fn create(
         extra: vec![],
         expected: None,
         suspend_enrollments: false,
+        version: None,
     };
     let record = state
         .store
@@ -401,11 +402,14 @@ pub async fn create(
 
 /// Writes the user `desired` describes in place of `current`, after the same engine checks as
 /// the JSON API, and applies the leaver policy when this deactivates them.
+/// `version`: the one `current` was read at, which the user must still be at when the write
+/// commits.
 async fn write(
     state: &AppState,
     feed: &Feed,
     current: ScimUserRecord,
     desired: &Value,
+    version: Option<i64>,
 ) -> ScimResult<ScimUserRecord> {
     let member = &feed.member;
     let tenant = member.tenant;
@@ -480,6 +484,7 @@ async fn write(
             extra,
             expected,
             suspend_enrollments: policy == LeaverPolicy::SuspendEnrollments,
+            version,
         };
         match state
             .store
@@ -497,6 +502,34 @@ async fn write(
     .into())
 }
 
+/// Writes what `desired` makes of the user as stored, guarded by the version it was read at: a
+/// write that got in between (another PATCH of other attributes, say) is never overwritten. With
+/// `If-Match` that is a 412; without, the change is made again from a fresh read.
+async fn write_fresh(
+    state: &AppState,
+    feed: &Feed,
+    id: &str,
+    permission: Permission,
+    headers: &HeaderMap,
+    desired: impl Fn(&ScimUserRecord) -> ScimResult<Value>,
+) -> ScimResult<ScimUserRecord> {
+    for _ in 0..5 {
+        let current = load(state, feed, id, permission).await?;
+        let condition = check_if_match(headers, current.version)?;
+        let read_at = current.version;
+        let want = desired(&current)?;
+        match write(state, feed, current, &want, Some(read_at)).await {
+            Err(ScimError::Api(ApiError::PreconditionFailed(_))) if condition.is_none() => continue,
+            other => return other,
+        }
+    }
+    Err(ApiError::Conflict {
+        field: "revision".into(),
+        detail: "the person kept changing while this change was made; try again".into(),
+    }
+    .into())
+}
+
 pub async fn replace(
     State(state): State<AppState>,
     feed: Feed,
@@ -504,9 +537,10 @@ pub async fn replace(
     headers: HeaderMap,
     Body(body): Body,
 ) -> ScimResult<Response> {
-    let current = load(&state, &feed, &id, Permission::UsersEdit).await?;
-    check_if_match(&headers, current.version)?;
-    let record = write(&state, &feed, current, &body).await?;
+    let record = write_fresh(&state, &feed, &id, Permission::UsersEdit, &headers, |_| {
+        Ok(body.clone())
+    })
+    .await?;
     Ok(resource_response(
         StatusCode::OK,
         render(&record, &feed.base),
@@ -520,11 +554,19 @@ pub async fn patch(
     headers: HeaderMap,
     Body(body): Body,
 ) -> ScimResult<Response> {
-    let current = load(&state, &feed, &id, Permission::UsersEdit).await?;
-    check_if_match(&headers, current.version)?;
-    let mut desired = render(&current, &feed.base);
-    patch::apply(&mut desired, &body, patch::USER_SHAPE)?;
-    let record = write(&state, &feed, current, &desired).await?;
+    let record = write_fresh(
+        &state,
+        &feed,
+        &id,
+        Permission::UsersEdit,
+        &headers,
+        |current| {
+            let mut desired = render(current, &feed.base);
+            patch::apply(&mut desired, &body, patch::USER_SHAPE)?;
+            Ok(desired)
+        },
+    )
+    .await?;
     Ok(resource_response(
         StatusCode::OK,
         render(&record, &feed.base),
@@ -539,12 +581,20 @@ pub async fn delete(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> ScimResult<Response> {
-    let current = load(&state, &feed, &id, Permission::UsersDelete).await?;
-    check_if_match(&headers, current.version)?;
-    let uid = current.user.id;
-    let mut desired = render(&current, &feed.base);
-    desired["active"] = json!(false);
-    write(&state, &feed, current, &desired).await?;
+    let record = write_fresh(
+        &state,
+        &feed,
+        &id,
+        Permission::UsersDelete,
+        &headers,
+        |current| {
+            let mut desired = render(current, &feed.base);
+            desired["active"] = json!(false);
+            Ok(desired)
+        },
+    )
+    .await?;
+    let uid = record.user.id;
     state
         .store
         .scim_delete_user(&feed.member.actor(), feed.member.tenant, uid)
