@@ -182,7 +182,8 @@ impl From<AccessError> for ApiError {
             | A::UnknownObject(_)
             | A::UnknownRole(_)
             | A::UnknownGrant(_)
-            | A::UnknownPolicy(_) => ApiError::NotFound(detail),
+            | A::UnknownPolicy(_)
+            | A::NotAttached { .. } => ApiError::NotFound(detail),
             A::DuplicateRoleCode(_) => ApiError::Conflict {
                 field: "code".into(),
                 detail,
@@ -204,6 +205,7 @@ impl From<AccessError> for ApiError {
             | A::SelfManager(_)
             | A::NotOwner(_)
             | A::NoOwnerRole
+            | A::OwnerGrantRevoke
             | A::OwnerAsSetting { .. } => ApiError::Invalid {
                 field: None,
                 detail,

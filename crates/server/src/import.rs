@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use registrar_domain::access::presets::group_role_csv_code;
 use registrar_domain::access::{
     AccessModel, AccessUser, Change, Grant, GrantId, ObjectRef, Permission, Principal, RoleId,
-    Scope,
+    Scope, UserChange,
 };
 use registrar_domain::ids::{GroupId, TenantId, UserId};
 use registrar_domain::import::{
@@ -500,25 +500,21 @@ impl Run<'_> {
                     Permission::UsersEdit,
                     ObjectRef::user(before.id),
                 )?;
-                // A new login (email or username) is a way into the account: the takeover
-                // rule, as on the JSON API and SCIM; any other change, the superadmin guard.
-                if after.email != before.email || after.username != before.username {
-                    let column = if after.email != before.email {
-                        "email"
-                    } else {
-                        "username"
-                    };
-                    self.model
-                        .validate_takeover(self.importer, before.id, today)
-                        .map_err(|e| row_error(line, column, e))?;
+                // The one rule on changing a person, as on the JSON API and SCIM; asked in two
+                // parts so that a refusal names the column it is about.
+                let login = after.email != before.email || after.username != before.username;
+                let login_column = if login && after.email == before.email {
+                    "username"
                 } else {
-                    self.model
-                        .validate_superadmin_reach(self.importer, Some(before.id), false)
-                        .map_err(|e| row_error(line, "email", e))?;
-                }
+                    "email"
+                };
+                let change = |login, status| UserChange { login, status };
+                self.model
+                    .validate_user_change(self.importer, before.id, change(login, false), today)
+                    .map_err(|e| row_error(line, login_column, e))?;
                 if after.status != before.status || after.expires_on != before.expires_on {
                     self.model
-                        .validate_status_change(self.importer, before.id, today)
+                        .validate_user_change(self.importer, before.id, change(false, true), today)
                         .map_err(|e| row_error(line, "status", e))?;
                 }
                 self.apply(Change::UpsertUser(AccessUser::from(&after)))
@@ -670,12 +666,12 @@ impl Run<'_> {
         if before.status == status {
             return Ok(Outcome::Unchanged);
         }
+        let change = UserChange {
+            login: false,
+            status: true,
+        };
         self.model
-            .validate_status_change(self.importer, before.id, today())
-            .and_then(|()| {
-                self.model
-                    .validate_superadmin_reach(self.importer, Some(before.id), false)
-            })
+            .validate_user_change(self.importer, before.id, change, today())
             .map_err(|e| row_error(line, "status", e))?;
         let after = User {
             status,

@@ -247,19 +247,11 @@ pub async fn revoke(
 ) -> ApiResult<()> {
     access
         .write(tenant, actor, |m| {
-            let Some(grant) = m.data().grants.get(&id).copied() else {
-                return Err(ApiError::NotFound(format!("grant {id} not found")));
+            let revoker = match actor {
+                Actor::User(u) => Some(*u),
+                _ => None,
             };
-            if let Actor::User(revoker) = actor {
-                let at = grant.scope.object().unwrap_or(ObjectRef::tenant(tenant));
-                require(m, *revoker, Permission::RolesAssign, at)?;
-            }
-            if m.role(grant.role).is_some_and(|r| r.owner) {
-                return Err(ApiError::invalid(
-                    "grant",
-                    "the owner's grant is handed over, not revoked: use POST /api/v1/ownership",
-                ));
-            }
+            let grant = m.validate_revoke(revoker, id, today())?;
             Ok(vec![LogEntry {
                 action: "grant.revoked",
                 entity: "grant",

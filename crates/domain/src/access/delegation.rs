@@ -16,6 +16,15 @@ use super::reach::Reach;
 use super::role::{Capability, Precondition, Role, RoleId, Scope};
 use crate::ids::UserId;
 
+/// What a change to a person's account touches, for [`AccessModel::validate_user_change`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UserChange {
+    /// The username or the email changes.
+    pub login: bool,
+    /// The status or the expiry date changes.
+    pub status: bool,
+}
+
 impl AccessModel {
     /// Checks that `granter` may make `grant`, and that the grant is well-formed: the role may
     /// be granted at that kind of scope, the holder is eligible and has the prerequisite role,
@@ -582,9 +591,10 @@ impl AccessModel {
     }
 
     /// Deactivating someone (or moving their expiry) locks them out, so nobody may do it to a
-    /// person who holds a permission they do not hold themselves: a training coordinator may not
-    /// lock out the LMS administrator whose system configuration she lacks. Superadmins and the
-    /// owner are exempt.
+    /// person who holds a power over access or the tenant (a permission flagged privilege or
+    /// configuration) that they do not hold themselves: a training coordinator may not lock out
+    /// the LMS administrator whose system configuration she lacks, while anyone with the status
+    /// right may lock out a learner. Superadmins and the owner are exempt.
     fn validate_not_outranked(&self, actor: UserId, target: UserId) -> Result<(), AccessError> {
         if self.is_exempt(actor) {
             return Ok(());
@@ -601,7 +611,7 @@ impl AccessModel {
             .effective(target)?
             .iter()
             .map(|h| h.permission)
-            .filter(|p| !held.contains(p))
+            .filter(|p| (p.risk().privilege || p.risk().config) && !held.contains(p))
             .collect();
         if missing.is_empty() {
             return Ok(());
@@ -615,6 +625,92 @@ impl AccessModel {
                 .collect::<Vec<_>>()
                 .join(", "),
         })
+    }
+
+    /// The one rule on changing a person's account, asked alike by the JSON API, SCIM and the
+    /// CSV import (each asks `users.edit` on the person first): a new login (username or
+    /// email) is a way into the account, so it needs the takeover rule; anything else on a
+    /// superadmin's or the owner's account needs one of them; a status or expiry change needs
+    /// the status rule.
+    pub fn validate_user_change(
+        &self,
+        actor: UserId,
+        target: UserId,
+        change: UserChange,
+        today: Date,
+    ) -> Result<(), AccessError> {
+        if change.login {
+            self.validate_takeover(actor, target, today)?;
+        } else {
+            self.validate_superadmin_reach(actor, Some(target), false)?;
+        }
+        if change.status {
+            self.validate_status_change(actor, target, today)?;
+        }
+        Ok(())
+    }
+
+    /// Revoking a grant takes away what it gave: it needs `roles.assign` where the grant
+    /// applies, asked alike by hand and by the leaver policy. The owner's grant is handed over,
+    /// never revoked, whoever asks. `actor` is `None` for the operator's command line.
+    pub fn validate_revoke(
+        &self,
+        actor: Option<UserId>,
+        grant: super::grant::GrantId,
+        today: Date,
+    ) -> Result<Grant, AccessError> {
+        let g = *self
+            .data
+            .grants
+            .get(&grant)
+            .ok_or(AccessError::UnknownGrant(grant))?;
+        if self.data.roles.get(&g.role).is_some_and(|r| r.owner) {
+            return Err(AccessError::OwnerGrantRevoke);
+        }
+        if let Some(actor) = actor {
+            self.require_assign(actor, g.scope, today)?;
+        }
+        Ok(g)
+    }
+
+    /// Detaching a policy takes away every grant it gives, so it is allowed to whoever could
+    /// revoke each of them (`roles.assign` where each item applies), by hand and by the leaver
+    /// policy alike.
+    pub fn validate_detachment(
+        &self,
+        actor: UserId,
+        policy: super::grant::PolicyId,
+        principal: Principal,
+        today: Date,
+    ) -> Result<(), AccessError> {
+        if !self.data.attachments.contains(&(policy, principal)) {
+            return Err(AccessError::NotAttached { policy, principal });
+        }
+        let p = self
+            .data
+            .policies
+            .get(&policy)
+            .ok_or(AccessError::UnknownPolicy(policy))?;
+        for item in &p.items {
+            self.require_assign(actor, item.scope, today)?;
+        }
+        Ok(())
+    }
+
+    /// `roles.assign` where a grant at `scope` applies.
+    fn require_assign(&self, actor: UserId, scope: Scope, today: Date) -> Result<(), AccessError> {
+        let at = scope
+            .object()
+            .unwrap_or(ObjectRef::tenant(self.data.tenant));
+        if self.allows(actor, Permission::RolesAssign, &at, today)? {
+            Ok(())
+        } else {
+            Err(AccessError::MissingPermission {
+                user: actor,
+                permission: Permission::RolesAssign,
+                target: at.to_string(),
+            })
+        }
     }
 
     /// An enrollment's status is set by hand only on someone else's enrollment: one's own

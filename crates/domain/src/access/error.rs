@@ -32,7 +32,7 @@ pub enum AccessError {
     UnknownObject(ObjectRef),
     #[error("unknown role {0}")]
     UnknownRole(String),
-    #[error("unknown grant {0}")]
+    #[error("grant {0} not found")]
     UnknownGrant(GrantId),
     #[error("unknown policy {0}")]
     UnknownPolicy(PolicyId),
@@ -108,6 +108,13 @@ pub enum AccessError {
         "user {user} cannot set the status of their own enrollment: it follows their learning activity"
     )]
     SelfEnrollmentStatus { user: UserId },
+    #[error("the owner's grant is handed over, not revoked: hand ownership to someone else first")]
+    OwnerGrantRevoke,
+    #[error("policy {policy} is not attached to {principal}")]
+    NotAttached {
+        policy: PolicyId,
+        principal: super::grant::Principal,
+    },
     #[error("user {user} lacks {permission} on {target}")]
     MissingPermission {
         user: UserId,

@@ -30,6 +30,7 @@ pub mod role;
 
 pub use catalog::{Feature, Permission, Risk};
 pub use data::{AccessData, AccessGroup, AccessSettings, AccessUser, Change};
+pub use delegation::UserChange;
 pub use engine::{Holding, Page};
 pub use error::AccessError;
 pub use explain::{

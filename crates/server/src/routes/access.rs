@@ -771,23 +771,12 @@ pub async fn detach_policy(
     member: Member,
     Path((id, who)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    state
-        .authorize(
-            &member,
-            Permission::PoliciesEdit,
-            ObjectRef::tenant(member.tenant),
-        )
-        .await?;
     let id = path_id(PolicyId::parse, &id)?;
     let who = principal(&who)?;
     state
         .access
         .write(member.tenant, &member.actor(), |m| {
-            if !m.data().attachments.contains(&(id, who)) {
-                return Err(ApiError::NotFound(format!(
-                    "policy {id} is not attached to {who}"
-                )));
-            }
+            m.validate_detachment(member.user.id, id, who, today())?;
             Ok(vec![LogEntry {
                 action: "policy.detached",
                 entity: "policy",

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use registrar_domain::access::{ObjectRef, Permission};
+use registrar_domain::access::{ObjectRef, Permission, UserChange};
 use registrar_domain::ids::{GroupId, UserId};
 use registrar_domain::text::{Email, Labels, Name, Password, Username};
 use registrar_domain::user::UserStatus;
@@ -210,20 +210,16 @@ pub async fn update(
     state
         .authorize(&member, Permission::UsersEdit, ObjectRef::user(id))
         .await?;
-    // A new login (username or email) is a way into the account.
-    if body.username.is_some() || body.email.is_some() {
-        state.takeover_guard(&member, id)?;
-    } else {
-        state.superadmin_guard(&member, Some(id), false)?;
-    }
     let status = body.status.as_deref().map(settable_status).transpose()?;
     // Moving an expiry date changes whether the account may log in: a status change in all but
-    // name, so the same rule applies (never one's own, `users.status` on the target).
-    if status.is_some() || body.expires_on.is_some() {
-        state.access.read(member.tenant, |m| {
-            m.validate_status_change(member.user.id, id, today())
-        })?;
-    }
+    // name, so the same rule applies.
+    let change = UserChange {
+        login: body.username.is_some() || body.email.is_some(),
+        status: status.is_some() || body.expires_on.is_some(),
+    };
+    state.access.read(member.tenant, |m| {
+        m.validate_user_change(member.user.id, id, change, today())
+    })?;
     let patch = UserPatch {
         username: match (&body.email, body.use_email_as_username) {
             (Some(Some(email)), true) => Some(Username::from_email(&Email::parse(email)?)?),

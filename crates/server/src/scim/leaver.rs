@@ -3,12 +3,12 @@
 
 use axum::extract::State;
 use registrar_domain::access::{AccessModel, Change, ObjectRef, Permission, Principal};
-use registrar_domain::ids::{TenantId, UserId};
+use registrar_domain::ids::UserId;
 use registrar_store::{LeaverPolicy, LogEntry};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::{Json, Member};
 use crate::state::{AppState, today};
 
@@ -61,35 +61,19 @@ pub async fn set(
 }
 
 /// The engine changes that take a leaver's own grants and policy attachments away, each one
-/// allowed to the feed's user the way revoking it by hand would be (`roles.assign` where it
-/// applies). The owner's grant stays: ownership is handed over, never dropped.
-pub fn grant_removals(
-    m: &AccessModel,
-    tenant: TenantId,
-    actor: UserId,
-    leaver: UserId,
-) -> ApiResult<Vec<LogEntry>> {
+/// asked of the engine as revoking or detaching it by hand is (`validate_revoke`,
+/// `validate_detachment`). The owner's grant stays: ownership is handed over, never dropped.
+pub fn grant_removals(m: &AccessModel, actor: UserId, leaver: UserId) -> ApiResult<Vec<LogEntry>> {
     let principal = Principal::User(leaver);
     let mut entries = vec![];
-    let may = |at: ObjectRef| -> ApiResult<()> {
-        if m.allows(actor, Permission::RolesAssign, &at, today())? {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden(format!(
-                "the leaver policy removes grants, and the feed's user may not roles.assign on {at}"
-            )))
-        }
-    };
+    // The owner's grant stays: ownership is handed over, never dropped.
     for grant in m
         .data()
         .grants
         .values()
-        .filter(|g| g.principal == principal)
+        .filter(|g| g.principal == principal && !m.role(g.role).is_some_and(|r| r.owner))
     {
-        if m.role(grant.role).is_some_and(|r| r.owner) {
-            continue;
-        }
-        may(grant.scope.object().unwrap_or(ObjectRef::tenant(tenant)))?;
+        m.validate_revoke(Some(actor), grant.id, today())?;
         entries.push(LogEntry {
             action: "grant.revoked",
             entity: "grant",
@@ -100,7 +84,7 @@ pub fn grant_removals(
         });
     }
     for (policy, _) in m.data().attachments.iter().filter(|(_, p)| *p == principal) {
-        may(ObjectRef::tenant(tenant))?;
+        m.validate_detachment(actor, *policy, principal, today())?;
         entries.push(LogEntry {
             action: "policy.detached",
             entity: "policy",

@@ -4,7 +4,7 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use registrar_domain::access::{ObjectRef, Permission};
+use registrar_domain::access::{ObjectRef, Permission, UserChange};
 use registrar_domain::ids::UserId;
 use registrar_domain::text::{Email, Name, Username};
 use registrar_domain::user::UserStatus;
@@ -416,12 +416,6 @@ async fn write(
     let id = current.user.id;
     let input = parse(desired)?;
     let u = &current.user;
-    if input.username != u.username || input.email != u.email {
-        // A new login is a way into the account.
-        state.takeover_guard(member, id)?;
-    } else {
-        state.superadmin_guard(member, Some(id), false)?;
-    }
     // `active` as shown follows the expiry date too, so only a value that differs from what the
     // feed was shown is a status change: re-sending an expired person as inactive changes nothing.
     let shown = u.effective_status(today()).may_log_in();
@@ -431,11 +425,13 @@ async fn write(
         (true, UserStatus::Deactivated) => UserStatus::Activated,
         (true, kept) => kept,
     };
-    if status != u.status {
-        state.access.read(tenant, |m| {
-            m.validate_status_change(member.user.id, id, today())
-        })?;
-    }
+    let change = UserChange {
+        login: input.username != u.username || input.email != u.email,
+        status: status != u.status,
+    };
+    state.access.read(tenant, |m| {
+        m.validate_user_change(member.user.id, id, change, today())
+    })?;
     if input.manager != current.manager {
         state
             .authorize(member, Permission::ManagersEdit, ObjectRef::user(id))
@@ -464,7 +460,7 @@ async fn write(
         let (extra, expected) = if policy == LeaverPolicy::RemoveGrants {
             state.access.sync().await?;
             let (extra, seen) = state.access.read_at(tenant, |m| {
-                super::leaver::grant_removals(m, tenant, member.user.id, id)
+                super::leaver::grant_removals(m, member.user.id, id)
             });
             (extra?, Some(seen))
         } else {
