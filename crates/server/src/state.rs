@@ -1,6 +1,8 @@
 use std::sync::Arc;
 
-use registrar_domain::access::{AccessError, ObjectKind, ObjectRef, Permission};
+use registrar_domain::access::{
+    AccessError, AccessModel, Decision, Explanation, ObjectKind, ObjectRef, Permission,
+};
 use registrar_domain::ids::UserId;
 use registrar_store::Store;
 
@@ -71,44 +73,56 @@ pub fn today() -> time::Date {
 
 impl AppState {
     /// Asks the engine whether the caller may do `permission` to `object`; a refusal carries the
-    /// engine's explanation. An object or user this server has not seen yet triggers one catch-up
-    /// with the change log before the answer.
+    /// engine's explanation.
     pub async fn authorize(
         &self,
         member: &Member,
         permission: Permission,
         object: ObjectRef,
     ) -> ApiResult<()> {
+        self.require(member, |m, actor, today| {
+            m.check(actor, permission, &object, today)
+        })
+        .await
+    }
+
+    /// Asks the engine a question about the caller (a check, or a named act such as
+    /// `decide_manage_enrollment`) and turns its decision into an answer: a refusal carries the
+    /// engine's explanation and is audited. A user or object this server has not seen yet
+    /// triggers one catch-up with the change log before the answer.
+    pub async fn require(
+        &self,
+        member: &Member,
+        ask: impl Fn(&AccessModel, UserId, time::Date) -> Result<Decision, AccessError>,
+    ) -> ApiResult<()> {
         let decide = || {
-            self.access.read(member.tenant, |m| {
-                m.check(member.user.id, permission, &object, today())
-            })
+            self.access
+                .read(member.tenant, |m| ask(m, member.user.id, today()))
         };
         let decision = match decide() {
-            Err(
-                registrar_domain::access::AccessError::UnknownUser(_)
-                | registrar_domain::access::AccessError::UnknownObject(_),
-            ) => {
+            Err(AccessError::UnknownUser(_) | AccessError::UnknownObject(_)) => {
                 self.access.sync().await?;
                 decide()
             }
             other => other,
         };
-        // An act on a person: a missing one and a hidden one get the same answer.
-        let person =
-            (object.kind == ObjectKind::User).then(|| UserId::from_uuid(object.id.as_uuid()));
         let decision = match decision {
             Ok(d) => d,
-            Err(AccessError::UnknownUser(_) | AccessError::UnknownObject(_))
-                if person.is_some() && !self.sees_all_users(member) =>
+            // An act on a person: a missing one and a hidden one get the same answer.
+            Err(AccessError::UnknownUser(u)) if !self.sees_all_users(member) => {
+                return Err(crate::routes::hidden_person(member, &u.to_string()));
+            }
+            Err(AccessError::UnknownObject(o))
+                if o.kind == ObjectKind::User && !self.sees_all_users(member) =>
             {
-                return Err(crate::routes::hidden_person(member, &object.id.to_string()));
+                return Err(crate::routes::hidden_person(member, &o.id.to_string()));
             }
             Err(e) => return Err(e.into()),
         };
-        if decision.allowed {
+        let Explanation::Denied(denial) = &decision.explanation else {
             return Ok(());
-        }
+        };
+        let (permission, object) = (denial.permission, denial.object);
         // Refusals are audited too: who tried what, and why they were refused. An audit-only
         // row (no engine change), so it never moves the read model. Repeats of the same refusal
         // within the window are counted into the next row rather than written one by one: a
@@ -136,8 +150,8 @@ impl AppState {
                 tracing::warn!(error = %e, "could not audit an access refusal");
             }
         }
-        if let Some(target) = person
-            && self.hides(member, target)
+        if object.kind == ObjectKind::User
+            && self.hides(member, UserId::from_uuid(object.id.as_uuid()))
         {
             return Err(crate::routes::hidden_person(member, &object.id.to_string()));
         }

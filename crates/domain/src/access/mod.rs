@@ -15,6 +15,7 @@
 //!   and `assigned` mean "everything inside the scope", while `team` and `own` keep their
 //!   meaning and are further limited to the scope.
 
+mod acts;
 pub mod catalog;
 pub mod data;
 mod delegation;

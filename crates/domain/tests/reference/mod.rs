@@ -250,3 +250,29 @@ pub fn holders(d: &AccessData, p: Permission, o: ObjectRef, today: Date) -> Vec<
     v.sort();
     v
 }
+
+/// Managing `learner`'s enrollment in `o`: the permission on the learner or on the object.
+pub fn manage_enrollment(
+    d: &AccessData,
+    u: UserId,
+    o: ObjectRef,
+    learner: UserId,
+    today: Date,
+) -> bool {
+    let em = Permission::EnrollmentsManage;
+    (d.users.contains_key(&learner) && allows(d, u, em, ObjectRef::user(learner), today))
+        || allows(d, u, em, o, today)
+}
+
+/// Booking `learner` onto `o`: on a session, managing their enrollment there; on an event,
+/// managing its enrollments, or booking onto it for oneself or for someone whose enrollments
+/// one manages.
+pub fn booking(d: &AccessData, u: UserId, o: ObjectRef, learner: UserId, today: Date) -> bool {
+    if o.kind != ObjectKind::Event {
+        return manage_enrollment(d, u, o, learner, today);
+    }
+    let em = Permission::EnrollmentsManage;
+    let for_whom = u == learner
+        || (d.users.contains_key(&learner) && allows(d, u, em, ObjectRef::user(learner), today));
+    allows(d, u, em, o, today) || (for_whom && allows(d, u, Permission::EventsBook, o, today))
+}

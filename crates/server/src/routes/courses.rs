@@ -334,19 +334,17 @@ pub async fn materials(
     Ok(Json(all.into_iter().map(Into::into).collect()))
 }
 
-/// Enrolling someone (or taking them out) is managing enrollments of the learning object, or of
-/// the learner: a manager enrolls their team anywhere. A refusal names the object's permission.
+/// Enrolling someone (or taking them out): the engine's `decide_manage_enrollment`.
 pub(crate) async fn may_manage_enrollment(
     state: &AppState,
     member: &Member,
     object: ObjectRef,
     user: registrar_domain::ids::UserId,
 ) -> ApiResult<()> {
-    if state.allows(member, Permission::EnrollmentsManage, ObjectRef::user(user)) {
-        return Ok(());
-    }
     state
-        .authorize(member, Permission::EnrollmentsManage, object)
+        .require(member, |m, actor, today| {
+            m.decide_manage_enrollment(actor, &object, user, today)
+        })
         .await
 }
 

@@ -299,26 +299,13 @@ pub async fn book(
     )
 }
 
-/// Who may book `user` onto `s` (and cancel that booking): on a session, whoever manages
-/// enrollments there or of the learner; on an event, whoever may book onto it, for themselves
-/// or for people whose enrollments they manage, or whoever manages its enrollments.
+/// Who may book `user` onto `s` (and cancel that booking): the engine's `decide_booking`.
 async fn may_book(state: &AppState, member: &Member, s: &Session, user: UserId) -> ApiResult<()> {
-    if s.kind == SessionKind::Session {
-        return super::courses::may_manage_enrollment(state, member, s.object(), user).await;
-    }
-    if state.allows(member, Permission::EnrollmentsManage, s.object()) {
-        return Ok(());
-    }
-    let for_whom_allowed = user == member.user.id
-        || state.allows(member, Permission::EnrollmentsManage, ObjectRef::user(user));
-    // Refusals go through `authorize`, so they are explained and audited.
-    if !for_whom_allowed {
-        return state
-            .authorize(member, Permission::EnrollmentsManage, s.object())
-            .await;
-    }
+    let object = s.object();
     state
-        .authorize(member, Permission::EventsBook, s.object())
+        .require(member, |m, actor, today| {
+            m.decide_booking(actor, &object, user, today)
+        })
         .await
 }
 
