@@ -488,8 +488,42 @@ fn assert_acts_agree(d: &AccessData, m: &AccessModel) {
     }
 }
 
+/// Recording learning objects (existing ones, moved or not, and new ones) answers as the
+/// reference does.
+fn assert_put_object_agrees(d: &AccessData, m: &AccessModel, r: &mut Rng) {
+    let objects = reference::all_objects(d);
+    let fresh = [
+        ObjectKind::Event,
+        ObjectKind::Catalogue,
+        ObjectKind::Team,
+        ObjectKind::Channel,
+    ]
+    .map(|k| ObjectRef::new(k, ObjectId::new()));
+    for u in d.users.keys() {
+        for o in objects.iter().chain(&fresh) {
+            let parent = if r.chance(50) {
+                r.pick(&objects)
+            } else {
+                d.objects.get(o).and_then(|x| x.parent)
+            };
+            let expected = reference::put_object(d, *u, *o, parent, TODAY);
+            let got = m
+                .decide_put_object(*u, o, parent, TODAY)
+                .ok()
+                .map(|d| d.allowed);
+            assert_eq!(got, expected, "put {o} under {parent:?} by {u}");
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    #[test]
+    fn recording_learning_objects_agrees_with_the_reference(seed in any::<u64>()) {
+        let (data, model) = random_world(seed, 70);
+        assert_put_object_agrees(&data, &model, &mut Rng(seed ^ 0x0B1E));
+    }
 
     #[test]
     fn named_acts_agree_with_the_reference(seed in any::<u64>()) {

@@ -256,7 +256,10 @@ pub async fn catch_up_after_writes(
     // Checks are POSTs that write nothing the model reads: no catch-up (a database round trip)
     // after each of them.
     let writes = !request.method().is_safe()
-        && !matches!(request.uri().path(), "/api/v1/check" | "/api/v1/check/batch");
+        && !matches!(
+            request.uri().path(),
+            "/api/v1/check" | "/api/v1/check/batch"
+        );
     let mut response = next.run(request).await;
     if writes
         && response.status().is_success()

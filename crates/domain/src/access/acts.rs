@@ -60,6 +60,33 @@ impl AccessModel {
         self.check(actor, Permission::EventsBook, session, today)
     }
 
+    /// Recording a learning object the platform holds, or changing it: its kind's edit
+    /// permission on it when it exists, and its kind's create permission where it goes when it
+    /// is new or moves (moving it is creating it in its new place).
+    pub fn decide_put_object(
+        &self,
+        actor: UserId,
+        object: &ObjectRef,
+        parent: Option<ObjectRef>,
+        today: Date,
+    ) -> Result<Decision, AccessError> {
+        let (create, edit) = object_rights(object.kind)
+            .ok_or(AccessError::NotALearningObject { object: *object })?;
+        let place = parent
+            .filter(|p| create.applies_to().contains(&p.kind))
+            .unwrap_or(ObjectRef::tenant(self.data.tenant));
+        match self.data.objects.get(object) {
+            Some(old) => {
+                let editing = self.check(actor, edit, object, today)?;
+                if !editing.allowed || old.parent == parent {
+                    return Ok(editing);
+                }
+                self.check(actor, create, &place, today)
+            }
+            None => self.check(actor, create, &place, today),
+        }
+    }
+
     /// The allowing decision of `permission` on `user`, if there is one. A person the model does
     /// not know is no one the actor may act on.
     fn allowed_on_user(
@@ -73,4 +100,22 @@ impl AccessModel {
             .ok()
             .filter(|d| d.allowed)
     }
+}
+
+/// Per kind of learning object: the permission to create one (where it goes) and the one to
+/// change it. People, groups and the tenant are no learning objects.
+fn object_rights(kind: ObjectKind) -> Option<(Permission, Permission)> {
+    use Permission as P;
+    Some(match kind {
+        ObjectKind::Course => (P::CoursesCreate, P::CoursesEdit),
+        ObjectKind::Lesson => (P::LessonsCreate, P::LessonsEdit),
+        ObjectKind::Event => (P::CoursesEdit, P::EventsManage),
+        ObjectKind::Session => (P::CoursesEdit, P::SessionsManage),
+        ObjectKind::LearningPlan => (P::CoursesCreate, P::LearningPlansManage),
+        ObjectKind::Catalogue => (P::CoursesCreate, P::CataloguesManage),
+        ObjectKind::Channel => (P::SystemConfigure, P::ChannelsManage),
+        ObjectKind::Team => (P::TeamsCreate, P::TeamsEdit),
+        ObjectKind::Report => (P::ReportsRun, P::ReportsRun),
+        ObjectKind::Tenant | ObjectKind::User | ObjectKind::Group => return None,
+    })
 }

@@ -276,3 +276,42 @@ pub fn booking(d: &AccessData, u: UserId, o: ObjectRef, learner: UserId, today: 
         || (d.users.contains_key(&learner) && allows(d, u, em, ObjectRef::user(learner), today));
     allows(d, u, em, o, today) || (for_whom && allows(d, u, Permission::EventsBook, o, today))
 }
+
+/// Recording `o` under `parent`: edit on it when it exists, create where it goes when it is new
+/// or moves. `None` for what is no learning object.
+pub fn put_object(
+    d: &AccessData,
+    u: UserId,
+    o: ObjectRef,
+    parent: Option<ObjectRef>,
+    today: Date,
+) -> Option<bool> {
+    use Permission as P;
+    let (create, edit) = match o.kind {
+        ObjectKind::Course => (P::CoursesCreate, P::CoursesEdit),
+        ObjectKind::Lesson => (P::LessonsCreate, P::LessonsEdit),
+        ObjectKind::Event => (P::CoursesEdit, P::EventsManage),
+        ObjectKind::Session => (P::CoursesEdit, P::SessionsManage),
+        ObjectKind::LearningPlan => (P::CoursesCreate, P::LearningPlansManage),
+        ObjectKind::Catalogue => (P::CoursesCreate, P::CataloguesManage),
+        ObjectKind::Channel => (P::SystemConfigure, P::ChannelsManage),
+        ObjectKind::Team => (P::TeamsCreate, P::TeamsEdit),
+        ObjectKind::Report => (P::ReportsRun, P::ReportsRun),
+        ObjectKind::Tenant | ObjectKind::User | ObjectKind::Group => return None,
+    };
+    let place = match parent {
+        Some(p) if create.applies(p.kind) => p,
+        _ => ObjectRef::tenant(d.tenant),
+    };
+    // Asking a permission of an object it does not apply to is an error, not a refusal.
+    let creating = || {
+        create
+            .applies(place.kind)
+            .then(|| allows(d, u, create, place, today))
+    };
+    match d.objects.get(&o) {
+        Some(_) if !allows(d, u, edit, o, today) => Some(false),
+        Some(old) if old.parent == parent => Some(true),
+        _ => creating(),
+    }
+}

@@ -842,22 +842,6 @@ pub struct ObjectIn {
     pub instructor_led: bool,
 }
 
-/// (permission to create it, where; permission to change it).
-fn object_rights(kind: ObjectKind) -> (Permission, Permission) {
-    use Permission as P;
-    match kind {
-        ObjectKind::Lesson => (P::LessonsCreate, P::LessonsEdit),
-        ObjectKind::Event => (P::CoursesEdit, P::EventsManage),
-        ObjectKind::Session => (P::CoursesEdit, P::SessionsManage),
-        ObjectKind::LearningPlan => (P::CoursesCreate, P::LearningPlansManage),
-        ObjectKind::Catalogue => (P::CoursesCreate, P::CataloguesManage),
-        ObjectKind::Channel => (P::SystemConfigure, P::ChannelsManage),
-        ObjectKind::Team => (P::TeamsCreate, P::TeamsEdit),
-        ObjectKind::Report => (P::ReportsRun, P::ReportsRun),
-        _ => (P::CoursesCreate, P::CoursesEdit),
-    }
-}
-
 /// Records a learning object the platform holds, with the relations decisions need. Creating
 /// one needs the kind's create permission where it goes; changing one needs its edit permission.
 #[utoipa::path(put, path = "/api/v1/objects", tag = "objects", request_body = ObjectIn,
@@ -891,20 +875,11 @@ pub async fn put_object(
     let existing = state
         .access
         .read(member.tenant, |m| m.data().objects.get(&object).cloned());
-    let (create, edit) = object_rights(object.kind);
-    let new_place = parent
-        .filter(|p| create.applies_to().contains(&p.kind))
-        .unwrap_or(ObjectRef::tenant(member.tenant));
-    match &existing {
-        Some(old) => {
-            state.authorize(&member, edit, object).await?;
-            // Moving it is creating it in its new place.
-            if old.parent != parent {
-                state.authorize(&member, create, new_place).await?;
-            }
-        }
-        None => state.authorize(&member, create, new_place).await?,
-    }
+    state
+        .require(&member, |m, actor, today| {
+            m.decide_put_object(actor, &object, parent, today)
+        })
+        .await?;
     let value = LearningObject {
         object,
         parent,
