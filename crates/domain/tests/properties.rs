@@ -470,6 +470,13 @@ fn assert_acts_agree(d: &AccessData, m: &AccessModel) {
         ObjectKind::LearningPlan,
     ];
     for u in d.users.keys() {
+        for l in &learners {
+            let expected = reference::sees(d, *u, *l, TODAY);
+            assert_eq!(m.sees(*u, *l, TODAY), expected, "sees {u} {l}");
+            if let Ok(got) = m.decide_view_user(*u, *l, TODAY) {
+                assert_eq!(got.allowed, expected, "view user {u} {l}: {got}");
+            }
+        }
         for o in objects_of(d, &kinds) {
             for l in &learners {
                 let expected = reference::manage_enrollment(d, *u, o, *l, TODAY);

@@ -73,18 +73,7 @@ pub async fn users_page(
     let mut w = Out(csv::Writer::from_writer(Vec::new()));
     let mut n = 0;
     for u in got.items {
-        let visible = u.id == viewer
-            || access
-                .read(tenant, |m| {
-                    m.allows(
-                        viewer,
-                        Permission::UsersView,
-                        &ObjectRef::user(u.id),
-                        today(),
-                    )
-                })
-                .unwrap_or(false);
-        if !visible {
+        if !access.read(tenant, |m| m.sees(viewer, u.id, today())) {
             continue;
         }
         let labels = u

@@ -346,18 +346,9 @@ impl Run<'_> {
         }
     }
 
-    /// Whether the importer may not see `user` (someone else, without `users.view` on them).
+    /// Whether the importer may not see `user` (the engine's `sees`).
     fn hides(&self, user: &User) -> bool {
-        user.id != self.importer
-            && !self
-                .model
-                .allows(
-                    self.importer,
-                    Permission::UsersView,
-                    &ObjectRef::user(user.id),
-                    today(),
-                )
-                .unwrap_or(false)
+        !self.model.sees(self.importer, user.id, today())
     }
 
     /// The one refusal for a row naming someone the importer may not see, the same as for

@@ -162,18 +162,17 @@ impl AppState {
         )))
     }
 
-    /// Anyone may see themselves; seeing someone else needs `users.view` on them.
+    /// Seeing a person: the engine's `decide_view_user` (oneself always, anyone else with
+    /// `users.view` on them).
     pub async fn may_see_user(
         &self,
         member: &Member,
         user: registrar_domain::ids::UserId,
     ) -> ApiResult<()> {
-        if user == member.user.id {
-            Ok(())
-        } else {
-            self.authorize(member, Permission::UsersView, ObjectRef::user(user))
-                .await
-        }
+        self.require(member, |m, actor, today| {
+            m.decide_view_user(actor, user, today)
+        })
+        .await
     }
 
     /// The engine's guard on superadmin accounts: see `validate_superadmin_reach`.
@@ -201,9 +200,15 @@ impl AppState {
         Ok(())
     }
 
-    /// Whether `user` is hidden from the caller: someone else whom they may not view.
+    /// Whether the caller sees `user` (the engine's `sees`), for cutting lists.
+    pub fn sees(&self, member: &Member, user: UserId) -> bool {
+        self.access
+            .read(member.tenant, |m| m.sees(member.user.id, user, today()))
+    }
+
+    /// Whether `user` is hidden from the caller: someone else whom they may not see.
     pub fn hides(&self, member: &Member, user: UserId) -> bool {
-        user != member.user.id && !self.allows(member, Permission::UsersView, ObjectRef::user(user))
+        !self.sees(member, user)
     }
 
     /// Whether the caller may see every user of the tenant (superadmin, or `users.view` with

@@ -6,12 +6,42 @@ use time::Date;
 
 use super::catalog::Permission;
 use super::error::AccessError;
-use super::explain::Decision;
+use super::explain::{Allowance, Decision, Explanation, Via};
 use super::model::AccessModel;
 use super::object::{ObjectKind, ObjectRef};
 use crate::ids::UserId;
 
 impl AccessModel {
+    /// Seeing a person: oneself always, with no grant needed; anyone else with `users.view` on
+    /// them.
+    pub fn decide_view_user(
+        &self,
+        actor: UserId,
+        target: UserId,
+        today: Date,
+    ) -> Result<Decision, AccessError> {
+        let object = ObjectRef::user(target);
+        if actor == target {
+            return Ok(Decision {
+                allowed: true,
+                explanation: Explanation::Allowed(Allowance {
+                    user: actor,
+                    permission: Permission::UsersView,
+                    object,
+                    via: Via::Oneself,
+                }),
+            });
+        }
+        self.check(actor, Permission::UsersView, &object, today)
+    }
+
+    /// Whether `actor` sees `target`, as [`Self::decide_view_user`] decides, for cutting lists;
+    /// a person the model does not know is seen by nobody.
+    pub fn sees(&self, actor: UserId, target: UserId, today: Date) -> bool {
+        self.decide_view_user(actor, target, today)
+            .is_ok_and(|d| d.allowed)
+    }
+
     /// Managing a learner's enrollment in `object` (enrolling, unenrolling, booking a session or
     /// cancelling that booking): `enrollments.manage` on the learner (a manager enrolls their
     /// team anywhere) or on the object (a course tutor enrolls anyone in their course, seeing

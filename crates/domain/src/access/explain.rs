@@ -106,6 +106,8 @@ impl fmt::Display for Basis {
 pub enum Via {
     /// Superadmins hold every permission and cannot be restricted.
     Superadmin,
+    /// An act on oneself that needs no grant (seeing one's own profile).
+    Oneself,
     Grant {
         #[serde(flatten)]
         basis: Basis,
@@ -298,6 +300,7 @@ impl fmt::Display for Explanation {
                 )?;
                 match &a.via {
                     Via::Superadmin => f.write_str(" as a superadmin"),
+                    Via::Oneself => f.write_str(" on themselves"),
                     Via::Grant {
                         basis,
                         reach,

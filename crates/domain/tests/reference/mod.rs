@@ -315,3 +315,10 @@ pub fn put_object(
         _ => creating(),
     }
 }
+
+/// Seeing a person: oneself, or `users.view` on them.
+pub fn sees(d: &AccessData, u: UserId, target: UserId, today: Date) -> bool {
+    u == target
+        || (d.users.contains_key(&target)
+            && allows(d, u, Permission::UsersView, ObjectRef::user(target), today))
+}

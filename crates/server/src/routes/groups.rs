@@ -191,7 +191,7 @@ pub async fn members(
     let page = super::visible_page(
         page.request(),
         |request| async move { store.group_members(tenant, id, &request).await },
-        |u| state.allows(&member, Permission::UsersView, ObjectRef::user(u.id)),
+        |u| state.sees(&member, u.id),
         |u| u.username.to_string(),
     )
     .await?;

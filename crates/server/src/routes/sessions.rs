@@ -6,7 +6,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use registrar_domain::access::{ObjectId, ObjectRef, Permission};
+use registrar_domain::access::{ObjectId, Permission};
 use registrar_domain::ids::UserId;
 use registrar_domain::lifecycle::capacity;
 use registrar_domain::session::{Booking, Session, SessionKind};
@@ -156,7 +156,7 @@ pub async fn get(
     })?;
     let approvers = holders
         .into_iter()
-        .filter(|u| state.allows(&member, Permission::UsersView, ObjectRef::user(*u)))
+        .filter(|u| state.sees(&member, *u))
         .map(|u| u.to_string())
         .collect();
     Ok(Json(SessionDetail {

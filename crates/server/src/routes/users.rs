@@ -160,7 +160,7 @@ pub async fn list(
     let page = super::visible_page(
         page.request(),
         |request| async move { store.list_users(tenant, &request).await },
-        |u| state.allows(&member, Permission::UsersView, ObjectRef::user(u.id)),
+        |u| state.sees(&member, u.id),
         |u| u.username.to_string(),
     )
     .await?;
