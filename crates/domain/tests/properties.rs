@@ -477,6 +477,25 @@ fn assert_acts_agree(d: &AccessData, m: &AccessModel) {
                 assert_eq!(got.allowed, expected, "view user {u} {l}: {got}");
             }
         }
+        let courses: Vec<ObjectId> = objects_of(d, &[ObjectKind::Course])
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
+        for plan in objects_of(d, &[ObjectKind::LearningPlan]) {
+            for l in &learners {
+                let expected = reference::read_plan_status(d, *u, plan, &courses, *l, TODAY);
+                if let Ok(got) = m.decide_read_plan_status(*u, &plan, &courses, *l, TODAY) {
+                    assert_eq!(got.allowed, expected, "plan status {u} {plan} {l}: {got}");
+                }
+            }
+        }
+        for o in objects_of(d, &[ObjectKind::Course]) {
+            for l in &learners {
+                let expected = reference::record_activity(d, *u, o, *l, TODAY);
+                let got = m.decide_record_activity(*u, &o, *l, TODAY).unwrap();
+                assert_eq!(got.allowed, expected, "activity {u} {o} {l}: {got}");
+            }
+        }
         for o in objects_of(d, &kinds) {
             for l in &learners {
                 let expected = reference::manage_enrollment(d, *u, o, *l, TODAY);

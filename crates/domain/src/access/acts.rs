@@ -22,15 +22,7 @@ impl AccessModel {
     ) -> Result<Decision, AccessError> {
         let object = ObjectRef::user(target);
         if actor == target {
-            return Ok(Decision {
-                allowed: true,
-                explanation: Explanation::Allowed(Allowance {
-                    user: actor,
-                    permission: Permission::UsersView,
-                    object,
-                    via: Via::Oneself,
-                }),
-            });
+            return Ok(oneself(actor, Permission::UsersView, object));
         }
         self.check(actor, Permission::UsersView, &object, today)
     }
@@ -90,6 +82,46 @@ impl AccessModel {
         self.check(actor, Permission::EventsBook, session, today)
     }
 
+    /// Recording learning activity (opened a course, completed a material) of `learner` in
+    /// `course`: one's own is reported by one's own app and needs no grant (the enrollment's
+    /// status decides what it moves); anyone else's needs `enrollments.manage` on the course.
+    pub fn decide_record_activity(
+        &self,
+        actor: UserId,
+        course: &ObjectRef,
+        learner: UserId,
+        today: Date,
+    ) -> Result<Decision, AccessError> {
+        if actor == learner {
+            return Ok(oneself(actor, Permission::CoursesAccess, *course));
+        }
+        self.check(actor, Permission::EnrollmentsManage, course, today)
+    }
+
+    /// Reading `learner`'s status in a learning plan made of `courses`: seeing the learner, and
+    /// then either being that learner and enrolled in one of its courses, or holding
+    /// `learning_plans.view` on the plan.
+    pub fn decide_read_plan_status(
+        &self,
+        actor: UserId,
+        plan: &ObjectRef,
+        courses: &[super::object::ObjectId],
+        learner: UserId,
+        today: Date,
+    ) -> Result<Decision, AccessError> {
+        let seeing = self.decide_view_user(actor, learner, today)?;
+        if !seeing.allowed {
+            return Ok(seeing);
+        }
+        let enrolled = courses
+            .iter()
+            .any(|c| self.data.enrollments.contains_key(&(learner, *c)));
+        if actor == learner && enrolled {
+            return Ok(oneself(actor, Permission::LearningPlansView, *plan));
+        }
+        self.check(actor, Permission::LearningPlansView, plan, today)
+    }
+
     /// Recording a learning object the platform holds, or changing it: its kind's edit
     /// permission on it when it exists, and its kind's create permission where it goes when it
     /// is new or moves (moving it is creating it in its new place).
@@ -129,6 +161,19 @@ impl AccessModel {
         self.check(actor, permission, &ObjectRef::user(user), today)
             .ok()
             .filter(|d| d.allowed)
+    }
+}
+
+/// An act on oneself that needs no grant, explained as such.
+fn oneself(actor: UserId, permission: Permission, object: ObjectRef) -> Decision {
+    Decision {
+        allowed: true,
+        explanation: Explanation::Allowed(Allowance {
+            user: actor,
+            permission,
+            object,
+            via: Via::Oneself,
+        }),
     }
 }
 

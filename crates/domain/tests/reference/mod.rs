@@ -322,3 +322,31 @@ pub fn sees(d: &AccessData, u: UserId, target: UserId, today: Date) -> bool {
         || (d.users.contains_key(&target)
             && allows(d, u, Permission::UsersView, ObjectRef::user(target), today))
 }
+
+/// Recording `learner`'s activity in `course`: one's own, or `enrollments.manage` on the course.
+pub fn record_activity(
+    d: &AccessData,
+    u: UserId,
+    course: ObjectRef,
+    learner: UserId,
+    today: Date,
+) -> bool {
+    u == learner || allows(d, u, Permission::EnrollmentsManage, course, today)
+}
+
+/// Reading `learner`'s status in `plan` (made of `courses`): seeing them, then being them and
+/// enrolled in one of the courses, or `learning_plans.view` on the plan.
+pub fn read_plan_status(
+    d: &AccessData,
+    u: UserId,
+    plan: ObjectRef,
+    courses: &[ObjectId],
+    learner: UserId,
+    today: Date,
+) -> bool {
+    let enrolled = courses
+        .iter()
+        .any(|c| d.enrollments.contains_key(&(learner, *c)));
+    sees(d, u, learner, today)
+        && ((u == learner && enrolled) || allows(d, u, Permission::LearningPlansView, plan, today))
+}

@@ -644,11 +644,12 @@ pub async fn activity(
                 let outcome = super::sessions::attend(&state, &member, session, user).await?;
                 return Ok(Json(outcome.enrollment.into()));
             }
-            if user != member.user.id {
-                state
-                    .authorize(&member, Permission::EnrollmentsManage, course_ref(course))
-                    .await?;
-            }
+            let object = course_ref(course);
+            state
+                .require(&member, |m, actor, today| {
+                    m.decide_record_activity(actor, &object, user, today)
+                })
+                .await?;
             let e = state
                 .store
                 .record_activity(
@@ -769,21 +770,14 @@ pub async fn plan_status_of(
     person.conceal(
         &member,
         async {
-            state.may_see_user(&member, user).await?;
             let plan = state.store.plan(member.tenant, plan).await?;
+            let object = plan.learning_object().object;
+            state
+                .require(&member, |m, actor, today| {
+                    m.decide_read_plan_status(actor, &object, &plan.courses, user, today)
+                })
+                .await?;
             let enrolled = state.store.user_enrollments(member.tenant, user).await?;
-            // A learner sees the plans they are in; anyone else needs `learning_plans.view` on it.
-            let own =
-                user == member.user.id && enrolled.iter().any(|e| plan.courses.contains(&e.course));
-            if !own {
-                state
-                    .authorize(
-                        &member,
-                        Permission::LearningPlansView,
-                        plan.learning_object().object,
-                    )
-                    .await?;
-            }
             let courses: Vec<(ObjectId, Option<EnrollmentStatus>)> = plan
                 .courses
                 .iter()
