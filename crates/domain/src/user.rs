@@ -85,9 +85,17 @@ pub struct User {
 
 impl User {
     pub fn effective_status(&self, today: Date) -> EffectiveStatus {
-        match self.expires_on {
+        EffectiveStatus::of(self.status, self.expires_on, today)
+    }
+}
+
+impl EffectiveStatus {
+    /// The one rule: an expiry date in the past makes the account expired, whatever its
+    /// stored status; otherwise the stored status holds.
+    pub fn of(status: UserStatus, expires_on: Option<Date>, today: Date) -> Self {
+        match expires_on {
             Some(last_day) if last_day < today => EffectiveStatus::Expired,
-            _ => match self.status {
+            _ => match status {
                 UserStatus::Activated => EffectiveStatus::Activated,
                 UserStatus::Active => EffectiveStatus::Active,
                 UserStatus::Deactivated => EffectiveStatus::Deactivated,

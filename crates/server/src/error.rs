@@ -188,6 +188,10 @@ impl From<AccessError> for ApiError {
                 field: "code".into(),
                 detail,
             },
+            A::RoleInUse { .. } => ApiError::Conflict {
+                field: "role".into(),
+                detail,
+            },
             A::NotALearningObject { .. }
             | A::NotASession { .. }
             | A::BadParent { .. }

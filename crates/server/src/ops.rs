@@ -203,27 +203,7 @@ pub async fn delete_role(
                 require(m, *editor, Permission::RolesEdit, ObjectRef::tenant(tenant))?;
             }
             let r = role_in(m, role)?;
-            let data = m.data();
-            let grants = data.grants.values().filter(|g| g.role == r.id).count();
-            let items = data
-                .policies
-                .values()
-                .flat_map(|p| &p.items)
-                .filter(|i| i.role == r.id)
-                .count();
-            let setting = data.settings.default_role == Some(r.id)
-                || data.settings.former_owner_role == Some(r.id)
-                || r.owner;
-            if grants > 0 || items > 0 || setting {
-                return Err(ApiError::Conflict {
-                    field: "role".into(),
-                    detail: format!(
-                        "role {:?} is in use ({grants} grants, {items} policy items{}) and cannot be deleted",
-                        r.code.to_string(),
-                        if setting { ", a tenant setting" } else { "" }
-                    ),
-                });
-            }
+            m.validate_role_deletion(r.id)?;
             Ok(vec![LogEntry {
                 action: "role.deleted",
                 entity: "role",

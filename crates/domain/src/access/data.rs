@@ -39,14 +39,7 @@ impl AccessUser {
     }
 
     pub fn effective_status(&self, today: Date) -> EffectiveStatus {
-        match self.expires_on {
-            Some(last_day) if last_day < today => EffectiveStatus::Expired,
-            _ => match self.status {
-                UserStatus::Activated => EffectiveStatus::Activated,
-                UserStatus::Active => EffectiveStatus::Active,
-                UserStatus::Deactivated => EffectiveStatus::Deactivated,
-            },
-        }
+        EffectiveStatus::of(self.status, self.expires_on, today)
     }
 }
 

@@ -713,6 +713,36 @@ impl AccessModel {
         }
     }
 
+    /// A role may be deleted only while nothing rests on it: no grant, no policy item, no
+    /// tenant setting (default or former-owner role), and it is not the owner role.
+    pub fn validate_role_deletion(&self, role: RoleId) -> Result<(), AccessError> {
+        let r = self
+            .data
+            .roles
+            .get(&role)
+            .ok_or_else(|| AccessError::UnknownRole(role.to_string()))?;
+        let grants = self.data.grants.values().filter(|g| g.role == role).count();
+        let items = self
+            .data
+            .policies
+            .values()
+            .flat_map(|p| &p.items)
+            .filter(|i| i.role == role)
+            .count();
+        let setting = self.data.settings.default_role == Some(role)
+            || self.data.settings.former_owner_role == Some(role)
+            || r.owner;
+        if grants > 0 || items > 0 || setting {
+            return Err(AccessError::RoleInUse {
+                role: r.code.to_string(),
+                grants,
+                items,
+                setting,
+            });
+        }
+        Ok(())
+    }
+
     /// An enrollment's status is set by hand only on someone else's enrollment: one's own
     /// follows one's learning activity (a learner never certifies themselves, whatever rights
     /// they hold on the course).

@@ -108,6 +108,16 @@ pub enum AccessError {
         "user {user} cannot set the status of their own enrollment: it follows their learning activity"
     )]
     SelfEnrollmentStatus { user: UserId },
+    #[error(
+        "role {role:?} is in use ({grants} grants, {items} policy items{}) and cannot be deleted",
+        if *setting { ", a tenant setting" } else { "" }
+    )]
+    RoleInUse {
+        role: String,
+        grants: usize,
+        items: usize,
+        setting: bool,
+    },
     #[error("the owner's grant is handed over, not revoked: hand ownership to someone else first")]
     OwnerGrantRevoke,
     #[error("policy {policy} is not attached to {principal}")]
