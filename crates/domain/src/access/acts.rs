@@ -82,6 +82,24 @@ impl AccessModel {
         self.check(actor, Permission::EventsBook, session, today)
     }
 
+    /// Acting on people who do not exist yet (a feed creating a person together with their
+    /// manager, or a group together with its members): they sit in nobody's team and no group,
+    /// so only `permission` over the whole tenant covers them.
+    pub fn validate_on_new_people(
+        &self,
+        actor: UserId,
+        permission: Permission,
+    ) -> Result<(), AccessError> {
+        if self.reaches_everything(actor, permission) {
+            return Ok(());
+        }
+        Err(AccessError::MissingPermission {
+            user: actor,
+            permission,
+            target: "every person of the tenant (a new person is in nobody's team yet)".into(),
+        })
+    }
+
     /// Recording learning activity (opened a course, completed a material) of `learner` in
     /// `course`: one's own is reported by one's own app and needs no grant (the enrollment's
     /// status decides what it moves); anyone else's needs `enrollments.manage` on the course.

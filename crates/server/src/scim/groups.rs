@@ -176,17 +176,11 @@ pub async fn create(
         )
         .await?;
     // A new group carries no grants yet, so joining it hands nobody anything; adding people
-    // still needs groups.members, which only reaches a group that does not exist yet tenant-wide.
-    if !input.members.is_empty()
-        && !state.access.read(member.tenant, |m| {
-            m.reaches_everything(member.user.id, Permission::GroupsMembers)
-        })
-    {
-        return Err(ApiError::Forbidden(format!(
-            "user {:?} may not fill a new group: that needs groups.members tenant-wide",
-            member.user.username.as_str()
-        ))
-        .into());
+    // still needs groups.members, over people the group does not hold yet.
+    if !input.members.is_empty() {
+        state.access.read(member.tenant, |m| {
+            m.validate_on_new_people(member.user.id, Permission::GroupsMembers)
+        })?;
     }
     let record = state
         .store

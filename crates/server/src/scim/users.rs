@@ -356,18 +356,10 @@ pub async fn create(
                 .into(),
         ));
     }
-    // A person who does not exist yet is in nobody's team: only tenant-wide managers.edit
-    // reaches them.
-    if input.manager.is_some()
-        && !state.access.read(member.tenant, |m| {
-            m.reaches_everything(member.user.id, Permission::ManagersEdit)
-        })
-    {
-        return Err(ApiError::Forbidden(format!(
-            "user {:?} may not set a new person's manager: that needs managers.edit tenant-wide",
-            member.user.username.as_str()
-        ))
-        .into());
+    if input.manager.is_some() {
+        state.access.read(member.tenant, |m| {
+            m.validate_on_new_people(member.user.id, Permission::ManagersEdit)
+        })?;
     }
     let write = ScimUserWrite {
         id: None,

@@ -180,3 +180,69 @@ async fn revoking_a_grant_asks_the_same_rule_by_hand_and_by_the_leaver_policy() 
         assert!(text.contains("roles.assign"), "{text}");
     }
 }
+
+async fn scim_post(app: &TestApp, token: &str, path: &str, body: Value) -> Response {
+    app.request(Method::POST, &format!("/scim/v2{path}"), token)
+        .header("content-type", "application/scim+json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn people_a_feed_creates_are_in_nobodys_team_so_only_tenant_wide_rights_reach_them() {
+    let app = spawn_app().await;
+    const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+    const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+    const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+    // Mia creates people and groups tenant-wide, but sets managers and members of her team and
+    // her groups only.
+    let capabilities = json!([
+        { "permission": "users.view", "reach": "tenant" },
+        { "permission": "users.create", "reach": "tenant" },
+        { "permission": "groups.create", "reach": "tenant" },
+        { "permission": "managers.edit", "reach": "team" },
+        { "permission": "groups.members", "reach": "assigned" },
+    ]);
+    ok(app
+        .send(
+            Method::POST,
+            "/api/v1/roles",
+            json!({ "code": "feeder", "name": "Feeder", "level": true,
+                    "capabilities": capabilities, "scopes": ["platform"] }),
+        )
+        .await)
+    .await;
+    let (mia, _) = person(&app, "mia").await;
+    grant(&app, &mia, "feeder", "platform").await;
+    let (boss, _) = person(&app, "boss").await;
+    let feed = feed_token(&app, &mia).await;
+    let new_person = |name: &str, manager: Option<&Value>| {
+        let mut body = json!({ "schemas": [USER, ENTERPRISE], "userName": name, "active": true,
+                               "name": { "givenName": name, "familyName": "New" } });
+        if let Some(m) = manager {
+            body[ENTERPRISE] = json!({ "manager": { "value": s(m, "id") } });
+        }
+        body
+    };
+    let r = scim_post(&app, &feed, "/Users", new_person("nia", Some(&boss))).await;
+    assert_eq!(r.status(), 403);
+    assert!(r.text().await.unwrap().contains("managers.edit"));
+    let r = scim_post(&app, &feed, "/Users", new_person("nia", None)).await;
+    assert_eq!(r.status(), 201);
+    let r = scim_post(
+        &app,
+        &feed,
+        "/Groups",
+        json!({ "schemas": [GROUP], "displayName": "Night shift",
+                "members": [{ "value": s(&boss, "id") }] }),
+    )
+    .await;
+    assert_eq!(r.status(), 403);
+    assert!(r.text().await.unwrap().contains("groups.members"));
+    // The tenant's administrator reaches everyone, new people included.
+    let admin_feed = app.token.clone();
+    let r = scim_post(&app, &admin_feed, "/Users", new_person("ola", Some(&boss))).await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+}
