@@ -77,7 +77,6 @@ impl Session {
     }
 }
 
-/// Dates must make a period; checked wherever a session is created or moved.
 /// Years a session or event may be dated in. Far beyond any real calendar, and well inside what
 /// the store's timestamps and RFC 3339 can hold in every offset (a date in year 9999 with a
 /// negative offset is in year 10000 in UTC, which neither can).
@@ -101,6 +100,7 @@ pub fn parse_instant(
         .map_err(|_| bad("must be a date and time like 2027-03-01T09:00:00Z"))
 }
 
+/// Dates must make a period; checked wherever a session is created or moved.
 pub fn check_dates(
     starts_at: OffsetDateTime,
     ends_at: OffsetDateTime,

@@ -173,9 +173,15 @@ impl fmt::Display for Name {
 
 /// Free key/value fields on a user ("extra fields" in the reference platforms: department, cost
 /// centre, ...). Keys are short identifiers so that CSV columns and SCIM attributes map onto them.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
 pub struct Labels(BTreeMap<String, String>);
+
+impl<'de> Deserialize<'de> for Labels {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Self::parse(BTreeMap::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
 
 impl Labels {
     pub const MAX_LABELS: usize = 50;
@@ -333,6 +339,13 @@ mod tests {
         // only before folding.
         let local = "Ⱥ".repeat(30);
         assert!(Email::parse(&format!("{local}@example.com")).is_err());
+    }
+
+    #[test]
+    fn labels_deserialise_only_through_their_rules() {
+        assert!(serde_json::from_str::<Labels>(r#"{"cost centre": "x"}"#).is_err());
+        let ok: Labels = serde_json::from_str(r#"{"dept": "Sales"}"#).unwrap();
+        assert_eq!(ok.as_map()["dept"], "Sales");
     }
 
     #[test]
