@@ -1,12 +1,13 @@
 //! Regressions for the defects found by attacking the demo: each test is named after the rule
 //! that was broken and fails on the code before the fix.
 
-use registrar_server::bootstrap::issue_token;
-use registrar_store::{Actor, TokenKind};
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_PASSWORD, TestApp, assert_problem, grant, ok, person, s, spawn_app};
+use crate::helpers::{
+    ADMIN_PASSWORD, TestApp, assert_problem, feed_token, grant, ok, person, s, scim_deactivate,
+    spawn_app,
+};
 
 async fn as_user(app: &TestApp, token: &str, method: Method, path: &str, body: Value) -> Response {
     app.request(method, path, token)
@@ -516,35 +517,8 @@ async fn nobody_locks_out_someone_who_holds_more_than_they_do() {
     assert_problem(r, 403, None, "system.configure").await;
 
     // Over SCIM, with an API token acting as her.
-    let hana_id = registrar_domain::ids::UserId::parse(&s(
-        &ok(as_user(&app, &hana, Method::GET, "/api/v1/me", json!(null)).await).await,
-        "id",
-    ))
-    .unwrap();
-    let (_, feed) = issue_token(
-        app.store.as_ref(),
-        &Actor::Cli,
-        Some((app.tenant.id, hana_id)),
-        TokenKind::Api,
-        "hr feed",
-        None,
-    )
-    .await
-    .unwrap();
-    let r = app
-        .request(
-            Method::PATCH,
-            &format!("/scim/v2/Users/{}", s(&root, "id")),
-            &feed,
-        )
-        .header("content-type", "application/scim+json")
-        .json(&json!({
-            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-            "Operations": [{ "op": "replace", "path": "active", "value": false }],
-        }))
-        .send()
-        .await
-        .unwrap();
+    let hana_user = ok(as_user(&app, &hana, Method::GET, "/api/v1/me", json!(null)).await).await;
+    let r = scim_deactivate(&app, &feed_token(&app, &hana_user).await, &root).await;
     assert_eq!(r.status(), 403, "{}", r.text().await.unwrap());
 
     // A learner she outranks is hers to deactivate.

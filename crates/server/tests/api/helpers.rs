@@ -215,3 +215,35 @@ pub async fn grant(app: &TestApp, user: &Value, role: &str, scope: &str) {
         .await)
     .await;
 }
+
+/// An API token acting as `user` (the feed's identity).
+pub async fn feed_token(app: &TestApp, user: &Value) -> String {
+    let id = registrar_domain::ids::UserId::parse(&s(user, "id")).unwrap();
+    issue_token(
+        app.store.as_ref(),
+        &Actor::Cli,
+        Some((app.tenant.id, id)),
+        TokenKind::Api,
+        "feed",
+        None,
+    )
+    .await
+    .unwrap()
+    .1
+}
+
+pub async fn scim_deactivate(app: &TestApp, token: &str, user: &Value) -> Response {
+    app.request(
+        Method::PATCH,
+        &format!("/scim/v2/Users/{}", s(user, "id")),
+        token,
+    )
+    .header("content-type", "application/scim+json")
+    .json(&json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{ "op": "replace", "path": "active", "value": false }],
+    }))
+    .send()
+    .await
+    .unwrap()
+}

@@ -2,12 +2,10 @@
 //! and its leaver policy, and by the CSV import. Each test is named after a rule that had two
 //! answers before the engine asked it once.
 
-use registrar_server::bootstrap::issue_token;
-use registrar_store::{Actor, TokenKind};
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, grant, ok, person, s, spawn_app};
+use crate::helpers::{TestApp, feed_token, grant, ok, person, s, scim_deactivate, spawn_app};
 
 /// A platform role with exactly `permissions`, tenant-wide.
 async fn role(app: &TestApp, code: &str, permissions: &[&str]) {
@@ -24,38 +22,6 @@ async fn role(app: &TestApp, code: &str, permissions: &[&str]) {
         )
         .await)
     .await;
-}
-
-/// An API token acting as `user` (the feed's identity).
-async fn feed_token(app: &TestApp, user: &Value) -> String {
-    let id = registrar_domain::ids::UserId::parse(&s(user, "id")).unwrap();
-    issue_token(
-        app.store.as_ref(),
-        &Actor::Cli,
-        Some((app.tenant.id, id)),
-        TokenKind::Api,
-        "feed",
-        None,
-    )
-    .await
-    .unwrap()
-    .1
-}
-
-async fn scim_deactivate(app: &TestApp, token: &str, user: &Value) -> Response {
-    app.request(
-        Method::PATCH,
-        &format!("/scim/v2/Users/{}", s(user, "id")),
-        token,
-    )
-    .header("content-type", "application/scim+json")
-    .json(&json!({
-        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-        "Operations": [{ "op": "replace", "path": "active", "value": false }],
-    }))
-    .send()
-    .await
-    .unwrap()
 }
 
 #[tokio::test]
