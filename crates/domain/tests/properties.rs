@@ -491,6 +491,16 @@ fn assert_acts_agree(d: &AccessData, m: &AccessModel) {
         }
         for o in objects_of(d, &[ObjectKind::Course]) {
             for l in &learners {
+                if let Ok(got) = m.decide_check(*u, *l, Permission::CoursesView, &o, TODAY) {
+                    let asking = reference::sees(d, *u, *l, TODAY);
+                    let answer =
+                        asking.then(|| reference::allows(d, *l, Permission::CoursesView, o, TODAY));
+                    assert_eq!(
+                        (got.asking.allowed, got.answer.map(|a| a.allowed)),
+                        (asking, answer),
+                        "check asked by {u} about {l} on {o}"
+                    );
+                }
                 let expected = reference::record_activity(d, *u, o, *l, TODAY);
                 let got = m.decide_record_activity(*u, &o, *l, TODAY).unwrap();
                 assert_eq!(got.allowed, expected, "activity {u} {o} {l}: {got}");

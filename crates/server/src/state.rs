@@ -95,6 +95,17 @@ impl AppState {
         member: &Member,
         ask: impl Fn(&AccessModel, UserId, time::Date) -> Result<Decision, AccessError>,
     ) -> ApiResult<()> {
+        self.require_then(member, |m, actor, today| Ok((ask(m, actor, today)?, ())))
+            .await
+    }
+
+    /// Like [`Self::require`], for a question whose read of the model also yields what the
+    /// caller wants once allowed (the decision about someone else, say): one read for both.
+    pub async fn require_then<T>(
+        &self,
+        member: &Member,
+        ask: impl Fn(&AccessModel, UserId, time::Date) -> Result<(Decision, T), AccessError>,
+    ) -> ApiResult<T> {
         let decide = || {
             self.access
                 .read(member.tenant, |m| ask(m, member.user.id, today()))
@@ -119,8 +130,9 @@ impl AppState {
             }
             Err(e) => return Err(e.into()),
         };
+        let (decision, then) = decision;
         let Explanation::Denied(denial) = &decision.explanation else {
-            return Ok(());
+            return Ok(then);
         };
         let (permission, object) = (denial.permission, denial.object);
         // Refusals are audited too: who tried what, and why they were refused. An audit-only

@@ -11,6 +11,14 @@ use super::model::AccessModel;
 use super::object::{ObjectKind, ObjectRef};
 use crate::ids::UserId;
 
+/// What [`AccessModel::decide_check`] answers: the asker's right to ask, and the decision when
+/// they have it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckAnswer {
+    pub asking: Decision,
+    pub answer: Option<Decision>,
+}
+
 impl AccessModel {
     /// Seeing a person: oneself always, with no grant needed; anyone else with `users.view` on
     /// them.
@@ -32,6 +40,27 @@ impl AccessModel {
     pub fn sees(&self, actor: UserId, target: UserId, today: Date) -> bool {
         self.decide_view_user(actor, target, today)
             .is_ok_and(|d| d.allowed)
+    }
+
+    /// "May `user` do `permission` to `object`?", asked by `asker`, in one read of the model:
+    /// first whether the asker may ask about that person at all (seeing them, as
+    /// [`Self::decide_view_user`] decides; the answer would name them), then, if so, the
+    /// decision itself.
+    pub fn decide_check(
+        &self,
+        asker: UserId,
+        user: UserId,
+        permission: Permission,
+        object: &ObjectRef,
+        today: Date,
+    ) -> Result<CheckAnswer, AccessError> {
+        let asking = self.decide_view_user(asker, user, today)?;
+        let answer = if asking.allowed {
+            Some(self.check(user, permission, object, today)?)
+        } else {
+            None
+        };
+        Ok(CheckAnswer { asking, answer })
     }
 
     /// Managing a learner's enrollment in `object` (enrolling, unenrolling, booking a session or

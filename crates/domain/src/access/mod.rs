@@ -29,6 +29,7 @@ pub mod presets;
 pub mod reach;
 pub mod role;
 
+pub use acts::CheckAnswer;
 pub use catalog::{Feature, Permission, Risk};
 pub use data::{AccessData, AccessGroup, AccessSettings, AccessUser, Change};
 pub use delegation::UserChange;
