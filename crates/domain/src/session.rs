@@ -158,6 +158,17 @@ impl BookingStatus {
             })
     }
 
+    /// Whether the booking awaits approval (the learner may not attend that session yet).
+    pub fn awaits_approval(self) -> bool {
+        self == BookingStatus::ToConfirm
+    }
+
+    /// Whether the booking counts towards completing an instructor-led course: it holds a place
+    /// or awaits approval for one, unlike a place on the waiting list.
+    pub fn counts_towards_completion(self) -> bool {
+        self != BookingStatus::Waiting
+    }
+
     /// Whether the booking holds one of the session's places. Bookings awaiting approval or a
     /// place do not: approving them needs room.
     pub fn takes_a_place(self) -> bool {

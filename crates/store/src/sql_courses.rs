@@ -183,14 +183,22 @@ where
             .try_into()
     }
 
-    /// Places taken in a course (everyone enrolled but the waiting list).
+    /// Places taken in a course: the enrollments whose status takes one, as the domain's
+    /// `takes_a_place` says (the store counts per status and holds no status rule).
     async fn places_taken(tx: &mut DB::Connection, course: ObjectId) -> StoreResult<u32> {
-        let (n,): (i64,) = sqlx::query_as::<DB, (i64,)>(
-            "SELECT COUNT(*) FROM enrollments WHERE course_id = $1 AND status <> 'waiting'",
+        let counts: Vec<(String, i64)> = sqlx::query_as::<DB, (String, i64)>(
+            "SELECT status, COUNT(*) FROM enrollments WHERE course_id = $1 GROUP BY status",
         )
         .bind(course.to_string())
-        .fetch_one(tx)
+        .fetch_all(tx)
         .await?;
+        let mut n = 0i64;
+        for (status, count) in counts {
+            let status = EnrollmentStatus::parse(&status).map_err(|e| corrupt("enrollment", e))?;
+            if takes_a_place(status) {
+                n += count;
+            }
+        }
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 

@@ -282,15 +282,11 @@ where
         tenant: TenantId,
         before: Enrollment,
     ) -> StoreResult<Enrollment> {
-        let (awaiting,): (i64,) = sqlx::query_as::<DB, (i64,)>(
-            "SELECT COUNT(*) FROM bookings b JOIN sessions s ON s.id = b.session_id \
-             WHERE s.course_id = $1 AND b.user_id = $2 AND b.status = 'to_confirm'",
-        )
-        .bind(before.course.to_string())
-        .bind(before.user.to_string())
-        .fetch_one(&mut *tx)
-        .await?;
-        let to = session::enrollment_after_bookings(before.status, awaiting > 0);
+        let awaiting = Self::course_bookings(&mut *tx, before.course, before.user)
+            .await?
+            .iter()
+            .any(|(status, _)| status.awaits_approval());
+        let to = session::enrollment_after_bookings(before.status, awaiting);
         if to == before.status {
             return Ok(before);
         }
@@ -311,29 +307,50 @@ where
         Ok(after)
     }
 
-    /// Instructor-led progress: sessions the learner holds a place or awaits one on (not the
-    /// waiting list), and those attended.
+    /// Instructor-led progress: the learner's bookings in the course that count towards
+    /// completing it, and those attended, as the domain's booking statuses say.
     async fn session_progress(
         tx: &mut DB::Connection,
         course: ObjectId,
         user: UserId,
     ) -> StoreResult<Progress> {
-        let (booked, attended): (i64, i64) = sqlx::query_as::<DB, (i64, i64)>(
-            "SELECT \
-               (SELECT COUNT(*) FROM bookings b JOIN sessions s ON s.id = b.session_id \
-                WHERE s.course_id = $1 AND b.user_id = $2 AND b.status <> 'waiting'), \
-               (SELECT COUNT(*) FROM bookings b JOIN sessions s ON s.id = b.session_id \
-                WHERE s.course_id = $1 AND b.user_id = $2 AND b.status = 'attended')",
+        let counts = Self::course_bookings(tx, course, user).await?;
+        let count = |keep: fn(BookingStatus) -> bool| {
+            let n: i64 = counts
+                .iter()
+                .filter(|(s, _)| keep(*s))
+                .map(|(_, n)| n)
+                .sum();
+            u32::try_from(n).unwrap_or(u32::MAX)
+        };
+        Ok(Progress {
+            sessions: count(BookingStatus::counts_towards_completion),
+            sessions_attended: count(|s| s == BookingStatus::Attended),
+            ..Progress::default()
+        })
+    }
+
+    /// The learner's bookings on the sessions of a course, counted per status.
+    async fn course_bookings(
+        tx: &mut DB::Connection,
+        course: ObjectId,
+        user: UserId,
+    ) -> StoreResult<Vec<(BookingStatus, i64)>> {
+        let rows: Vec<(String, i64)> = sqlx::query_as::<DB, (String, i64)>(
+            "SELECT b.status, COUNT(*) FROM bookings b JOIN sessions s ON s.id = b.session_id \
+             WHERE s.course_id = $1 AND b.user_id = $2 GROUP BY b.status",
         )
         .bind(course.to_string())
         .bind(user.to_string())
-        .fetch_one(tx)
+        .fetch_all(tx)
         .await?;
-        Ok(Progress {
-            sessions: u32::try_from(booked).unwrap_or(u32::MAX),
-            sessions_attended: u32::try_from(attended).unwrap_or(u32::MAX),
-            ..Progress::default()
-        })
+        rows.into_iter()
+            .map(|(status, n)| {
+                BookingStatus::parse(&status)
+                    .map(|s| (s, n))
+                    .map_err(|e| corrupt("booking", e))
+            })
+            .collect()
     }
 }
 
@@ -710,12 +727,19 @@ where
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         let s = Self::load_session(&mut tx, tenant, id).await?;
-        let awaiting: Vec<(String,)> = sqlx::query_as::<DB, (String,)>(
-            "SELECT user_id FROM bookings WHERE session_id = $1 AND status = 'to_confirm'",
+        let bookings: Vec<(String, String)> = sqlx::query_as::<DB, (String, String)>(
+            "SELECT user_id, status FROM bookings WHERE session_id = $1",
         )
         .bind(id.to_string())
         .fetch_all(&mut *tx)
         .await?;
+        let mut awaiting = Vec::new();
+        for (user, status) in bookings {
+            let status = BookingStatus::parse(&status).map_err(|e| corrupt("booking", e))?;
+            if status.awaits_approval() {
+                awaiting.push((user,));
+            }
+        }
         sqlx::query::<DB>("DELETE FROM sessions WHERE tenant_id = $1 AND id = $2")
             .bind(tenant.to_string())
             .bind(id.to_string())
