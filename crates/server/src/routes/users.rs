@@ -481,8 +481,11 @@ pub async fn set_statuses(
                 state
                     .access
                     .read(member.tenant, |m| {
-                        m.validate_status_change(member.user.id, id, today())?;
-                        m.validate_superadmin_reach(member.user.id, Some(id), false)
+                        let change = UserChange {
+                            login: false,
+                            status: true,
+                        };
+                        m.validate_user_change(member.user.id, id, change, today())
                     })
                     .map_err(ApiError::from),
             )
