@@ -52,7 +52,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
 
 impl IfMatch {
     /// Whether the write is conditional (`*` is not: any version will do).
-    pub fn is_conditional(&self) -> bool {
+    fn is_conditional(&self) -> bool {
         self.0.as_deref().is_some_and(|v| v.trim() != "*")
     }
 

@@ -25,6 +25,11 @@ pub trait Backend: sqlx::Database {
     /// indexes and scan the tenant for every chunk (100k rows took 9.7 min). Its `ANALYZE`
     /// counts the transaction's own rows. SQLite picks those indexes without statistics.
     const REFRESH_STATISTICS: Option<&'static str>;
+    /// Run first in a read that takes several statements, so that all of them see one snapshot:
+    /// a record and its version read apart could straddle a write, and a writer trusting that
+    /// version would overwrite what it never saw. SQLite holds a read transaction's snapshot
+    /// from its first statement; PostgreSQL does so only at repeatable read.
+    const SNAPSHOT_READS: Option<&'static str>;
 
     fn migrate(pool: &Pool<Self>) -> impl Future<Output = StoreResult<()>> + Send;
     fn rows_affected(result: &Self::QueryResult) -> u64;
@@ -34,6 +39,7 @@ impl Backend for Sqlite {
     const BACKEND: &'static str = "sqlite";
     const SERIALIZE_WRITES: Option<&'static str> = None;
     const REFRESH_STATISTICS: Option<&'static str> = None;
+    const SNAPSHOT_READS: Option<&'static str> = None;
 
     fn rows_affected(result: &Self::QueryResult) -> u64 {
         result.rows_affected()
@@ -49,6 +55,8 @@ impl Backend for Postgres {
     const BACKEND: &'static str = "postgres";
     const SERIALIZE_WRITES: Option<&'static str> = Some("SELECT pg_advisory_xact_lock(7310481)");
     const REFRESH_STATISTICS: Option<&'static str> = Some("ANALYZE users");
+    const SNAPSHOT_READS: Option<&'static str> =
+        Some("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
 
     fn rows_affected(result: &Self::QueryResult) -> u64 {
         result.rows_affected()

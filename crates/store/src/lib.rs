@@ -322,9 +322,9 @@ pub trait Store:
         id: UserId,
         patch: UserPatch,
     ) -> StoreResult<User>;
-    /// A user's version: the revision of the last change-log row about them (their ETag, the
-    /// same as the SCIM feed's `meta.version`).
-    async fn user_version(&self, tenant: TenantId, id: UserId) -> StoreResult<i64>;
+    /// A user and their version, read from one snapshot: the version is the revision of the
+    /// last change-log row about them (their ETag, the same as the SCIM feed's `meta.version`).
+    async fn versioned_user(&self, tenant: TenantId, id: UserId) -> StoreResult<(User, i64)>;
     /// [`Store::update_user`] that, given `expected`, writes only while the user is still at that
     /// version (else [`StoreError::VersionMismatch`], nothing written); checked inside the write
     /// transaction, so of two writers holding the same version one wins and one is told.

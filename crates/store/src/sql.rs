@@ -127,6 +127,16 @@ where
         Ok(tx)
     }
 
+    /// A read transaction whose statements all see one snapshot (see
+    /// [`Backend::SNAPSHOT_READS`]); dropped, it rolls back, having written nothing.
+    pub(crate) async fn snapshot(&self) -> StoreResult<Transaction<'static, DB>> {
+        let mut tx = self.read.begin().await?;
+        if let Some(statement) = DB::SNAPSHOT_READS {
+            sqlx::query::<DB>(statement).execute(&mut *tx).await?;
+        }
+        Ok(tx)
+    }
+
     pub(crate) async fn record(tx: &mut DB::Connection, e: Entry<'_>) -> StoreResult<i64> {
         let revision: i64 = sqlx::query_scalar::<DB, i64>(
             "INSERT INTO changes (tenant_id, actor, action, entity, entity_id, before, after, at, \
@@ -618,10 +628,10 @@ where
         Ok(self.update_user_at(actor, tenant, id, patch, None).await?.0)
     }
 
-    async fn user_version(&self, tenant: TenantId, id: UserId) -> StoreResult<i64> {
-        let mut conn = self.read.acquire().await?;
-        Self::load_user(&mut conn, tenant, id).await?;
-        Self::user_version_in(&mut conn, tenant, id).await
+    async fn versioned_user(&self, tenant: TenantId, id: UserId) -> StoreResult<(User, i64)> {
+        let mut tx = self.snapshot().await?;
+        let user = Self::load_user(&mut tx, tenant, id).await?;
+        Ok((user, Self::user_version_in(&mut tx, tenant, id).await?))
     }
 
     async fn update_user_at(

@@ -420,8 +420,8 @@ where
     }
 
     async fn course(&self, tenant: TenantId, id: ObjectId) -> StoreResult<Course> {
-        let mut conn = self.read.acquire().await?;
-        Self::load_course(&mut conn, tenant, id).await
+        let mut tx = self.snapshot().await?;
+        Self::load_course(&mut tx, tenant, id).await
     }
 
     async fn list_courses(
@@ -604,8 +604,8 @@ where
         course: ObjectId,
         user: UserId,
     ) -> StoreResult<Enrollment> {
-        let mut conn = self.read.acquire().await?;
-        Self::load_enrollment(&mut conn, tenant, course, user).await
+        let mut tx = self.snapshot().await?;
+        Self::load_enrollment(&mut tx, tenant, course, user).await
     }
 
     async fn course_enrollments(

@@ -636,14 +636,14 @@ where
         tenant: TenantId,
         lookup: &ScimLookup,
     ) -> StoreResult<Vec<ScimUserRecord>> {
-        let mut conn = self.read.acquire().await?;
+        let mut tx = self.snapshot().await?;
         let (cond, value) = user_condition(lookup);
-        Self::load_scim_users(&mut conn, tenant, cond, value).await
+        Self::load_scim_users(&mut tx, tenant, cond, value).await
     }
 
     async fn scim_user(&self, tenant: TenantId, id: UserId) -> StoreResult<ScimUserRecord> {
-        let mut conn = self.read.acquire().await?;
-        Self::load_scim_user(&mut conn, tenant, id).await
+        let mut tx = self.snapshot().await?;
+        Self::load_scim_user(&mut tx, tenant, id).await
     }
 
     async fn scim_write_user(
@@ -826,14 +826,14 @@ where
         tenant: TenantId,
         lookup: &ScimLookup,
     ) -> StoreResult<Vec<ScimGroupRecord>> {
-        let mut conn = self.read.acquire().await?;
+        let mut tx = self.snapshot().await?;
         let (cond, value) = group_condition(lookup);
-        Self::load_scim_groups(&mut conn, tenant, cond, value).await
+        Self::load_scim_groups(&mut tx, tenant, cond, value).await
     }
 
     async fn scim_group(&self, tenant: TenantId, id: GroupId) -> StoreResult<ScimGroupRecord> {
-        let mut conn = self.read.acquire().await?;
-        Self::load_scim_group(&mut conn, tenant, id).await
+        let mut tx = self.snapshot().await?;
+        Self::load_scim_group(&mut tx, tenant, id).await
     }
 
     async fn scim_write_group(

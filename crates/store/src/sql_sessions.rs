@@ -417,8 +417,8 @@ where
     }
 
     async fn session(&self, tenant: TenantId, id: ObjectId) -> StoreResult<Session> {
-        let mut conn = self.read.acquire().await?;
-        Self::load_session(&mut conn, tenant, id).await
+        let mut tx = self.snapshot().await?;
+        Self::load_session(&mut tx, tenant, id).await
     }
 
     async fn course_sessions(

@@ -184,8 +184,7 @@ pub async fn get(
 ) -> ApiResult<Tagged<UserOut>> {
     let id = path_id(UserId::parse, &id)?;
     state.may_see_user(&member, id).await?;
-    let user = state.store.user(member.tenant, id).await?;
-    let version = state.store.user_version(member.tenant, id).await?;
+    let (user, version) = state.store.versioned_user(member.tenant, id).await?;
     Ok(tagged(version, user.into()))
 }
 
@@ -255,13 +254,9 @@ pub async fn update(
             .map(|g| g.as_deref().map(group_ref).transpose())
             .transpose()?,
     };
-    let before = state.store.user(member.tenant, id).await?;
+    let (before, version) = state.store.versioned_user(member.tenant, id).await?;
     // Checked here for a quick answer, and again inside the write's transaction.
-    let expected = if if_match.is_conditional() {
-        if_match.expect(state.store.user_version(member.tenant, id).await?)?
-    } else {
-        None
-    };
+    let expected = if_match.expect(version)?;
     let (user, version) = state
         .store
         .update_user_at(&member.actor(), member.tenant, id, patch, expected)
