@@ -424,8 +424,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::BenchCsv(args) => crate::import::bench_csv(args),
         Command::Check(args) => {
             let decision = decide(&args).await?;
-            println!("{}", decision.explanation);
-            Ok(if decision.allowed {
+            println!("{}", decision.explanation());
+            Ok(if decision.allowed() {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(DENIED)
@@ -433,8 +433,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         }
         Command::Explain(args) => {
             let decision = decide(&args).await?;
-            println!("{}", serde_json::to_string_pretty(&decision.explanation)?);
-            Ok(if decision.allowed {
+            println!("{}", serde_json::to_string_pretty(&decision.explanation())?);
+            Ok(if decision.allowed() {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(DENIED)
@@ -449,16 +449,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             name,
         }) => {
             let (_, tenant, editor, model) = acting(&db, &tenant, &editor).await?;
-            let role = registrar_server::ops::copy_role(
-                &model,
-                tenant,
-                editor.id,
-                &Actor::User(editor.id),
-                &from,
-                &code,
-                &name,
-            )
-            .await?;
+            let role =
+                registrar_server::ops::copy_role(&model, tenant, editor.id, &from, &code, &name)
+                    .await?;
             println!("copied {from} to {} ({})", role.code, role.id);
             Ok(ExitCode::SUCCESS)
         }
@@ -469,15 +462,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             role,
         }) => {
             let (_, tenant, editor, model) = acting(&db, &tenant, &editor).await?;
-            registrar_server::ops::delete_role(&model, tenant, &Actor::User(editor.id), &role)
-                .await?;
+            registrar_server::ops::delete_role(&model, tenant, editor.id, &role).await?;
             println!("deleted role {role}");
             Ok(ExitCode::SUCCESS)
         }
         Command::Revoke(args) => {
             let (_, tenant, revoker, model) = acting(&args.db, &args.tenant, &args.revoker).await?;
             let grant = registrar_domain::access::GrantId::parse(&args.grant)?;
-            registrar_server::ops::revoke(&model, tenant, &Actor::User(revoker.id), grant).await?;
+            registrar_server::ops::revoke(&model, tenant, revoker.id, grant).await?;
             println!("revoked grant {grant}");
             Ok(ExitCode::SUCCESS)
         }
@@ -519,7 +511,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 &model,
                 tenant,
                 granter.id,
-                &Actor::User(granter.id),
                 registrar_domain::access::Principal::User(holder.id),
                 &args.role,
                 scope,
@@ -598,7 +589,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             let store = open(&db).await?;
             let (tenant, admin) = create_tenant(
                 store.as_ref(),
-                &Actor::Cli,
+                &Actor::cli(),
                 TenantSlug::parse(&slug)?,
                 Name::parse("name", &name)?,
                 Preset::parse(&preset)?,
@@ -640,7 +631,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             )?;
             let store = open(&db).await?;
             let tenant = tenant_id(store.as_ref(), &tenant).await?;
-            let user = create_admin(store.as_ref(), &Actor::Cli, tenant, spec).await?;
+            let user = create_admin(store.as_ref(), &Actor::cli(), tenant, spec).await?;
             println!("created administrator {} ({})", user.username, user.id);
             Ok(ExitCode::SUCCESS)
         }
@@ -657,7 +648,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 .await?;
             let (record, secret) = issue_token(
                 store.as_ref(),
-                &Actor::Cli,
+                &Actor::cli(),
                 Some((tenant, user.id)),
                 TokenKind::Api,
                 &name,
@@ -675,7 +666,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             let store = open(&db).await?;
             let (record, secret) = issue_token(
                 store.as_ref(),
-                &Actor::Cli,
+                &Actor::cli(),
                 None,
                 TokenKind::Operator,
                 &name,

@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use registrar_domain::access::{
-    Change, EnrollmentStatus, Feature, LearningObject, ObjectId, ObjectKind, ObjectRef, Principal,
-    Scope,
+    Act, Change, EnrollmentStatus, Feature, LearningObject, ObjectId, ObjectKind, ObjectRef,
+    Principal, Scope,
 };
 use registrar_domain::ids::{GroupId, TenantId, UserId};
 use registrar_domain::lifecycle::{
@@ -23,6 +23,7 @@ use registrar_server::auth::hash_password;
 use registrar_server::bootstrap::{AdminSpec, create_tenant, issue_token};
 use registrar_server::ops;
 use registrar_server::readmodel::ReadModel;
+use registrar_server::state::today;
 use registrar_store::{
     Actor, AppAccessGrant, Invitation, LeaverPolicy, ManagerLink, ManagerSource, NewCourse,
     NewGroup, NewMail, NewSession, NewUser, PageRequest, Store, StoreError, TenantSettings,
@@ -221,6 +222,19 @@ struct Builder<'a> {
 }
 
 impl<'a> Builder<'a> {
+    /// The engine's proof that `user` may do `act` now, as the one they act as: the demo acts
+    /// as its people only where the rules let them.
+    async fn allowed(&self, user: UserId, act: Act) -> anyhow::Result<Actor> {
+        self.access.sync().await?;
+        let decision = self
+            .access
+            .read(self.tenant, |m| m.decide(user, &act, today()))?;
+        decision
+            .authorized()
+            .map(Actor::from)
+            .ok_or_else(|| anyhow::anyhow!("demo: {act:?} refused: {}", decision.explanation()))
+    }
+
     async fn new(
         store: &'a Arc<dyn Store>,
         access: &'a ReadModel,
@@ -231,7 +245,7 @@ impl<'a> Builder<'a> {
     ) -> anyhow::Result<Self> {
         let (tenant, admin) = create_tenant(
             store.as_ref(),
-            &Actor::Cli,
+            &Actor::cli(),
             TenantSlug::parse(slug)?,
             Name::parse("name", name)?,
             preset,
@@ -271,7 +285,7 @@ impl<'a> Builder<'a> {
         let g = self
             .store
             .create_group(
-                &Actor::Cli,
+                &Actor::cli(),
                 self.tenant,
                 NewGroup {
                     name: Name::parse("name", name)?,
@@ -297,7 +311,7 @@ impl<'a> Builder<'a> {
         let user = self
             .store
             .create_user(
-                &Actor::Cli,
+                &Actor::cli(),
                 self.tenant,
                 NewUser {
                     username: Username::parse(username)?,
@@ -314,7 +328,7 @@ impl<'a> Builder<'a> {
             .await?;
         if let Some(g) = primary {
             self.store
-                .add_member(&Actor::Cli, self.tenant, g, user.id)
+                .add_member(&Actor::cli(), self.tenant, g, user.id)
                 .await?;
         }
         self.people.insert(username, user.id);
@@ -341,7 +355,7 @@ impl<'a> Builder<'a> {
     async fn member(&self, username: &str, group: &str) -> anyhow::Result<()> {
         self.store
             .add_member(
-                &Actor::Cli,
+                &Actor::cli(),
                 self.tenant,
                 self.groups[group],
                 self.people[username],
@@ -362,7 +376,7 @@ impl<'a> Builder<'a> {
             source,
         };
         self.store
-            .add_manager(&Actor::Cli, self.tenant, link)
+            .add_manager(&Actor::cli(), self.tenant, link)
             .await?;
         Ok(())
     }
@@ -377,7 +391,6 @@ impl<'a> Builder<'a> {
             self.access,
             self.tenant,
             self.admin,
-            &Actor::Cli,
             Principal::User(user),
             role,
             scope,
@@ -407,7 +420,7 @@ impl<'a> Builder<'a> {
         ops::record(
             self.access,
             self.tenant,
-            &Actor::Cli,
+            &Actor::cli(),
             "object.created",
             "object",
             object.to_string(),
@@ -435,7 +448,7 @@ impl<'a> Builder<'a> {
         let course = self
             .store
             .create_course(
-                &Actor::Cli,
+                &Actor::cli(),
                 self.tenant,
                 NewCourse {
                     title: Name::parse("title", title)?,
@@ -461,7 +474,7 @@ impl<'a> Builder<'a> {
         let m = self
             .store
             .add_material(
-                &Actor::Cli,
+                &Actor::cli(),
                 self.tenant,
                 course.id,
                 Name::parse("title", title)?,
@@ -482,11 +495,11 @@ impl<'a> Builder<'a> {
         let user = self.people[username];
         let e = self
             .store
-            .enroll(&Actor::Cli, self.tenant, course.id, user)
+            .enroll(&Actor::cli(), self.tenant, course.id, user)
             .await?;
         if e.status != status {
             self.store
-                .set_enrollment_status(&Actor::Cli, self.tenant, course.id, user, status)
+                .set_enrollment_status(&Actor::cli(), self.tenant, course.id, user, status)
                 .await
                 .map_err(|err| anyhow::anyhow!("demo enrollment of {username}: {err}"))?;
         }
@@ -516,7 +529,7 @@ impl<'a> Builder<'a> {
             .ok_or_else(|| anyhow::anyhow!("demo learner {username} has no email"))?;
         self.store
             .enable_app_access(
-                &Actor::Cli,
+                &Actor::cli(),
                 self.tenant,
                 vec![AppAccessGrant {
                     user: user.id,
@@ -546,15 +559,17 @@ impl<'a> Builder<'a> {
         material: Option<ObjectId>,
     ) -> anyhow::Result<()> {
         let user = self.people[username];
-        self.store
-            .record_activity(
-                &Actor::User(user),
-                self.tenant,
-                course.id,
+        let by = self
+            .allowed(
                 user,
-                activity,
-                material,
+                Act::RecordActivity {
+                    course,
+                    learner: user,
+                },
             )
+            .await?;
+        self.store
+            .record_activity(&by, self.tenant, course.id, user, activity, material)
             .await?;
         Ok(())
     }
@@ -568,7 +583,7 @@ impl<'a> Builder<'a> {
         let plan = self
             .store
             .create_plan(
-                &Actor::Cli,
+                &Actor::cli(),
                 self.tenant,
                 Name::parse("title", title)?,
                 courses.iter().map(|c| c.id).collect(),
@@ -596,7 +611,7 @@ impl<'a> Builder<'a> {
         let session = self
             .store
             .create_session(
-                &Actor::Cli,
+                &Actor::cli(),
                 self.tenant,
                 NewSession {
                     course: course.id,
@@ -615,7 +630,12 @@ impl<'a> Builder<'a> {
 
     async fn book(&self, username: &str, session: ObjectRef) -> anyhow::Result<()> {
         self.store
-            .book(&Actor::Cli, self.tenant, session.id, self.people[username])
+            .book(
+                &Actor::cli(),
+                self.tenant,
+                session.id,
+                self.people[username],
+            )
             .await
             .map_err(|e| anyhow::anyhow!("demo booking of {username}: {e}"))?;
         Ok(())
@@ -625,7 +645,7 @@ impl<'a> Builder<'a> {
         ops::record(
             self.access,
             self.tenant,
-            &Actor::Cli,
+            &Actor::cli(),
             "feature.set",
             "tenant",
             self.tenant.to_string(),
@@ -684,7 +704,7 @@ pub async fn load(store: &Arc<dyn Store>) -> anyhow::Result<Logins> {
                     .user_by_username(t.id, &Username::parse(ADMIN)?)
                     .await?;
                 store
-                    .set_password_hash(&Actor::Cli, t.id, admin.id, admin_hash.clone())
+                    .set_password_hash(&Actor::cli(), t.id, admin.id, admin_hash.clone())
                     .await?;
                 describe(slug, preset, vec![])
             }
@@ -704,7 +724,7 @@ pub async fn load(store: &Arc<dyn Store>) -> anyhow::Result<Logins> {
         .await?;
     let (_, api_token) = issue_token(
         store.as_ref(),
-        &Actor::Cli,
+        &Actor::cli(),
         Some((main.id, admin.id)),
         TokenKind::Api,
         "demo",
@@ -715,7 +735,7 @@ pub async fn load(store: &Arc<dyn Store>) -> anyhow::Result<Logins> {
     // feed deactivation shows what it does.
     let (_, scim_token) = issue_token(
         store.as_ref(),
-        &Actor::Cli,
+        &Actor::cli(),
         Some((main.id, admin.id)),
         TokenKind::Api,
         "scim-feed",
@@ -723,11 +743,11 @@ pub async fn load(store: &Arc<dyn Store>) -> anyhow::Result<Logins> {
     )
     .await?;
     store
-        .set_leaver_policy(&Actor::Cli, main.id, LeaverPolicy::SuspendEnrollments)
+        .set_leaver_policy(&Actor::cli(), main.id, LeaverPolicy::SuspendEnrollments)
         .await?;
     let (_, operator_token) = issue_token(
         store.as_ref(),
-        &Actor::Cli,
+        &Actor::cli(),
         None,
         TokenKind::Operator,
         "demo operator",
@@ -1036,7 +1056,7 @@ async fn classic(
         .await?;
     b.store
         .set_enrollment_status(
-            &Actor::Cli,
+            &Actor::cli(),
             b.tenant,
             selling.id,
             b.people["tomas.south"],
@@ -1053,27 +1073,31 @@ async fn classic(
     for learner in ["ken.platform", "margaret.platform"] {
         b.book(learner, rust_day2).await?;
     }
-    let tessa = Actor::User(b.people["tessa.tutor"]);
+    let tessa = b.people["tessa.tutor"];
     let margaret = b.people["margaret.platform"];
+    let by = b.allowed(tessa, Act::ApproveEnrollments(rust_day2)).await?;
     b.store
-        .approve_booking(&tessa, b.tenant, rust_day2.id, margaret)
+        .approve_booking(&by, b.tenant, rust_day2.id, margaret)
         .await?;
     for day in [rust_day1, rust_day2] {
+        let by = b.allowed(tessa, Act::TakeAttendance(day)).await?;
         b.store
-            .record_attendance(&tessa, b.tenant, day.id, margaret)
+            .record_attendance(&by, b.tenant, day.id, margaret)
             .await?;
     }
     // Onboarding Day: Uma was confirmed by the event administrator and attended; Olaf's booking
     // waits for him.
-    let ivan = Actor::User(b.people["ivan.hr"]);
+    let ivan = b.people["ivan.hr"];
     for learner in ["uma.south", "olaf.north"] {
         b.book(learner, onboarding).await?;
     }
+    let by = b.allowed(ivan, Act::ApproveEnrollments(onboarding)).await?;
     b.store
-        .approve_booking(&ivan, b.tenant, onboarding.id, b.people["uma.south"])
+        .approve_booking(&by, b.tenant, onboarding.id, b.people["uma.south"])
         .await?;
+    let by = b.allowed(ivan, Act::TakeAttendance(onboarding)).await?;
     b.store
-        .record_attendance(&ivan, b.tenant, onboarding.id, b.people["uma.south"])
+        .record_attendance(&by, b.tenant, onboarding.id, b.people["uma.south"])
         .await?;
     b.enroll("olaf.north", compliance, EnrollmentStatus::Enrolled)
         .await?;
@@ -1081,7 +1105,7 @@ async fn classic(
     // (their invitations wait in the outbox for the sender).
     b.store
         .set_tenant_settings(
-            &Actor::Cli,
+            &Actor::cli(),
             b.tenant,
             TenantSettings {
                 invitation: Some(InvitationTemplate::parse(
@@ -1100,7 +1124,7 @@ async fn classic(
     // The draft compliance course is hidden from Olaf's app until it is published.
     b.store
         .set_show_in_app(
-            &Actor::Cli,
+            &Actor::cli(),
             b.tenant,
             compliance.id,
             b.people["olaf.north"],
@@ -1203,7 +1227,7 @@ async fn levels(store: &Arc<dyn Store>, access: &ReadModel, hash: String) -> any
     ] {
         b.grant(u, role, Scope::Object(course)).await?;
         b.store
-            .enroll(&Actor::Cli, b.tenant, course.id, b.people[u])
+            .enroll(&Actor::cli(), b.tenant, course.id, b.people[u])
             .await?;
     }
     b.activity("lea.learner", care, Activity::OpenedCourse, None)

@@ -10,7 +10,6 @@ use indicatif::{ProgressBar, ProgressStyle};
 use registrar_domain::import::{ColumnMapping, Format};
 use registrar_server::export::ExportKind;
 use registrar_server::import::{ImportError, ImportOptions, ImportReport};
-use registrar_store::Actor;
 
 use crate::commands::{Database, acting};
 
@@ -106,7 +105,6 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
         &model,
         tenant,
         importer.id,
-        &Actor::User(importer.id),
         std::fs::File::open(&args.file)
             .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", args.file.display()))?,
         &options,

@@ -335,7 +335,7 @@ async fn queue_mails(database_url: &str, n: usize) {
     let store = registrar_store::connect(database_url).await.unwrap();
     let (tenant, _) = store
         .create_tenant(
-            &Actor::Cli,
+            &Actor::cli(),
             NewTenant {
                 slug: TenantSlug::parse("mail").unwrap(),
                 name: Name::parse("name", "Mail").unwrap(),
@@ -347,7 +347,7 @@ async fn queue_mails(database_url: &str, n: usize) {
         .unwrap();
     let ann = store
         .create_user(
-            &Actor::Cli,
+            &Actor::cli(),
             tenant.id,
             NewUser {
                 username: Username::parse("ann").unwrap(),
@@ -366,7 +366,7 @@ async fn queue_mails(database_url: &str, n: usize) {
     for i in 0..n {
         store
             .send_invitation(
-                &Actor::Cli,
+                &Actor::cli(),
                 tenant.id,
                 ann.id,
                 Invitation {

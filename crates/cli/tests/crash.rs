@@ -372,7 +372,7 @@ async fn an_invitation_burst_killed_midway_loses_and_duplicates_no_mail() {
     for i in 0..LEARNERS {
         let user = store
             .create_user(
-                &Actor::Cli,
+                &Actor::cli(),
                 tenant,
                 NewUser {
                     username: Username::parse(&format!("learner{i}")).unwrap(),

@@ -303,7 +303,7 @@ fn distribution(t: &Tenant) {
         let d = black_box(m.check(u, p, &o, TODAY).unwrap());
         let ns = s.elapsed().as_nanos() as u64;
         check.push(ns);
-        if d.allowed {
+        if d.allowed() {
             allowed.push(ns)
         } else {
             denied.push(ns)

@@ -131,8 +131,8 @@ fn an_allow_explains_grant_role_permission_reach_and_chain() {
     w.platform(t, "tutor");
     let gid = w.grant(t, "course-tutor", Scope::Object(c));
     let d = w.model.check(t, P::LessonsEdit, &l, TODAY).unwrap();
-    assert!(d.allowed);
-    let Explanation::Allowed(a) = &d.explanation else {
+    assert!(d.allowed());
+    let Explanation::Allowed(a) = &d.explanation() else {
         panic!()
     };
     let Via::Grant {
@@ -177,8 +177,8 @@ fn a_deny_names_the_closest_grants_and_the_missing_link() {
     w.platform(t, "tutor");
     w.grant(t, "course-tutor", Scope::Object(c1));
     let d = w.model.check(t, P::LessonsEdit, &l2, TODAY).unwrap();
-    assert!(!d.allowed);
-    let Explanation::Denied(den) = &d.explanation else {
+    assert!(!d.allowed());
+    let Explanation::Denied(den) = &d.explanation() else {
         panic!()
     };
     assert!(den.vetoes.is_empty());
@@ -202,7 +202,7 @@ fn a_deny_names_the_closest_grants_and_the_missing_link() {
     );
     // A permission no held role includes says so.
     let d = w.model.check(t, P::CoursesDelete, &c1, TODAY).unwrap();
-    let Explanation::Denied(den) = &d.explanation else {
+    let Explanation::Denied(den) = &d.explanation() else {
         panic!()
     };
     assert_eq!(

@@ -307,7 +307,7 @@ fn a_user_without_a_role_is_a_student_of_their_own_courses() {
     assert!(!w.can(s, P::CoursesAccess, c2));
     assert!(w.can(s, P::UsersView, obj(s)));
     let d = w.model.check(s, P::CoursesAccess, &l1, TODAY).unwrap();
-    let Explanation::Allowed(a) = &d.explanation else {
+    let Explanation::Allowed(a) = &d.explanation() else {
         panic!("{d}")
     };
     let Via::Grant { basis, chain, .. } = &a.via else {
@@ -371,7 +371,7 @@ fn enrollment_statuses_veto_learner_access() {
                 .model
                 .check(s, P::CoursesAccess, &elearning, TODAY)
                 .unwrap();
-            let Explanation::Denied(den) = &d.explanation else {
+            let Explanation::Denied(den) = &d.explanation() else {
                 panic!()
             };
             assert_eq!(
@@ -393,11 +393,11 @@ fn deactivated_and_expired_users_are_denied_with_the_reason() {
     assert!(w.can(admin, P::CoursesEdit, c1));
     w.set_status(admin, UserStatus::Deactivated, None);
     let d = w.model.check(admin, P::CoursesEdit, &c1, TODAY).unwrap();
-    assert!(!d.allowed);
+    assert!(!d.allowed());
     assert!(d.to_string().contains("deactivated"), "{d}");
     w.set_status(admin, UserStatus::Active, Some(date!(2026 - 04 - 30)));
     let d = w.model.check(admin, P::CoursesEdit, &c1, TODAY).unwrap();
-    assert!(!d.allowed);
+    assert!(!d.allowed());
     assert!(d.to_string().contains("expired"), "{d}");
     // Moving the expiry date into the future restores access.
     w.set_status(admin, UserStatus::Active, Some(date!(2027 - 01 - 01)));

@@ -162,7 +162,7 @@ fn owner_hand_over_demotes_the_old_owner_to_admin() {
         w.model.hand_over_ownership(heir, third, TODAY),
         Err(AccessError::NotOwner(_))
     ));
-    let changes = w.model.hand_over_ownership(owner, heir, TODAY).unwrap();
+    let (changes, _) = w.model.hand_over_ownership(owner, heir, TODAY).unwrap();
     w.model.apply_all(&changes).unwrap();
     assert!(w.can(heir, P::BillingView, tenant));
     assert!(!w.can(owner, P::BillingView, tenant));

@@ -151,7 +151,7 @@ fn anyone_with_team_members_is_a_manager_who_may_enroll_them() {
         .model
         .check(m, P::EnrollmentsManage, &obj(a), TODAY)
         .unwrap();
-    let Explanation::Allowed(al) = &d.explanation else {
+    let Explanation::Allowed(al) = &d.explanation() else {
         panic!()
     };
     let Via::Grant { chain, reach, .. } = &al.via else {
@@ -188,8 +188,8 @@ fn experts_exist_only_while_social_learning_is_on() {
         on: false,
     });
     let d = w.model.check(ex, P::ChannelsAnswer, &ch, TODAY).unwrap();
-    assert!(!d.allowed);
-    let Explanation::Denied(den) = &d.explanation else {
+    assert!(!d.allowed());
+    let Explanation::Denied(den) = &d.explanation() else {
         panic!()
     };
     assert_eq!(

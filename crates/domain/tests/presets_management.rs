@@ -45,7 +45,7 @@ fn the_learner_management_group_creates_and_runs_its_own_teams_and_reads_the_res
     }
     // It comes through the policy attached to the group.
     let d = w.model.check(lm, P::TeamsEdit, &mine, TODAY).unwrap();
-    let Explanation::Allowed(a) = &d.explanation else {
+    let Explanation::Allowed(a) = &d.explanation() else {
         panic!()
     };
     let Via::Grant { basis, chain, .. } = &a.via else {

@@ -411,8 +411,11 @@ fn assert_agrees(d: &AccessData, m: &AccessModel) {
             for p in Permission::ALL.iter().filter(|p| p.applies(o.kind)) {
                 let expected = reference::allows(d, *u, *p, *o, TODAY);
                 let got = m.check(*u, *p, o, TODAY).unwrap();
-                assert_eq!(got.allowed, expected, "{u} {p} {o}: {got}");
-                assert_eq!(matches!(got.explanation, Explanation::Allowed(_)), expected);
+                assert_eq!(got.allowed(), expected, "{u} {p} {o}: {got}");
+                assert_eq!(
+                    matches!(got.explanation(), Explanation::Allowed(_)),
+                    expected
+                );
             }
         }
     }
@@ -474,7 +477,7 @@ fn assert_acts_agree(d: &AccessData, m: &AccessModel) {
             let expected = reference::sees(d, *u, *l, TODAY);
             assert_eq!(m.sees(*u, *l, TODAY), expected, "sees {u} {l}");
             if let Ok(got) = m.decide_view_user(*u, *l, TODAY) {
-                assert_eq!(got.allowed, expected, "view user {u} {l}: {got}");
+                assert_eq!(got.allowed(), expected, "view user {u} {l}: {got}");
             }
         }
         let courses: Vec<ObjectId> = objects_of(d, &[ObjectKind::Course])
@@ -485,7 +488,7 @@ fn assert_acts_agree(d: &AccessData, m: &AccessModel) {
             for l in &learners {
                 let expected = reference::read_plan_status(d, *u, plan, &courses, *l, TODAY);
                 if let Ok(got) = m.decide_read_plan_status(*u, &plan, &courses, *l, TODAY) {
-                    assert_eq!(got.allowed, expected, "plan status {u} {plan} {l}: {got}");
+                    assert_eq!(got.allowed(), expected, "plan status {u} {plan} {l}: {got}");
                 }
             }
         }
@@ -496,14 +499,14 @@ fn assert_acts_agree(d: &AccessData, m: &AccessModel) {
                     let answer =
                         asking.then(|| reference::allows(d, *l, Permission::CoursesView, o, TODAY));
                     assert_eq!(
-                        (got.asking.allowed, got.answer.map(|a| a.allowed)),
+                        (got.asking.allowed(), got.answer.map(|a| a.allowed())),
                         (asking, answer),
                         "check asked by {u} about {l} on {o}"
                     );
                 }
                 let expected = reference::record_activity(d, *u, o, *l, TODAY);
                 let got = m.decide_record_activity(*u, &o, *l, TODAY).unwrap();
-                assert_eq!(got.allowed, expected, "activity {u} {o} {l}: {got}");
+                assert_eq!(got.allowed(), expected, "activity {u} {o} {l}: {got}");
             }
         }
         for o in objects_of(d, &kinds) {
@@ -511,13 +514,14 @@ fn assert_acts_agree(d: &AccessData, m: &AccessModel) {
                 let expected = reference::manage_enrollment(d, *u, o, *l, TODAY);
                 let got = m.decide_manage_enrollment(*u, &o, *l, TODAY).unwrap();
                 assert_eq!(
-                    got.allowed, expected,
+                    got.allowed(),
+                    expected,
                     "manage enrollment {u} {o} {l}: {got}"
                 );
                 if o.kind == ObjectKind::Session || o.kind == ObjectKind::Event {
                     let expected = reference::booking(d, *u, o, *l, TODAY);
                     let got = m.decide_booking(*u, &o, *l, TODAY).unwrap();
-                    assert_eq!(got.allowed, expected, "booking {u} {o} {l}: {got}");
+                    assert_eq!(got.allowed(), expected, "booking {u} {o} {l}: {got}");
                 }
             }
         }
@@ -546,7 +550,7 @@ fn assert_put_object_agrees(d: &AccessData, m: &AccessModel, r: &mut Rng) {
             let got = m
                 .decide_put_object(*u, o, parent, TODAY)
                 .ok()
-                .map(|d| d.allowed);
+                .map(|d| d.allowed());
             assert_eq!(got, expected, "put {o} under {parent:?} by {u}");
         }
     }

@@ -4,7 +4,7 @@
 
 use std::io::Write;
 
-use registrar_domain::access::{ObjectKind, ObjectRef, Permission};
+use registrar_domain::access::{Act, ObjectKind, ObjectRef};
 use registrar_domain::ids::{TenantId, UserId};
 use registrar_domain::import::neutralise;
 use registrar_store::{PageRequest, Store};
@@ -115,11 +115,6 @@ pub async fn write(
 ) -> ApiResult<u64> {
     let mut w = Out(csv::Writer::from_writer(out));
     let mut n = 0;
-    let allows = |p: Permission, o: ObjectRef| {
-        access
-            .read(tenant, |m| m.allows(viewer, p, &o, today()))
-            .unwrap_or(false)
-    };
     match kind {
         ExportKind::Users => {
             w.row(USER_COLUMNS.iter().copied())?;
@@ -142,7 +137,7 @@ pub async fn write(
             return Ok(n);
         }
         ExportKind::Grants => {
-            if !allows(Permission::RolesView, ObjectRef::tenant(tenant)) {
+            if !access.read(tenant, |m| m.may(viewer, &Act::ViewRoles, today())) {
                 return Err(ApiError::Forbidden(
                     "exporting grants needs roles.view on the tenant".into(),
                 ));
@@ -174,12 +169,9 @@ pub async fn write(
                     .enrollments
                     .iter()
                     .filter(|((user, course), _)| {
-                        let on = |o: &ObjectRef| {
-                            m.allows(viewer, Permission::EnrollmentsView, o, today())
-                                .unwrap_or(false)
-                        };
-                        on(&ObjectRef::new(ObjectKind::Course, *course))
-                            || on(&ObjectRef::user(*user))
+                        let on = |o: ObjectRef| m.may(viewer, &Act::ViewEnrollments(o), today());
+                        on(ObjectRef::new(ObjectKind::Course, *course))
+                            || on(ObjectRef::user(*user))
                     })
                     .map(|((user, course), status)| {
                         [

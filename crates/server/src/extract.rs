@@ -164,15 +164,9 @@ pub struct Operator {
     pub token: TokenId,
 }
 
-impl Member {
-    pub fn actor(&self) -> Actor {
-        Actor::User(self.user.id)
-    }
-}
-
 impl Operator {
     pub fn actor(&self) -> Actor {
-        Actor::Operator(self.token)
+        Actor::operator(self.token)
     }
 }
 

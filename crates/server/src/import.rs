@@ -11,8 +11,8 @@ use std::io::{BufRead, BufReader, Read};
 use axum::response::{IntoResponse, Response};
 use registrar_domain::access::presets::group_role_csv_code;
 use registrar_domain::access::{
-    AccessModel, AccessUser, Change, Grant, GrantId, ObjectRef, Permission, Principal, RoleId,
-    Scope, UserChange,
+    AccessModel, AccessUser, Act, Authorized, Change, Explanation, Grant, GrantId, ObjectRef,
+    Principal, RoleId, Scope, UserChange,
 };
 use registrar_domain::ids::{GroupId, TenantId, UserId};
 use registrar_domain::import::{
@@ -20,7 +20,7 @@ use registrar_domain::import::{
 };
 use registrar_domain::text::{Email, Labels, Name, Username, fold_identity};
 use registrar_domain::user::{User, UserStatus};
-use registrar_store::{Actor, ImportOp, LogEntry, ManagerLink, ManagerSource, Store};
+use registrar_store::{ImportOp, LogEntry, ManagerLink, ManagerSource, Store};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -307,6 +307,9 @@ struct Run<'a> {
     /// (principal, role, scope) of every grant, so a repeated line is found without a scan.
     held: HashSet<(Principal, RoleId, Scope)>,
     ops: Vec<ImportOp>,
+    /// The engine's proof that the importer may make the changes in `ops` (every change is
+    /// decided row by row; each proof names the importer).
+    by: Option<Authorized>,
     report: &'a mut ImportReport,
 }
 
@@ -324,25 +327,27 @@ impl Run<'_> {
         self.known.insert(u.username.to_string(), u.clone());
     }
 
-    fn require(
-        &self,
-        line: u64,
-        column: &str,
-        p: Permission,
-        o: ObjectRef,
-    ) -> Result<(), RowError> {
+    fn require(&mut self, line: u64, column: &str, act: Act) -> Result<(), RowError> {
         let d = self
             .model
-            .check(self.importer, p, &o, today())
+            .decide(self.importer, &act, today())
             .map_err(|e| row_error(line, column, e))?;
-        if d.allowed {
-            Ok(())
-        } else {
-            Err(row_error(
+        match (d.authorized(), d.explanation()) {
+            (Some(proof), _) => {
+                self.by = Some(proof);
+                Ok(())
+            }
+            (None, Explanation::Denied(denial)) => Err(row_error(
                 line,
                 column,
-                format!("may not {p} on {o}: {}", d.explanation),
-            ))
+                format!(
+                    "may not {} on {}: {}",
+                    denial.permission,
+                    denial.object,
+                    d.explanation()
+                ),
+            )),
+            (None, explanation) => Err(row_error(line, column, explanation.to_string())),
         }
     }
 
@@ -445,17 +450,12 @@ impl Run<'_> {
             .as_ref()
             .filter(|u| self.format == Format::Users && self.hides(u))
         {
-            self.require(
-                line,
-                "email",
-                Permission::UsersCreate,
-                ObjectRef::tenant(self.tenant),
-            )?;
             let column = if by_email.is_some_and(|u| u.id == hidden.id) {
                 "email"
             } else {
                 "username"
             };
+            self.require(line, "email", Act::CreateUser)?;
             return Err(Self::hidden(line, column));
         }
         match existing {
@@ -485,12 +485,7 @@ impl Run<'_> {
                 if after == before {
                     return Ok((before, Outcome::Unchanged));
                 }
-                self.require(
-                    line,
-                    "email",
-                    Permission::UsersEdit,
-                    ObjectRef::user(before.id),
-                )?;
+                self.require(line, "email", Act::EditUser(before.id))?;
                 // The one rule on changing a person, as on the JSON API and SCIM; asked in two
                 // parts so that a refusal names the column it is about.
                 let login = after.email != before.email || after.username != before.username;
@@ -518,12 +513,7 @@ impl Run<'_> {
                 Ok((after, Outcome::Updated))
             }
             None => {
-                self.require(
-                    line,
-                    "email",
-                    Permission::UsersCreate,
-                    ObjectRef::tenant(self.tenant),
-                )?;
+                self.require(line, "email", Act::CreateUser)?;
                 let username = match (username, &email) {
                     (Some(u), _) => u,
                     (None, Some(e)) => {
@@ -613,9 +603,11 @@ impl Run<'_> {
             role,
             scope,
         };
-        self.model
-            .validate_grant(self.importer, &grant, today())
-            .map_err(|e| row_error(line, "role", e))?;
+        self.by = Some(
+            self.model
+                .validate_grant(self.importer, &grant, today())
+                .map_err(|e| row_error(line, "role", e))?,
+        );
         self.apply(Change::UpsertGrant(grant))
             .map_err(|e| RowError { line, ..e })?;
         self.held.insert((principal, role, scope));
@@ -645,10 +637,7 @@ impl Run<'_> {
         };
         let before = match self.named(r, column).cloned() {
             Some(u) if !self.hides(&u) => u,
-            _ if self
-                .model
-                .reaches_everything(self.importer, Permission::UsersView) =>
-            {
+            _ if self.model.sees_everyone(self.importer) => {
                 return Err(row_error(line, column, "no such user in this tenant"));
             }
             _ => return Err(Self::hidden(line, column)),
@@ -661,9 +650,11 @@ impl Run<'_> {
             login: false,
             status: true,
         };
-        self.model
-            .validate_user_change(self.importer, before.id, change, today())
-            .map_err(|e| row_error(line, "status", e))?;
+        self.by = Some(
+            self.model
+                .validate_user_change(self.importer, before.id, change, today())
+                .map_err(|e| row_error(line, "status", e))?,
+        );
         let after = User {
             status,
             ..before.clone()
@@ -687,12 +678,7 @@ impl Run<'_> {
         if self.model.data().managers.contains(&(manager, managee)) {
             return Ok(Outcome::Unchanged);
         }
-        self.require(
-            line,
-            "managee",
-            Permission::ManagersEdit,
-            ObjectRef::user(managee),
-        )?;
+        self.require(line, "managee", Act::SetManager(managee))?;
         self.model
             .validate_manager(manager, managee, today())
             .map_err(|e| row_error(line, "managee", e))?;
@@ -801,7 +787,6 @@ pub async fn run(
     access: &ReadModel,
     tenant: TenantId,
     importer: UserId,
-    actor: &Actor,
     file: std::fs::File,
     options: &ImportOptions,
     progress: &(dyn Fn(u64) + Sync),
@@ -836,6 +821,7 @@ pub async fn run(
         known: HashMap::new(),
         held,
         ops: Vec::new(),
+        by: None,
         report: &mut report,
     };
     loop {
@@ -851,15 +837,28 @@ pub async fn run(
         run.check_chunk(&chunk);
         // Written even after a refusal, so later rows are checked against the same state an
         // apply would see; the transaction is rolled back then.
-        session.write(actor, std::mem::take(&mut run.ops)).await?;
+        let ops = std::mem::take(&mut run.ops);
+        if !ops.is_empty() {
+            let by = run.by.ok_or_else(|| {
+                ApiError::Internal("an import change was made without the engine's proof".into())
+            })?;
+            session.write(&by.into(), ops).await?;
+        }
         progress(reader.position().byte());
     }
+    let by = run.by;
     if options.dry_run {
         return Ok(report);
     }
     if report.refused > 0 {
         return Err(ImportError::Refused(Box::new(report)));
     }
+    let Some(by) = by else {
+        // Every row was as stored already: nothing to apply, and nothing to record.
+        report.applied = true;
+        report.revision = Some(access.sync().await?);
+        return Ok(report);
+    };
     let summary = LogEntry {
         action: "import.applied",
         entity: "import",
@@ -875,7 +874,7 @@ pub async fn run(
         })),
         access: vec![],
     };
-    session.commit(actor, summary).await?;
+    session.commit(&by.into(), summary).await?;
     report.applied = true;
     report.revision = Some(access.sync().await?);
     Ok(report)
@@ -918,6 +917,7 @@ pub fn check_offline<R: BufRead>(
         model,
         known: HashMap::new(),
         ops: Vec::new(),
+        by: None,
         report: &mut report,
     };
     loop {

@@ -2,14 +2,13 @@
 //! grant made anywhere passes the same rules.
 
 use registrar_domain::access::{
-    AccessModel, Change, Grant, GrantId, ObjectRef, Permission, Principal, Role, RoleCode, RoleId,
-    Scope,
+    AccessModel, Act, Authorized, Change, Grant, GrantId, Principal, Role, RoleCode, RoleId, Scope,
 };
 use registrar_domain::ids::{TenantId, UserId};
 use registrar_store::{Actor, LogEntry};
 
 use crate::error::{ApiError, ApiResult};
-use crate::readmodel::ReadModel;
+use crate::readmodel::{ReadModel, Written};
 use crate::state::today;
 
 /// Grants `role` (code or id) to `principal` at `scope` on behalf of `granter`, after the engine
@@ -19,16 +18,13 @@ pub async fn grant(
     access: &ReadModel,
     tenant: TenantId,
     granter: UserId,
-    actor: &Actor,
     principal: Principal,
     role: &str,
     scope: Scope,
 ) -> ApiResult<Grant> {
     let id = GrantId::new();
-    let mut made = None;
-    let slot = std::sync::Mutex::new(&mut made);
-    access
-        .write(tenant, actor, |m| {
+    let (grant, _) = access
+        .write(tenant, |m| {
             let role = m
                 .role_by_code(role.trim())
                 .or_else(|| {
@@ -43,11 +39,8 @@ pub async fn grant(
                 role: role.id,
                 scope,
             };
-            m.validate_grant(granter, &grant, today())?;
-            if let Ok(mut s) = slot.lock() {
-                **s = Some(grant);
-            }
-            Ok(vec![LogEntry {
+            let by = m.validate_grant(granter, &grant, today())?;
+            let entries = vec![LogEntry {
                 action: "grant.created",
                 entity: "grant",
                 entity_id: id.to_string(),
@@ -58,13 +51,19 @@ pub async fn grant(
                     "scope": scope.to_string(),
                 })),
                 access: vec![Change::UpsertGrant(grant)],
-            }])
+            }];
+            Ok(Written {
+                by: by.into(),
+                entries,
+                made: grant,
+            })
         })
         .await?;
-    made.ok_or_else(|| ApiError::Internal("grant not made".into()))
+    Ok(grant)
 }
 
-/// Appends one change the engine's plain-data rules accept (objects, enrollments, features).
+/// Appends one change the engine's plain-data rules accept (objects, enrollments, features),
+/// as the command line's demo data does.
 pub async fn record(
     access: &ReadModel,
     tenant: TenantId,
@@ -74,19 +73,23 @@ pub async fn record(
     entity_id: String,
     change: Change,
 ) -> ApiResult<i64> {
-    access
-        .write(tenant, actor, |m| {
+    let ((), revision) = access
+        .write(tenant, |m| {
             m.data().validate(&change)?;
-            Ok(vec![LogEntry {
-                action,
-                entity,
-                entity_id: entity_id.clone(),
-                before: None,
-                after: serde_json::to_value(&change).ok(),
-                access: vec![change.clone()],
-            }])
+            Ok(Written::entries(
+                actor.clone(),
+                vec![LogEntry {
+                    action,
+                    entity,
+                    entity_id: entity_id.clone(),
+                    before: None,
+                    after: serde_json::to_value(&change).ok(),
+                    access: vec![change.clone()],
+                }],
+            ))
         })
-        .await
+        .await?;
+    Ok(revision)
 }
 
 pub(crate) fn json<T: serde::Serialize>(v: &T) -> Option<serde_json::Value> {
@@ -115,44 +118,40 @@ pub(crate) fn role_name(name: &str) -> ApiResult<String> {
     Ok(name.to_owned())
 }
 
-/// Validates a role edit in the engine (data rules and the delegation rule for role edits) and
-/// turns it into a log entry.
+/// Validates a role edit in the engine (roles.edit, data rules and the delegation rule for role
+/// edits) and turns it into a log entry; the answer is the role as written.
 pub(crate) fn role_entry(
     m: &AccessModel,
     editor: UserId,
     before: Option<&Role>,
     after: Role,
     action: &'static str,
-) -> ApiResult<Vec<LogEntry>> {
+) -> ApiResult<Written<Role>> {
+    require(m, editor, &Act::EditRoles)?;
     let change = Change::UpsertRole(after.clone());
     m.data().validate(&change)?;
-    m.validate_role_edit(editor, before, &after)?;
-    Ok(vec![LogEntry {
-        action,
-        entity: "role",
-        entity_id: after.id.to_string(),
-        before: before.and_then(json),
-        after: json(&after),
-        access: vec![change],
-    }])
+    let by = m.validate_role_edit(editor, before, &after)?;
+    Ok(Written {
+        by: by.into(),
+        entries: vec![LogEntry {
+            action,
+            entity: "role",
+            entity_id: after.id.to_string(),
+            before: before.and_then(json),
+            after: json(&after),
+            access: vec![change],
+        }],
+        made: after,
+    })
 }
 
-/// Refuses unless the engine allows `user` to do `permission` to `object`, with its reason.
-fn require(
-    m: &AccessModel,
-    user: UserId,
-    permission: Permission,
-    object: ObjectRef,
-) -> ApiResult<()> {
-    let decision = m.check(user, permission, &object, today())?;
-    if decision.allowed {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden(format!(
-            "may not {permission} on {object}: {}",
-            decision.explanation
-        )))
-    }
+/// The engine's proof that `user` may do `act`, decided on the model a write is validated
+/// against; a refusal carries its reason.
+pub(crate) fn require(m: &AccessModel, user: UserId, act: &Act) -> ApiResult<Authorized> {
+    let decision = m.decide(user, act, today())?;
+    decision
+        .authorized()
+        .ok_or_else(|| ApiError::Forbidden(format!("may not do that: {}", decision.explanation())))
 }
 
 /// Copies a role under a new code and name; the copy is never an owner role.
@@ -160,7 +159,6 @@ pub async fn copy_role(
     access: &ReadModel,
     tenant: TenantId,
     editor: UserId,
-    actor: &Actor,
     source: &str,
     code: &str,
     name: &str,
@@ -168,11 +166,8 @@ pub async fn copy_role(
     let code = RoleCode::parse(code)?;
     let name = role_name(name)?;
     let id = RoleId::new();
-    let mut made = None;
-    let slot = std::sync::Mutex::new(&mut made);
-    access
-        .write(tenant, actor, |m| {
-            require(m, editor, Permission::RolesEdit, ObjectRef::tenant(tenant))?;
+    let (copy, _) = access
+        .write(tenant, |m| {
             let copy = Role {
                 id,
                 code: code.clone(),
@@ -181,37 +176,35 @@ pub async fn copy_role(
                 owner: false,
                 ..role_in(m, source)?
             };
-            if let Ok(mut s) = slot.lock() {
-                **s = Some(copy.clone());
-            }
             role_entry(m, editor, None, copy, "role.copied")
         })
         .await?;
-    made.ok_or_else(|| ApiError::Internal("role not copied".into()))
+    Ok(copy)
 }
 
 /// Deletes a role nobody holds, no policy uses and no tenant setting names.
 pub async fn delete_role(
     access: &ReadModel,
     tenant: TenantId,
-    actor: &Actor,
+    editor: UserId,
     role: &str,
 ) -> ApiResult<()> {
     access
-        .write(tenant, actor, |m| {
-            if let Actor::User(editor) = actor {
-                require(m, *editor, Permission::RolesEdit, ObjectRef::tenant(tenant))?;
-            }
+        .write(tenant, |m| {
+            let by = require(m, editor, &Act::EditRoles)?;
             let r = role_in(m, role)?;
             m.validate_role_deletion(r.id)?;
-            Ok(vec![LogEntry {
-                action: "role.deleted",
-                entity: "role",
-                entity_id: r.id.to_string(),
-                before: json(&r),
-                after: None,
-                access: vec![Change::RemoveRole { role: r.id }],
-            }])
+            Ok(Written::entries(
+                by,
+                vec![LogEntry {
+                    action: "role.deleted",
+                    entity: "role",
+                    entity_id: r.id.to_string(),
+                    before: json(&r),
+                    after: None,
+                    access: vec![Change::RemoveRole { role: r.id }],
+                }],
+            ))
         })
         .await?;
     Ok(())
@@ -222,24 +215,23 @@ pub async fn delete_role(
 pub async fn revoke(
     access: &ReadModel,
     tenant: TenantId,
-    actor: &Actor,
+    revoker: UserId,
     id: GrantId,
 ) -> ApiResult<()> {
     access
-        .write(tenant, actor, |m| {
-            let revoker = match actor {
-                Actor::User(u) => Some(*u),
-                _ => None,
-            };
-            let grant = m.validate_revoke(revoker, id, today())?;
-            Ok(vec![LogEntry {
-                action: "grant.revoked",
-                entity: "grant",
-                entity_id: id.to_string(),
-                before: json(&grant),
-                after: None,
-                access: vec![Change::RemoveGrant { grant: id }],
-            }])
+        .write(tenant, |m| {
+            let (grant, by) = m.validate_revoke(revoker, id, today())?;
+            Ok(Written::entries(
+                by,
+                vec![LogEntry {
+                    action: "grant.revoked",
+                    entity: "grant",
+                    entity_id: id.to_string(),
+                    before: json(&grant),
+                    after: None,
+                    access: vec![Change::RemoveGrant { grant: id }],
+                }],
+            ))
         })
         .await?;
     Ok(())

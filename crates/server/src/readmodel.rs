@@ -187,13 +187,14 @@ impl ReadModel {
 
     /// Validates against the current model and appends, retrying when another writer changed
     /// the tenant in between; then applies the result here before answering, so the caller reads
-    /// its own write.
-    pub async fn write(
+    /// its own write. `build` decides against the model it is given (so the decision and the
+    /// write see the same revision) and says who writes, what and what it made; the answer is
+    /// what it made and the revision written.
+    pub async fn write<T>(
         &self,
         tenant: TenantId,
-        actor: &Actor,
-        build: impl Fn(&AccessModel) -> ApiResult<Vec<LogEntry>>,
-    ) -> ApiResult<i64> {
+        build: impl Fn(&AccessModel) -> ApiResult<Written<T>>,
+    ) -> ApiResult<(T, i64)> {
         for attempt in 0..WRITE_ATTEMPTS {
             if attempt > 0 {
                 // Writers that collided must not collide again in lockstep: a random pause,
@@ -203,7 +204,7 @@ impl ReadModel {
                 tokio::time::sleep(Duration::from_millis(pause)).await;
             }
             self.sync().await?;
-            let (entries, seen) = {
+            let (written, seen) = {
                 let state = self.state.read().unwrap_or_else(|p| p.into_inner());
                 let empty;
                 let (model, seen) = match state.tenants.get(&tenant) {
@@ -215,11 +216,12 @@ impl ReadModel {
                 };
                 (build(model)?, seen)
             };
+            let Written { by, entries, made } = written;
             if entries.is_empty() {
-                return Ok(self.revision());
+                return Ok((made, self.revision()));
             }
-            match self.store.append(actor, tenant, Some(seen), entries).await {
-                Ok(_) => return Ok(self.sync().await?),
+            match self.store.append(&by, tenant, Some(seen), entries).await {
+                Ok(_) => return Ok((made, self.sync().await?)),
                 Err(StoreError::Stale { .. }) => continue,
                 Err(e) => return Err(e.into()),
             }
@@ -242,6 +244,26 @@ impl ReadModel {
                 }
             }
         })
+    }
+}
+
+/// What a validated write makes: who writes (the engine's proof, made into an [`Actor`]), the
+/// change-log entries, and what the caller gets back.
+#[derive(Debug)]
+pub struct Written<T> {
+    pub by: Actor,
+    pub entries: Vec<LogEntry>,
+    pub made: T,
+}
+
+impl Written<()> {
+    /// Entries that answer nothing beyond the revision they make.
+    pub fn entries(by: impl Into<Actor>, entries: Vec<LogEntry>) -> Self {
+        Written {
+            by: by.into(),
+            entries,
+            made: (),
+        }
     }
 }
 

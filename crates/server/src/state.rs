@@ -1,10 +1,10 @@
 use std::sync::Arc;
 
 use registrar_domain::access::{
-    AccessError, AccessModel, Decision, Explanation, ObjectKind, ObjectRef, Permission,
+    AccessError, AccessModel, Act, Authorized, Decision, Explanation, ObjectKind,
 };
 use registrar_domain::ids::UserId;
-use registrar_store::Store;
+use registrar_store::{Actor, Store};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Member;
@@ -72,18 +72,12 @@ pub fn today() -> time::Date {
 }
 
 impl AppState {
-    /// Asks the engine whether the caller may do `permission` to `object`; a refusal carries the
-    /// engine's explanation.
-    pub async fn authorize(
-        &self,
-        member: &Member,
-        permission: Permission,
-        object: ObjectRef,
-    ) -> ApiResult<()> {
-        self.require(member, |m, actor, today| {
-            m.check(actor, permission, &object, today)
-        })
-        .await
+    /// Asks the engine whether the caller may do `act`: the one place the server asks. Allowed,
+    /// the answer is the proof the store's writes take; refused, it carries the engine's
+    /// explanation.
+    pub async fn authorize(&self, member: &Member, act: Act) -> ApiResult<Authorized> {
+        self.require(member, |m, actor, today| m.decide(actor, &act, today))
+            .await
     }
 
     /// Asks the engine a question about the caller (a check, or a named act such as
@@ -94,9 +88,10 @@ impl AppState {
         &self,
         member: &Member,
         ask: impl Fn(&AccessModel, UserId, time::Date) -> Result<Decision, AccessError>,
-    ) -> ApiResult<()> {
+    ) -> ApiResult<Authorized> {
         self.require_then(member, |m, actor, today| Ok((ask(m, actor, today)?, ())))
             .await
+            .map(|(proof, ())| proof)
     }
 
     /// Like [`Self::require`], for a question whose read of the model also yields what the
@@ -105,7 +100,7 @@ impl AppState {
         &self,
         member: &Member,
         ask: impl Fn(&AccessModel, UserId, time::Date) -> Result<(Decision, T), AccessError>,
-    ) -> ApiResult<T> {
+    ) -> ApiResult<(Authorized, T)> {
         let decide = || {
             self.access
                 .read(member.tenant, |m| ask(m, member.user.id, today()))
@@ -131,8 +126,11 @@ impl AppState {
             Err(e) => return Err(e.into()),
         };
         let (decision, then) = decision;
-        let Explanation::Denied(denial) = &decision.explanation else {
-            return Ok(then);
+        if let Some(proof) = decision.authorized() {
+            return Ok((proof, then));
+        }
+        let Explanation::Denied(denial) = decision.explanation() else {
+            return Err(ApiError::Internal("a refusal without its reason".into()));
         };
         let (permission, object) = (denial.permission, denial.object);
         // Refusals are audited too: who tried what, and why they were refused. An audit-only
@@ -140,7 +138,7 @@ impl AppState {
         // within the window are counted into the next row rather than written one by one: a
         // flood of refused requests must not queue every tenant's writes behind the write lock.
         self.metrics.count_refusal(permission);
-        let key = format!("{}|{}|{permission}|{object}", member.tenant, member.actor());
+        let key = format!("{}|{}|{permission}|{object}", member.tenant, member.user.id);
         if let Some(repeated) = self.refusals.admit(&key, std::time::Instant::now()) {
             let refusal = registrar_store::LogEntry {
                 action: "access.denied",
@@ -149,14 +147,16 @@ impl AppState {
                 before: None,
                 after: Some(serde_json::json!({
                     "permission": permission.code(),
-                    "reason": decision.explanation.to_string(),
+                    "reason": decision.explanation().to_string(),
                     "repeated_since_last": repeated,
                 })),
                 access: vec![],
             };
+            let refused = Actor::refused(&decision)
+                .ok_or_else(|| ApiError::Internal("a refusal names nobody".into()))?;
             if let Err(e) = self
                 .store
-                .append(&member.actor(), member.tenant, None, vec![refusal])
+                .append(&refused, member.tenant, None, vec![refusal])
                 .await
             {
                 tracing::warn!(error = %e, "could not audit an access refusal");
@@ -170,7 +170,7 @@ impl AppState {
         Err(ApiError::Forbidden(format!(
             "user {:?} may not {permission} on {object}: {}",
             member.user.username.as_str(),
-            decision.explanation
+            decision.explanation()
         )))
     }
 
@@ -180,11 +180,8 @@ impl AppState {
         &self,
         member: &Member,
         user: registrar_domain::ids::UserId,
-    ) -> ApiResult<()> {
-        self.require(member, |m, actor, today| {
-            m.decide_view_user(actor, user, today)
-        })
-        .await
+    ) -> ApiResult<Authorized> {
+        self.authorize(member, Act::ViewUser(user)).await
     }
 
     /// The engine's guard on superadmin accounts: see `validate_superadmin_reach`.
@@ -226,17 +223,13 @@ impl AppState {
     /// Whether the caller may see every user of the tenant (superadmin, or `users.view` with
     /// tenant reach at platform scope): only then may answers reveal that a user does not exist.
     pub fn sees_all_users(&self, member: &Member) -> bool {
-        self.access.read(member.tenant, |m| {
-            m.reaches_everything(member.user.id, Permission::UsersView)
-        })
+        self.access
+            .read(member.tenant, |m| m.sees_everyone(member.user.id))
     }
 
-    /// Like [`Self::authorize`] but only answers; for filtering lists.
-    pub fn allows(&self, member: &Member, permission: Permission, object: ObjectRef) -> bool {
+    /// Like [`Self::authorize`] but only answers; for cutting lists.
+    pub fn allows(&self, member: &Member, act: &Act) -> bool {
         self.access
-            .read(member.tenant, |m| {
-                m.allows(member.user.id, permission, &object, today())
-            })
-            .unwrap_or(false)
+            .read(member.tenant, |m| m.may(member.user.id, act, today()))
     }
 }

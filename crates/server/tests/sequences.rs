@@ -699,7 +699,7 @@ impl World {
             let (tenant, admin) = infra(
                 store
                     .create_tenant(
-                        &Actor::Cli,
+                        &Actor::cli(),
                         NewTenant {
                             slug: TenantSlug::parse(slug).unwrap(),
                             name: name(slug),
@@ -716,7 +716,7 @@ impl World {
                 let email = (n % 2 == 1).then(|| format!("{username}@{slug}.example"));
                 let u = infra(
                     store
-                        .create_user(&Actor::Cli, tenant.id, new_user(&username, email, false))
+                        .create_user(&Actor::cli(), tenant.id, new_user(&username, email, false))
                         .await,
                 )?;
                 users.push(u.id);
@@ -724,7 +724,7 @@ impl World {
             let g1 = infra(
                 store
                     .create_group(
-                        &Actor::Cli,
+                        &Actor::cli(),
                         tenant.id,
                         NewGroup {
                             name: name("Team one"),
@@ -737,7 +737,7 @@ impl World {
             infra(
                 store
                     .create_group(
-                        &Actor::Cli,
+                        &Actor::cli(),
                         tenant.id,
                         NewGroup {
                             name: name("Team one, part two"),
@@ -760,7 +760,7 @@ impl World {
                 infra(
                     store
                         .create_course(
-                            &Actor::Cli,
+                            &Actor::cli(),
                             tenant.id,
                             NewCourse {
                                 title: name(title),
@@ -780,7 +780,7 @@ impl World {
                 let (_, secret) = infra(
                     issue_token(
                         store.as_ref(),
-                        &Actor::Cli,
+                        &Actor::cli(),
                         Some((tenant.id, u)),
                         TokenKind::Api,
                         "sequences",
@@ -2072,13 +2072,13 @@ fn entitled(
     let d = m.data();
     match change {
         Change::UpsertGrant(g) if !d.grants.contains_key(&g.id) => {
-            e(m.validate_grant(actor, g, today))
+            e(m.validate_grant(actor, g, today).map(drop))
         }
         Change::AttachPolicy { policy, principal }
             if !d.attachments.contains(&(*policy, *principal)) =>
         {
             let p = d.policies.get(policy).ok_or("unknown policy")?;
-            e(m.validate_attachment(actor, p, *principal, today))
+            e(m.validate_attachment(actor, p, *principal, today).map(drop))
         }
         Change::AddMember { user, group } if !d.memberships.contains(&(*user, *group)) => {
             e(m.validate_membership(actor, *user, *group, today))
@@ -2136,7 +2136,7 @@ fn entitled(
                 Err(format!("{action} without enrollments.manage"))
             }
         }
-        Change::UpsertRole(r) => e(m.validate_role_edit(actor, d.roles.get(&r.id), r)),
+        Change::UpsertRole(r) => e(m.validate_role_edit(actor, d.roles.get(&r.id), r).map(drop)),
         Change::SetSettings(_) | Change::SetFeature { .. } => {
             if allows(Permission::SystemConfigure, ObjectRef::tenant(d.tenant)) {
                 Ok(())

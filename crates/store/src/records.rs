@@ -2,15 +2,23 @@
 
 use std::fmt;
 
+use registrar_domain::access::{Authorized, Decision};
 use registrar_domain::ids::{GroupId, TenantId, TokenId, UserId};
 use registrar_domain::tenant::{Preset, TenantSlug};
 use registrar_domain::text::{Email, Labels, Name, Username};
 use registrar_domain::user::UserStatus;
 use time::{Date, OffsetDateTime};
 
-/// Who made a change, as the audit log records it.
+/// Who made a change, as the audit log records it. A person appears here only through the
+/// engine's proof that they were allowed ([`Authorized`]): the store's writes take an `Actor`,
+/// so code that never asked the engine has nothing to write with. The other makers are named:
+/// an operator token the server verified, the command line of whoever holds the database, a
+/// person starting or ending their own session, and a refused person in the audit of the refusal.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Actor {
+pub struct Actor(Who);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Who {
     User(UserId),
     /// An operator token: manages tenants, sees nothing inside them.
     Operator(TokenId),
@@ -18,12 +26,55 @@ pub enum Actor {
     Cli,
 }
 
+impl Actor {
+    /// The command line of whoever holds the database: bootstrap, demo data, maintenance.
+    pub fn cli() -> Self {
+        Actor(Who::Cli)
+    }
+
+    /// An operator token the server verified: it manages tenants and nothing inside them.
+    pub fn operator(token: TokenId) -> Self {
+        Actor(Who::Operator(token))
+    }
+
+    /// A person starting or ending their own browser session, proved by their password or by
+    /// that session: it is theirs to record.
+    pub fn session_owner(user: UserId) -> Self {
+        Actor(Who::User(user))
+    }
+
+    /// The person a decision refused, for the audit row of that refusal (which changes nothing).
+    pub fn refused(decision: &Decision) -> Option<Self> {
+        decision.refused().map(|u| Actor(Who::User(u)))
+    }
+
+    /// The person acting, if a person is.
+    pub fn user(&self) -> Option<UserId> {
+        match self.0 {
+            Who::User(u) => Some(u),
+            _ => None,
+        }
+    }
+}
+
+impl From<Authorized> for Actor {
+    fn from(proof: Authorized) -> Self {
+        Actor(Who::User(proof.by()))
+    }
+}
+
+impl From<&Authorized> for Actor {
+    fn from(proof: &Authorized) -> Self {
+        Actor(Who::User(proof.by()))
+    }
+}
+
 impl fmt::Display for Actor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Actor::User(id) => write!(f, "user:{id}"),
-            Actor::Operator(id) => write!(f, "operator:{id}"),
-            Actor::Cli => f.write_str("cli"),
+        match &self.0 {
+            Who::User(id) => write!(f, "user:{id}"),
+            Who::Operator(id) => write!(f, "operator:{id}"),
+            Who::Cli => f.write_str("cli"),
         }
     }
 }

@@ -40,7 +40,7 @@ async fn setup(kind: Kind) -> (Arc<dyn Store>, TestDatabase, TenantId) {
     let store = connect(&db.url).await.unwrap();
     let (tenant, _) = store
         .create_tenant(
-            &Actor::Cli,
+            &Actor::cli(),
             NewTenant {
                 slug: TenantSlug::parse("acme").unwrap(),
                 name: Name::parse("name", "Acme").unwrap(),
@@ -73,7 +73,7 @@ fn user(tenant: TenantId, name: &str) -> User {
 
 async fn an_import_commits_users_managers_and_log_rows_together(kind: Kind) {
     let (store, _db, t) = setup(kind).await;
-    let actor = Actor::Cli;
+    let actor = Actor::cli();
     let before = store.tenant_revision(t).await.unwrap();
     let mut s = store.begin_import(t).await.unwrap();
     assert_eq!(s.revision().await.unwrap(), before);
@@ -154,7 +154,7 @@ async fn a_dropped_import_leaves_nothing_behind(kind: Kind) {
     let latest = store.latest_revision().await.unwrap();
     {
         let mut s = store.begin_import(t).await.unwrap();
-        s.write(&Actor::Cli, vec![ImportOp::CreateUser(user(t, "ann"))])
+        s.write(&Actor::cli(), vec![ImportOp::CreateUser(user(t, "ann"))])
             .await
             .unwrap();
     }
@@ -163,11 +163,11 @@ async fn a_dropped_import_leaves_nothing_behind(kind: Kind) {
     assert!(page.items.is_empty());
     // The write lock was released: an ordinary write goes through.
     let mut s = store.begin_import(t).await.unwrap();
-    s.write(&Actor::Cli, vec![ImportOp::CreateUser(user(t, "bob"))])
+    s.write(&Actor::cli(), vec![ImportOp::CreateUser(user(t, "bob"))])
         .await
         .unwrap();
     s.commit(
-        &Actor::Cli,
+        &Actor::cli(),
         LogEntry {
             action: "import.applied",
             entity: "import",

@@ -162,7 +162,7 @@ pub async fn setup(database_url: &str, slug: &str, preset: Preset) -> Setup {
     let store = registrar_store::connect(database_url).await.unwrap();
     let (tenant, admin) = create_tenant(
         store.as_ref(),
-        &Actor::Cli,
+        &Actor::cli(),
         TenantSlug::parse(slug).unwrap(),
         Name::parse("name", slug).unwrap(),
         preset,
@@ -178,7 +178,7 @@ pub async fn setup(database_url: &str, slug: &str, preset: Preset) -> Setup {
     let admin = admin.unwrap();
     let (_, token) = issue_token(
         store.as_ref(),
-        &Actor::Cli,
+        &Actor::cli(),
         Some((tenant.id, admin.id)),
         TokenKind::Api,
         "tests",
@@ -188,7 +188,7 @@ pub async fn setup(database_url: &str, slug: &str, preset: Preset) -> Setup {
     .unwrap();
     let (_, operator) = issue_token(
         store.as_ref(),
-        &Actor::Cli,
+        &Actor::cli(),
         None,
         TokenKind::Operator,
         "ops",

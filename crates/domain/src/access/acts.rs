@@ -19,6 +19,15 @@ pub struct CheckAnswer {
     pub answer: Option<Decision>,
 }
 
+/// What a feed does, in the request that creates them, to people who do not exist yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnNewPeople {
+    /// Giving a new person their manager.
+    SetManager,
+    /// Creating a group with its members.
+    AddToGroup,
+}
+
 impl AccessModel {
     /// Seeing a person: oneself always, with no grant needed; anyone else with `users.view` on
     /// them.
@@ -113,12 +122,16 @@ impl AccessModel {
 
     /// Acting on people who do not exist yet (a feed creating a person together with their
     /// manager, or a group together with its members): they sit in nobody's team and no group,
-    /// so only `permission` over the whole tenant covers them.
+    /// so only the act's permission over the whole tenant covers them.
     pub fn validate_on_new_people(
         &self,
         actor: UserId,
-        permission: Permission,
+        act: OnNewPeople,
     ) -> Result<(), AccessError> {
+        let permission = match act {
+            OnNewPeople::SetManager => Permission::ManagersEdit,
+            OnNewPeople::AddToGroup => Permission::GroupsMembers,
+        };
         if self.reaches_everything(actor, permission) {
             return Ok(());
         }
@@ -179,7 +192,7 @@ impl AccessModel {
         parent: Option<ObjectRef>,
         today: Date,
     ) -> Result<Decision, AccessError> {
-        let (create, edit) = object_rights(object.kind)
+        let super::act::Rights { create, edit, .. } = super::act::rights(object.kind)
             .ok_or(AccessError::NotALearningObject { object: *object })?;
         let place = parent
             .filter(|p| create.applies_to().contains(&p.kind))
@@ -212,7 +225,7 @@ impl AccessModel {
 }
 
 /// An act on oneself that needs no grant, explained as such.
-fn oneself(actor: UserId, permission: Permission, object: ObjectRef) -> Decision {
+pub(super) fn oneself(actor: UserId, permission: Permission, object: ObjectRef) -> Decision {
     Decision {
         allowed: true,
         explanation: Explanation::Allowed(Allowance {
@@ -222,22 +235,4 @@ fn oneself(actor: UserId, permission: Permission, object: ObjectRef) -> Decision
             via: Via::Oneself,
         }),
     }
-}
-
-/// Per kind of learning object: the permission to create one (where it goes) and the one to
-/// change it. People, groups and the tenant are no learning objects.
-fn object_rights(kind: ObjectKind) -> Option<(Permission, Permission)> {
-    use Permission as P;
-    Some(match kind {
-        ObjectKind::Course => (P::CoursesCreate, P::CoursesEdit),
-        ObjectKind::Lesson => (P::LessonsCreate, P::LessonsEdit),
-        ObjectKind::Event => (P::CoursesEdit, P::EventsManage),
-        ObjectKind::Session => (P::CoursesEdit, P::SessionsManage),
-        ObjectKind::LearningPlan => (P::CoursesCreate, P::LearningPlansManage),
-        ObjectKind::Catalogue => (P::CoursesCreate, P::CataloguesManage),
-        ObjectKind::Channel => (P::SystemConfigure, P::ChannelsManage),
-        ObjectKind::Team => (P::TeamsCreate, P::TeamsEdit),
-        ObjectKind::Report => (P::ReportsRun, P::ReportsRun),
-        ObjectKind::Tenant | ObjectKind::User | ObjectKind::Group => return None,
-    })
 }

@@ -9,6 +9,7 @@ use super::catalog::Permission;
 use super::data::Change;
 use super::engine::check_applies;
 use super::error::AccessError;
+use super::explain::Authorized;
 use super::grant::{Grant, Policy, Principal};
 use super::model::{AccessModel, PLATFORM};
 use super::object::{ObjectKind, ObjectRef};
@@ -35,7 +36,7 @@ impl AccessModel {
         granter: UserId,
         grant: &Grant,
         today: Date,
-    ) -> Result<(), AccessError> {
+    ) -> Result<Authorized, AccessError> {
         let g = self
             .user_slot(granter)
             .ok_or(AccessError::UnknownUser(granter))?;
@@ -83,7 +84,8 @@ impl AccessModel {
         for u in &grantees {
             self.check_holder(*u, role)?;
         }
-        self.check_delegation(g, granter, role, grant, &grantees, today)
+        self.check_delegation(g, granter, role, grant, &grantees, today)?;
+        Ok(Authorized::new(granter))
     }
 
     /// Validates attaching `policy` to `principal`: every item as if it were a grant.
@@ -93,7 +95,7 @@ impl AccessModel {
         policy: &Policy,
         principal: Principal,
         today: Date,
-    ) -> Result<(), AccessError> {
+    ) -> Result<Authorized, AccessError> {
         for item in &policy.items {
             let g = Grant {
                 id: super::grant::GrantId::new(),
@@ -103,7 +105,7 @@ impl AccessModel {
             };
             self.validate_grant(granter, &g, today)?;
         }
-        Ok(())
+        Ok(Authorized::new(granter))
     }
 
     /// Scope kind, scope object, principal, feature and precondition: what makes a grant
@@ -222,9 +224,9 @@ impl AccessModel {
         editor: UserId,
         before: Option<&Role>,
         after: &Role,
-    ) -> Result<(), AccessError> {
+    ) -> Result<Authorized, AccessError> {
         if self.is_exempt(editor) {
-            return Ok(());
+            return Ok(Authorized::new(editor));
         }
         let held = self.effective(editor)?;
         let missing: Vec<Capability> = after
@@ -241,7 +243,7 @@ impl AccessModel {
             .copied()
             .collect();
         if missing.is_empty() {
-            Ok(())
+            Ok(Authorized::new(editor))
         } else {
             Err(AccessError::Delegation {
                 granter: editor,
@@ -638,7 +640,7 @@ impl AccessModel {
         target: UserId,
         change: UserChange,
         today: Date,
-    ) -> Result<(), AccessError> {
+    ) -> Result<Authorized, AccessError> {
         if change.login {
             self.validate_takeover(actor, target, today)?;
         } else {
@@ -647,18 +649,18 @@ impl AccessModel {
         if change.status {
             self.validate_status_change(actor, target, today)?;
         }
-        Ok(())
+        Ok(Authorized::new(actor))
     }
 
     /// Revoking a grant takes away what it gave: it needs `roles.assign` where the grant
     /// applies, asked alike by hand and by the leaver policy. The owner's grant is handed over,
-    /// never revoked, whoever asks. `actor` is `None` for the operator's command line.
+    /// never revoked, whoever asks.
     pub fn validate_revoke(
         &self,
-        actor: Option<UserId>,
+        actor: UserId,
         grant: super::grant::GrantId,
         today: Date,
-    ) -> Result<Grant, AccessError> {
+    ) -> Result<(Grant, Authorized), AccessError> {
         let g = *self
             .data
             .grants
@@ -667,10 +669,8 @@ impl AccessModel {
         if self.data.roles.get(&g.role).is_some_and(|r| r.owner) {
             return Err(AccessError::OwnerGrantRevoke);
         }
-        if let Some(actor) = actor {
-            self.require_assign(actor, g.scope, today)?;
-        }
-        Ok(g)
+        self.require_assign(actor, g.scope, today)?;
+        Ok((g, Authorized::new(actor)))
     }
 
     /// Detaching a policy takes away every grant it gives, so it is allowed to whoever could
@@ -682,7 +682,7 @@ impl AccessModel {
         policy: super::grant::PolicyId,
         principal: Principal,
         today: Date,
-    ) -> Result<(), AccessError> {
+    ) -> Result<Authorized, AccessError> {
         if !self.data.attachments.contains(&(policy, principal)) {
             return Err(AccessError::NotAttached { policy, principal });
         }
@@ -694,7 +694,7 @@ impl AccessModel {
         for item in &p.items {
             self.require_assign(actor, item.scope, today)?;
         }
-        Ok(())
+        Ok(Authorized::new(actor))
     }
 
     /// `roles.assign` where a grant at `scope` applies.
@@ -779,13 +779,14 @@ impl AccessModel {
     }
 
     /// The changes that hand ownership from `from` to `to`: the owner grant moves, and the old
-    /// owner keeps the tenant's former-owner role (Admin) at platform scope.
+    /// owner keeps the tenant's former-owner role (Admin) at platform scope. Only the owner hands
+    /// it over: the proof names them.
     pub fn hand_over_ownership(
         &self,
         from: UserId,
         to: UserId,
         today: Date,
-    ) -> Result<Vec<Change>, AccessError> {
+    ) -> Result<(Vec<Change>, Authorized), AccessError> {
         let owner_role = self
             .data
             .roles
@@ -814,7 +815,7 @@ impl AccessModel {
         if self.status_blocks(t, today) {
             return Err(AccessError::InactiveManagee { managee: to });
         }
-        Ok(vec![
+        let changes = vec![
             Change::RemoveGrant { grant: old.id },
             Change::UpsertGrant(Grant::new(
                 Principal::User(to),
@@ -826,6 +827,7 @@ impl AccessModel {
                 demote_to,
                 Scope::Platform,
             )),
-        ])
+        ];
+        Ok((changes, Authorized::new(from)))
     }
 }

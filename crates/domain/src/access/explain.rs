@@ -12,10 +12,58 @@ use super::reach::Reach;
 use super::role::{RoleCode, RoleId, Scope};
 use crate::ids::UserId;
 
+/// The engine's answer. Only the engine makes one (its fields are private), so an allowing
+/// decision can vouch for a write: see [`Decision::authorized`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Decision {
-    pub allowed: bool,
-    pub explanation: Explanation,
+    pub(crate) allowed: bool,
+    pub(crate) explanation: Explanation,
+}
+
+impl Decision {
+    pub fn allowed(&self) -> bool {
+        self.allowed
+    }
+
+    pub fn explanation(&self) -> &Explanation {
+        &self.explanation
+    }
+
+    /// The proof a write needs, when this decision allows: it names who was allowed.
+    pub fn authorized(&self) -> Option<Authorized> {
+        match &self.explanation {
+            Explanation::Allowed(a) if self.allowed => Some(Authorized { by: a.user }),
+            _ => None,
+        }
+    }
+
+    /// The person refused, when this decision refuses: whom an audit of the refusal names.
+    pub fn refused(&self) -> Option<UserId> {
+        match &self.explanation {
+            Explanation::Denied(d) if !self.allowed => Some(d.user),
+            _ => None,
+        }
+    }
+}
+
+/// Proof that the engine allowed `by` an act: the only way to obtain one is an allowing
+/// [`Decision`] or a passed delegation rule (granting, revoking, attaching, detaching, editing
+/// a role). The store's writes on behalf of a person take one, so a handler that forgot to ask
+/// does not compile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Authorized {
+    by: UserId,
+}
+
+impl Authorized {
+    /// Made by the delegation rules once they pass.
+    pub(crate) fn new(by: UserId) -> Self {
+        Authorized { by }
+    }
+
+    pub fn by(&self) -> UserId {
+        self.by
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -15,6 +15,7 @@
 //!   and `assigned` mean "everything inside the scope", while `team` and `own` keep their
 //!   meaning and are further limited to the scope.
 
+mod act;
 mod acts;
 pub mod catalog;
 pub mod data;
@@ -29,14 +30,16 @@ pub mod presets;
 pub mod reach;
 pub mod role;
 
-pub use acts::CheckAnswer;
+pub use act::Act;
+pub use acts::{CheckAnswer, OnNewPeople};
 pub use catalog::{Feature, Permission, Risk};
 pub use data::{AccessData, AccessGroup, AccessSettings, AccessUser, Change};
 pub use delegation::UserChange;
 pub use engine::{Holding, Page};
 pub use error::AccessError;
 pub use explain::{
-    Allowance, Basis, Decision, Denial, Explanation, Link, MissingLink, Near, Relation, Veto, Via,
+    Allowance, Authorized, Basis, Decision, Denial, Explanation, Link, MissingLink, Near, Relation,
+    Veto, Via,
 };
 pub use grant::{Grant, GrantId, Policy, PolicyId, PolicyItem, Principal};
 pub use model::{AccessModel, Origin};

@@ -2,15 +2,17 @@
 //! queries, the permission catalog, roles, grants, policies, learning objects and features.
 //! Every rule lives in the engine; handlers parse, ask it, and append what it validated.
 
+use crate::readmodel::Written;
+use registrar_domain::access::{
+    Act, Capability, Change, Constraints, Feature, Grant, GrantId, LearningObject, ObjectId,
+    ObjectKind, ObjectRef, Permission, Policy, PolicyId, PolicyItem, Principal, Risk, Role, Scope,
+    ScopeKind,
+};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use registrar_domain::access::{
-    Capability, Change, Constraints, Feature, Grant, GrantId, LearningObject, ObjectId, ObjectKind,
-    ObjectRef, Permission, Policy, PolicyId, PolicyItem, Principal, Risk, Role, Scope, ScopeKind,
-};
 use registrar_domain::ids::{GroupId, UserId};
 use registrar_store::LogEntry;
 use serde::{Deserialize, Serialize};
@@ -125,13 +127,13 @@ async fn decide(state: &AppState, member: &Member, item: &CheckItemIn) -> ApiRes
             Ok((a.asking, a.answer))
         })
         .await;
-    let decision = person
-        .conceal(member, answer)?
+    let (_, decision) = person.conceal(member, answer)?;
+    let decision = decision
         .ok_or_else(|| ApiError::Internal("an allowed check came without its decision".into()))?;
     Ok(BatchItemOut {
-        allowed: decision.allowed,
-        summary: decision.explanation.to_string(),
-        explanation: json(&decision.explanation).unwrap_or_default(),
+        allowed: decision.allowed(),
+        summary: decision.explanation().to_string(),
+        explanation: json(decision.explanation()).unwrap_or_default(),
     })
 }
 
@@ -271,13 +273,7 @@ pub async fn holders(
     member: Member,
     Query(q): Query<HoldersQuery>,
 ) -> ApiResult<Json<Vec<String>>> {
-    state
-        .authorize(
-            &member,
-            Permission::AccessReview,
-            ObjectRef::tenant(member.tenant),
-        )
-        .await?;
+    state.authorize(&member, Act::ReviewAccess).await?;
     let permission = Permission::parse(&q.action)?;
     let resource = ObjectRef::parse(&q.resource)?;
     let users = state
@@ -321,13 +317,7 @@ pub async fn list_roles(
     State(state): State<AppState>,
     member: Member,
 ) -> ApiResult<Json<Vec<Role>>> {
-    state
-        .authorize(
-            &member,
-            Permission::RolesView,
-            ObjectRef::tenant(member.tenant),
-        )
-        .await?;
+    state.authorize(&member, Act::ViewRoles).await?;
     Ok(Json(state.access.read(member.tenant, |m| {
         m.data().roles.values().cloned().collect()
     })))
@@ -341,13 +331,7 @@ pub async fn get_role(
     member: Member,
     Path(role): Path<String>,
 ) -> ApiResult<Json<Role>> {
-    state
-        .authorize(
-            &member,
-            Permission::RolesView,
-            ObjectRef::tenant(member.tenant),
-        )
-        .await?;
+    state.authorize(&member, Act::ViewRoles).await?;
     Ok(Json(
         state.access.read(member.tenant, |m| role_in(m, &role))?,
     ))
@@ -408,13 +392,7 @@ pub async fn create_role(
     member: Member,
     Json(body): Json<RoleIn>,
 ) -> ApiResult<(StatusCode, Json<Role>)> {
-    state
-        .authorize(
-            &member,
-            Permission::RolesEdit,
-            ObjectRef::tenant(member.tenant),
-        )
-        .await?;
+    state.authorize(&member, Act::EditRoles).await?;
     let mut role = Role::new(&body.code, &role_name(&body.name)?)?;
     role.level = body.level;
     role.capabilities = body.capabilities;
@@ -428,11 +406,10 @@ pub async fn create_role(
             "a role needs at least one scope kind where it may be granted",
         ));
     }
-    let made = role.clone();
-    state
+    let (role, _) = state
         .access
-        .write(member.tenant, &member.actor(), |m| {
-            role_entry(m, member.user.id, None, made.clone(), "role.created")
+        .write(member.tenant, |m| {
+            role_entry(m, member.user.id, None, role.clone(), "role.created")
         })
         .await?;
     Ok((StatusCode::CREATED, Json(role)))
@@ -452,7 +429,6 @@ pub async fn copy_role(
         &state.access,
         member.tenant,
         member.user.id,
-        &member.actor(),
         &role,
         &body.code,
         &body.name,
@@ -471,19 +447,11 @@ pub async fn update_role(
     Path(role): Path<String>,
     Json(body): Json<RolePatchIn>,
 ) -> ApiResult<Json<Role>> {
-    state
-        .authorize(
-            &member,
-            Permission::RolesEdit,
-            ObjectRef::tenant(member.tenant),
-        )
-        .await?;
+    state.authorize(&member, Act::EditRoles).await?;
     let name = body.name.as_deref().map(role_name).transpose()?;
-    let mut result = None;
-    let result_slot = std::sync::Mutex::new(&mut result);
-    state
+    let (role, _) = state
         .access
-        .write(member.tenant, &member.actor(), |m| {
+        .write(member.tenant, |m| {
             let before = role_in(m, &role)?;
             let mut after = before.clone();
             if let Some(n) = &name {
@@ -498,18 +466,18 @@ pub async fn update_role(
             if let Some(c) = &body.constraints {
                 after.constraints = c.clone();
             }
-            if let Ok(mut slot) = result_slot.lock() {
-                **slot = Some(after.clone());
-            }
             if after == before {
-                return Ok(vec![]);
+                let by = crate::ops::require(m, member.user.id, &Act::EditRoles)?;
+                return Ok(Written {
+                    by: by.into(),
+                    entries: vec![],
+                    made: after,
+                });
             }
             role_entry(m, member.user.id, Some(&before), after, "role.updated")
         })
         .await?;
-    result
-        .map(Json)
-        .ok_or_else(|| ApiError::Internal("role update produced no role".into()))
+    Ok(Json(role))
 }
 
 /// Deletes a role nobody holds.
@@ -521,7 +489,7 @@ pub async fn delete_role(
     member: Member,
     Path(role): Path<String>,
 ) -> ApiResult<StatusCode> {
-    crate::ops::delete_role(&state.access, member.tenant, &member.actor(), &role).await?;
+    crate::ops::delete_role(&state.access, member.tenant, member.user.id, &role).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -552,13 +520,7 @@ pub async fn list_grants(
     member: Member,
     Query(q): Query<GrantsQuery>,
 ) -> ApiResult<Json<Vec<Grant>>> {
-    state
-        .authorize(
-            &member,
-            Permission::RolesView,
-            ObjectRef::tenant(member.tenant),
-        )
-        .await?;
+    state.authorize(&member, Act::ViewRoles).await?;
     let only = q.principal.as_deref().map(principal).transpose()?;
     Ok(Json(state.access.read(member.tenant, |m| {
         m.data()
@@ -587,7 +549,6 @@ pub async fn create_grant(
         &state.access,
         member.tenant,
         member.user.id,
-        &member.actor(),
         who,
         &body.role,
         at,
@@ -606,7 +567,7 @@ pub async fn delete_grant(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let id = path_id(GrantId::parse, &id)?;
-    crate::ops::revoke(&state.access, member.tenant, &member.actor(), id).await?;
+    crate::ops::revoke(&state.access, member.tenant, member.user.id, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -637,13 +598,7 @@ pub async fn list_policies(
     State(state): State<AppState>,
     member: Member,
 ) -> ApiResult<Json<serde_json::Value>> {
-    state
-        .authorize(
-            &member,
-            Permission::RolesView,
-            ObjectRef::tenant(member.tenant),
-        )
-        .await?;
+    state.authorize(&member, Act::ViewRoles).await?;
     Ok(Json(state.access.read(member.tenant, |m| {
         let d = m.data();
         serde_json::Value::Array(
@@ -672,20 +627,12 @@ pub async fn create_policy(
     member: Member,
     Json(body): Json<PolicyIn>,
 ) -> ApiResult<(StatusCode, Json<Policy>)> {
-    state
-        .authorize(
-            &member,
-            Permission::PoliciesEdit,
-            ObjectRef::tenant(member.tenant),
-        )
-        .await?;
+    let by = state.authorize(&member, Act::EditPolicies).await?;
     let name = role_name(&body.name)?;
     let id = PolicyId::new();
-    let mut made = None;
-    let slot = std::sync::Mutex::new(&mut made);
-    state
+    let (policy, _) = state
         .access
-        .write(member.tenant, &member.actor(), |m| {
+        .write(member.tenant, |m| {
             let mut items = vec![];
             for (i, item) in body.items.iter().enumerate() {
                 let role = role_in(m, &item.role)
@@ -704,20 +651,20 @@ pub async fn create_policy(
             };
             let change = Change::UpsertPolicy(policy.clone());
             m.data().validate(&change)?;
-            if let Ok(mut s) = slot.lock() {
-                **s = Some(policy.clone());
-            }
-            Ok(vec![LogEntry {
-                action: "policy.created",
-                entity: "policy",
-                entity_id: id.to_string(),
-                before: None,
-                after: json(&policy),
-                access: vec![change],
-            }])
+            Ok(Written {
+                by: by.into(),
+                entries: vec![LogEntry {
+                    action: "policy.created",
+                    entity: "policy",
+                    entity_id: id.to_string(),
+                    before: None,
+                    after: json(&policy),
+                    access: vec![change],
+                }],
+                made: policy,
+            })
         })
         .await?;
-    let policy = made.ok_or_else(|| ApiError::Internal("policy not made".into()))?;
     Ok((StatusCode::CREATED, Json(policy)))
 }
 
@@ -730,40 +677,37 @@ pub async fn attach_policy(
     Path(id): Path<String>,
     Json(body): Json<AttachmentIn>,
 ) -> ApiResult<StatusCode> {
-    state
-        .authorize(
-            &member,
-            Permission::PoliciesEdit,
-            ObjectRef::tenant(member.tenant),
-        )
-        .await?;
+    state.authorize(&member, Act::EditPolicies).await?;
     let id = path_id(PolicyId::parse, &id)?;
     let who = principal(&body.principal)?;
     state
         .access
-        .write(member.tenant, &member.actor(), |m| {
+        .write(member.tenant, |m| {
             let policy = m
                 .data()
                 .policies
                 .get(&id)
                 .cloned()
                 .ok_or_else(|| ApiError::NotFound(format!("policy {id} not found")))?;
-            m.validate_attachment(member.user.id, &policy, who, today())?;
+            let by = m.validate_attachment(member.user.id, &policy, who, today())?;
             // Attaching twice changes nothing: no second audit row, like adding a member twice.
             if m.data().attachments.contains(&(id, who)) {
-                return Ok(vec![]);
+                return Ok(Written::entries(by, vec![]));
             }
-            Ok(vec![LogEntry {
-                action: "policy.attached",
-                entity: "policy",
-                entity_id: id.to_string(),
-                before: None,
-                after: Some(serde_json::json!({ "principal": who.to_string() })),
-                access: vec![Change::AttachPolicy {
-                    policy: id,
-                    principal: who,
+            Ok(Written::entries(
+                by,
+                vec![LogEntry {
+                    action: "policy.attached",
+                    entity: "policy",
+                    entity_id: id.to_string(),
+                    before: None,
+                    after: Some(serde_json::json!({ "principal": who.to_string() })),
+                    access: vec![Change::AttachPolicy {
+                        policy: id,
+                        principal: who,
+                    }],
                 }],
-            }])
+            ))
         })
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -780,19 +724,22 @@ pub async fn detach_policy(
     let who = principal(&who)?;
     state
         .access
-        .write(member.tenant, &member.actor(), |m| {
-            m.validate_detachment(member.user.id, id, who, today())?;
-            Ok(vec![LogEntry {
-                action: "policy.detached",
-                entity: "policy",
-                entity_id: id.to_string(),
-                before: Some(serde_json::json!({ "principal": who.to_string() })),
-                after: None,
-                access: vec![Change::DetachPolicy {
-                    policy: id,
-                    principal: who,
+        .write(member.tenant, |m| {
+            let by = m.validate_detachment(member.user.id, id, who, today())?;
+            Ok(Written::entries(
+                by,
+                vec![LogEntry {
+                    action: "policy.detached",
+                    entity: "policy",
+                    entity_id: id.to_string(),
+                    before: Some(serde_json::json!({ "principal": who.to_string() })),
+                    after: None,
+                    access: vec![Change::DetachPolicy {
+                        policy: id,
+                        principal: who,
+                    }],
                 }],
-            }])
+            ))
         })
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -816,16 +763,19 @@ pub async fn hand_over(
     let to = super::user_ref(&state, &member, &body.to).await?.id;
     state
         .access
-        .write(member.tenant, &member.actor(), |m| {
-            let changes = m.hand_over_ownership(member.user.id, to, today())?;
-            Ok(vec![LogEntry {
-                action: "ownership.handed_over",
-                entity: "user",
-                entity_id: to.to_string(),
-                before: Some(serde_json::json!({ "owner": member.user.id })),
-                after: Some(serde_json::json!({ "owner": to })),
-                access: changes,
-            }])
+        .write(member.tenant, |m| {
+            let (changes, by) = m.hand_over_ownership(member.user.id, to, today())?;
+            Ok(Written::entries(
+                by,
+                vec![LogEntry {
+                    action: "ownership.handed_over",
+                    entity: "user",
+                    entity_id: to.to_string(),
+                    before: Some(serde_json::json!({ "owner": member.user.id })),
+                    after: Some(serde_json::json!({ "owner": to })),
+                    access: changes,
+                }],
+            ))
         })
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -880,10 +830,8 @@ pub async fn put_object(
     let existing = state
         .access
         .read(member.tenant, |m| m.data().objects.get(&object).cloned());
-    state
-        .require(&member, |m, actor, today| {
-            m.decide_put_object(actor, &object, parent, today)
-        })
+    let by = state
+        .authorize(&member, Act::Put { object, parent })
         .await?;
     let value = LearningObject {
         object,
@@ -897,7 +845,7 @@ pub async fn put_object(
     let made = value.clone();
     state
         .access
-        .write(member.tenant, &member.actor(), |m| {
+        .write(member.tenant, |m| {
             // Authorized against what existed a moment ago; a concurrent change means retry.
             if m.data().objects.get(&object) != existing.as_ref() {
                 return Err(ApiError::Conflict {
@@ -907,18 +855,21 @@ pub async fn put_object(
             }
             let change = Change::UpsertObject(made.clone());
             m.data().validate(&change)?;
-            Ok(vec![LogEntry {
-                action: if existing.is_some() {
-                    "object.updated"
-                } else {
-                    "object.created"
-                },
-                entity: "object",
-                entity_id: object.to_string(),
-                before: existing.as_ref().and_then(json),
-                after: json(&made),
-                access: vec![change],
-            }])
+            Ok(Written::entries(
+                by,
+                vec![LogEntry {
+                    action: if existing.is_some() {
+                        "object.updated"
+                    } else {
+                        "object.created"
+                    },
+                    entity: "object",
+                    entity_id: object.to_string(),
+                    before: existing.as_ref().and_then(json),
+                    after: json(&made),
+                    access: vec![change],
+                }],
+            ))
         })
         .await?;
     Ok(Json(value))
@@ -939,13 +890,7 @@ pub async fn set_feature(
     Path(feature): Path<String>,
     Json(body): Json<FeatureIn>,
 ) -> ApiResult<StatusCode> {
-    state
-        .authorize(
-            &member,
-            Permission::SystemConfigure,
-            ObjectRef::tenant(member.tenant),
-        )
-        .await?;
+    let by = state.authorize(&member, Act::Configure).await?;
     let feature = Feature::ALL
         .into_iter()
         .find(|f| f.code() == feature)
@@ -957,18 +902,21 @@ pub async fn set_feature(
         })?;
     state
         .access
-        .write(member.tenant, &member.actor(), |_| {
-            Ok(vec![LogEntry {
-                action: "feature.set",
-                entity: "tenant",
-                entity_id: member.tenant.to_string(),
-                before: None,
-                after: Some(serde_json::json!({ "feature": feature.code(), "on": body.on })),
-                access: vec![Change::SetFeature {
-                    feature,
-                    on: body.on,
+        .write(member.tenant, |_| {
+            Ok(Written::entries(
+                by,
+                vec![LogEntry {
+                    action: "feature.set",
+                    entity: "tenant",
+                    entity_id: member.tenant.to_string(),
+                    before: None,
+                    after: Some(serde_json::json!({ "feature": feature.code(), "on": body.on })),
+                    access: vec![Change::SetFeature {
+                        feature,
+                        on: body.on,
+                    }],
                 }],
-            }])
+            ))
         })
         .await?;
     Ok(StatusCode::NO_CONTENT)

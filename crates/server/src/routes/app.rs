@@ -2,7 +2,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use registrar_domain::access::{Feature, ObjectRef, Permission};
+use registrar_domain::access::{Act, Feature};
 use registrar_domain::ids::UserId;
 use registrar_domain::lifecycle::{
     AppAccess, InvitationTemplate, LifecycleError, check_app_access_grant,
@@ -110,13 +110,11 @@ pub async fn set_app_access(
         .as_deref()
         .map(|d| parse_date("until", d))
         .transpose()?;
-    state
-        .authorize(&member, Permission::LearnerAppManage, ObjectRef::user(id))
-        .await?;
+    let by = state.authorize(&member, Act::ManageAppAccess(id)).await?;
     if !body.on {
         state
             .store
-            .disable_app_access(&member.actor(), member.tenant, id)
+            .disable_app_access(&by.into(), member.tenant, id)
             .await?;
         return Ok(Json(AppAccessOut {
             on: false,
@@ -144,7 +142,7 @@ pub async fn set_app_access(
     state
         .store
         .enable_app_access(
-            &member.actor(),
+            &by.into(),
             member.tenant,
             vec![AppAccessGrant {
                 user: id,
@@ -177,9 +175,7 @@ pub async fn invite(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let id = path_id(UserId::parse, &id)?;
-    state
-        .authorize(&member, Permission::InvitationsSend, ObjectRef::user(id))
-        .await?;
+    let by = state.authorize(&member, Act::SendInvitation(id)).await?;
     let template = state
         .store
         .tenant_settings(member.tenant)
@@ -190,7 +186,7 @@ pub async fn invite(
     let invitation = invitation(&state, &member, &user, &template).await?;
     state
         .store
-        .send_invitation(&member.actor(), member.tenant, id, invitation)
+        .send_invitation(&by.into(), member.tenant, id, invitation)
         .await?;
     Ok(StatusCode::ACCEPTED)
 }
@@ -222,13 +218,7 @@ pub async fn settings(
     State(state): State<AppState>,
     member: Member,
 ) -> ApiResult<Json<SettingsIo>> {
-    state
-        .authorize(
-            &member,
-            Permission::SystemConfigure,
-            ObjectRef::tenant(member.tenant),
-        )
-        .await?;
+    state.authorize(&member, Act::Configure).await?;
     let s = state.store.tenant_settings(member.tenant).await?;
     Ok(Json(SettingsIo {
         invitation: s.invitation.map(|t| TemplateIo {
@@ -257,17 +247,11 @@ pub async fn set_settings(
         .default_access_days
         .map(registrar_domain::lifecycle::access_days)
         .transpose()?;
-    state
-        .authorize(
-            &member,
-            Permission::SystemConfigure,
-            ObjectRef::tenant(member.tenant),
-        )
-        .await?;
+    let by = state.authorize(&member, Act::Configure).await?;
     state
         .store
         .set_tenant_settings(
-            &member.actor(),
+            &by.into(),
             member.tenant,
             TenantSettings {
                 invitation,
@@ -317,8 +301,7 @@ pub async fn course_app_access(
     state
         .authorize(
             &member,
-            Permission::EnrollmentsView,
-            super::courses::course_ref(course),
+            Act::ViewEnrollments(super::courses::course_ref(course)),
         )
         .await?;
     if body.elearning {
@@ -337,6 +320,8 @@ pub async fn course_app_access(
         .invitation
         .ok_or(LifecycleError::NoInvitationTemplate)?;
     let mut grants = Vec::with_capacity(body.users.len());
+    // Every person is authorized apart; each proof names the caller, who makes the one write.
+    let mut by = None;
     for (i, raw) in body.users.iter().enumerate() {
         let named = |e: crate::error::ApiError| match e {
             ApiError::Invalid { detail, .. } | ApiError::NotFound(detail) => {
@@ -346,7 +331,7 @@ pub async fn course_app_access(
             other => other,
         };
         let person = super::person(&state, &member, raw).await.map_err(named)?;
-        let invitation = person
+        let (proof, invitation) = person
             .conceal(
                 &member,
                 async {
@@ -364,15 +349,11 @@ pub async fn course_app_access(
                         Err(e) => return Err(e.into()),
                     }
                     let user = person.require()?;
-                    state
-                        .authorize(
-                            &member,
-                            Permission::LearnerAppManage,
-                            ObjectRef::user(user.id),
-                        )
+                    let proof = state
+                        .authorize(&member, Act::ManageAppAccess(user.id))
                         .await?;
                     check_app_access_grant(user.email.is_some())?;
-                    invitation(&state, &member, user, &template).await
+                    Ok((proof, invitation(&state, &member, user, &template).await?))
                 }
                 .await,
             )
@@ -385,11 +366,15 @@ pub async fn course_app_access(
             },
             invitation: Some(invitation),
         });
+        by = Some(proof);
     }
     let users: Vec<String> = grants.iter().map(|g| g.user.to_string()).collect();
+    let Some(by) = by else {
+        return Ok(Json(users));
+    };
     state
         .store
-        .enable_app_access(&member.actor(), member.tenant, grants)
+        .enable_app_access(&by.into(), member.tenant, grants)
         .await?;
     Ok(Json(users))
 }
@@ -426,7 +411,7 @@ pub async fn app_courses(
         // The engine decides whether the learner may open the course (status, enrollment and
         // feature vetoes); the switch decides whether the app shows it.
         let course = super::courses::course_ref(e.course);
-        if e.show_in_app && state.allows(&member, Permission::CoursesAccess, course) {
+        if e.show_in_app && state.allows(&member, &Act::Take(course)) {
             out.push(AppCourseOut {
                 course: e.course.to_string(),
                 title: state

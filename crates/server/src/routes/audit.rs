@@ -1,7 +1,7 @@
 //! The audit log: every change to the tenant, oldest first, by revision.
 
 use axum::extract::State;
-use registrar_domain::access::{ObjectRef, Permission};
+use registrar_domain::access::Act;
 use registrar_store::ChangeRecord;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -59,13 +59,7 @@ pub async fn list(
     member: Member,
     Query(q): Query<AuditQuery>,
 ) -> ApiResult<Json<Vec<ChangeOut>>> {
-    state
-        .authorize(
-            &member,
-            Permission::AuditView,
-            ObjectRef::tenant(member.tenant),
-        )
-        .await?;
+    state.authorize(&member, Act::ViewAudit).await?;
     let changes = state
         .store
         .changes(

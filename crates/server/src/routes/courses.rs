@@ -5,8 +5,8 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use registrar_domain::access::{
-    Change, EnrollmentStatus, Grant, GrantId, ObjectId, ObjectKind, ObjectRef, Permission,
-    Principal, Scope,
+    Act, Change, EnrollmentStatus, Grant, GrantId, ObjectId, ObjectKind, ObjectRef, Principal,
+    Scope,
 };
 use registrar_domain::course::{Course, Enrollment, LearningPlan, Material};
 use registrar_domain::ids::GroupId;
@@ -208,12 +208,18 @@ pub async fn create(
         created_by: Some(member.user.id),
     };
     let place = group.map_or(ObjectRef::tenant(member.tenant), ObjectRef::group);
-    state
-        .authorize(&member, Permission::CoursesCreate, place)
+    let by = state
+        .authorize(
+            &member,
+            Act::Create {
+                kind: ObjectKind::Course,
+                place: place,
+            },
+        )
         .await?;
     let course = state
         .store
-        .create_course(&member.actor(), member.tenant, new)
+        .create_course(&by.into(), member.tenant, new)
         .await?;
     Ok((StatusCode::CREATED, Json(course.into())))
 }
@@ -230,7 +236,7 @@ pub async fn list(
     let page = super::visible_page(
         page.request(),
         |request| async move { store.list_courses(tenant, &request).await },
-        |c| state.allows(&member, Permission::CoursesView, c.object()),
+        |c| state.allows(&member, &Act::View(c.object())),
         |c| c.id.to_string(),
     )
     .await?;
@@ -249,9 +255,7 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> ApiResult<Json<CourseOut>> {
     let id = path_object(&id)?;
-    state
-        .authorize(&member, Permission::CoursesView, course_ref(id))
-        .await?;
+    state.authorize(&member, Act::View(course_ref(id))).await?;
     Ok(Json(state.store.course(member.tenant, id).await?.into()))
 }
 
@@ -282,12 +286,10 @@ pub async fn update(
             .map(EnrollmentPolicy::parse)
             .transpose()?,
     };
-    state
-        .authorize(&member, Permission::CoursesEdit, course_ref(id))
-        .await?;
+    let by = state.authorize(&member, Act::Edit(course_ref(id))).await?;
     let course = state
         .store
-        .update_course(&member.actor(), member.tenant, id, patch)
+        .update_course(&by.into(), member.tenant, id, patch)
         .await?;
     Ok(Json(course.into()))
 }
@@ -309,12 +311,18 @@ pub async fn add_material(
 ) -> ApiResult<(StatusCode, Json<MaterialOut>)> {
     let id = path_object(&id)?;
     let title = Name::parse("title", &body.title)?;
-    state
-        .authorize(&member, Permission::LessonsCreate, course_ref(id))
+    let by = state
+        .authorize(
+            &member,
+            Act::Create {
+                kind: ObjectKind::Lesson,
+                place: course_ref(id),
+            },
+        )
         .await?;
     let material = state
         .store
-        .add_material(&member.actor(), member.tenant, id, title)
+        .add_material(&by.into(), member.tenant, id, title)
         .await?;
     Ok((StatusCode::CREATED, Json(material.into())))
 }
@@ -327,25 +335,9 @@ pub async fn materials(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<MaterialOut>>> {
     let id = path_object(&id)?;
-    state
-        .authorize(&member, Permission::CoursesView, course_ref(id))
-        .await?;
+    state.authorize(&member, Act::View(course_ref(id))).await?;
     let all = state.store.materials(member.tenant, id).await?;
     Ok(Json(all.into_iter().map(Into::into).collect()))
-}
-
-/// Enrolling someone (or taking them out): the engine's `decide_manage_enrollment`.
-pub(crate) async fn may_manage_enrollment(
-    state: &AppState,
-    member: &Member,
-    object: ObjectRef,
-    user: registrar_domain::ids::UserId,
-) -> ApiResult<()> {
-    state
-        .require(member, |m, actor, today| {
-            m.decide_manage_enrollment(actor, &object, user, today)
-        })
-        .await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -376,11 +368,19 @@ pub async fn enroll(
     person.conceal(
         &member,
         async {
-            may_manage_enrollment(&state, &member, course_ref(course), user).await?;
+            let by = state
+                .authorize(
+                    &member,
+                    Act::ManageEnrollment {
+                        object: course_ref(course),
+                        learner: user,
+                    },
+                )
+                .await?;
             let Some(role) = body.role else {
                 let enrollment = state
                     .store
-                    .enroll(&member.actor(), member.tenant, course, user)
+                    .enroll(&by.into(), member.tenant, course, user)
                     .await?;
                 return Ok((StatusCode::CREATED, Json(enrollment.into())));
             };
@@ -411,14 +411,7 @@ pub async fn enroll(
                 });
                 match state
                     .store
-                    .enroll_with_role(
-                        &member.actor(),
-                        member.tenant,
-                        course,
-                        user,
-                        expected,
-                        entry?,
-                    )
+                    .enroll_with_role(&by.into(), member.tenant, course, user, expected, entry?)
                     .await
                 {
                     Ok(enrollment) => return Ok((StatusCode::CREATED, Json(enrollment.into()))),
@@ -446,7 +439,7 @@ pub async fn enrollments(
 ) -> ApiResult<Json<EnrollmentPage>> {
     let course = path_object(&id)?;
     state
-        .authorize(&member, Permission::EnrollmentsView, course_ref(course))
+        .authorize(&member, Act::ViewEnrollments(course_ref(course)))
         .await?;
     let page = state
         .store
@@ -496,40 +489,35 @@ pub async fn set_status(
                     "give a status, show_in_app, or both",
                 ));
             }
-            if to.is_some() {
-                state.access.read(member.tenant, |m| {
-                    m.validate_enrollment_status_change(member.user.id, user)
-                })?;
-            }
             let current = state.store.enrollment(member.tenant, course, user).await?;
+            let mut status = None;
             if let Some(to) = to {
-                state
-                    .authorize(&member, Permission::EnrollmentsManage, course_ref(course))
-                    .await?;
-                // Letting someone off the waiting list (or confirming a booking) by hand is an
-                // approval: a course administrator may not do it here either.
-                if registrar_domain::lifecycle::is_approval(current.status, to) {
-                    state
-                        .authorize(&member, Permission::EnrollmentsApprove, course_ref(course))
-                        .await?;
-                }
+                let act = Act::ChangeEnrollmentStatus {
+                    object: course_ref(course),
+                    learner: user,
+                    from: current.status,
+                    to,
+                };
+                status = Some((to, state.authorize(&member, act).await?));
             }
-            if body.show_in_app.is_some() {
-                state
-                    .authorize(&member, Permission::LearnerAppManage, ObjectRef::user(user))
-                    .await?;
+            let mut show = None;
+            if let Some(on) = body.show_in_app {
+                show = Some((
+                    on,
+                    state.authorize(&member, Act::ManageAppAccess(user)).await?,
+                ));
             }
             let mut e = current;
-            if let Some(to) = to {
+            if let Some((to, by)) = status {
                 e = state
                     .store
-                    .set_enrollment_status(&member.actor(), member.tenant, course, user, to)
+                    .set_enrollment_status(&by.into(), member.tenant, course, user, to)
                     .await?;
             }
-            if let Some(show) = body.show_in_app {
+            if let Some((on, by)) = show {
                 e = state
                     .store
-                    .set_show_in_app(&member.actor(), member.tenant, course, user, show)
+                    .set_show_in_app(&by.into(), member.tenant, course, user, on)
                     .await?;
             }
             Ok(Json(e.into()))
@@ -555,12 +543,12 @@ pub async fn approve(
     person.conceal(
         &member,
         async {
-            state
-                .authorize(&member, Permission::EnrollmentsApprove, course_ref(course))
+            let by = state
+                .authorize(&member, Act::ApproveEnrollments(course_ref(course)))
                 .await?;
             let e = state
                 .store
-                .approve_enrollment(&member.actor(), member.tenant, course, user)
+                .approve_enrollment(&by.into(), member.tenant, course, user)
                 .await?;
             Ok(Json(e.into()))
         }
@@ -645,21 +633,14 @@ pub async fn activity(
                 return Ok(Json(outcome.enrollment.into()));
             }
             let object = course_ref(course);
-            state
+            let by = state
                 .require(&member, |m, actor, today| {
                     m.decide_record_activity(actor, &object, user, today)
                 })
                 .await?;
             let e = state
                 .store
-                .record_activity(
-                    &member.actor(),
-                    member.tenant,
-                    course,
-                    user,
-                    activity,
-                    material,
-                )
+                .record_activity(&by.into(), member.tenant, course, user, activity, material)
                 .await?;
             Ok(Json(e.into()))
         }
@@ -714,16 +695,18 @@ pub async fn create_plan(
             "a learning plan needs at least one course",
         ));
     }
-    state
+    let by = state
         .authorize(
             &member,
-            Permission::CoursesCreate,
-            ObjectRef::tenant(member.tenant),
+            Act::Create {
+                kind: ObjectKind::Course,
+                place: ObjectRef::tenant(member.tenant),
+            },
         )
         .await?;
     let plan = state
         .store
-        .create_plan(&member.actor(), member.tenant, title, courses)
+        .create_plan(&by.into(), member.tenant, title, courses)
         .await?;
     Ok((StatusCode::CREATED, Json(plan.into())))
 }
@@ -824,12 +807,12 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let course = path_object(&id)?;
-    state
-        .authorize(&member, Permission::CoursesDelete, course_ref(course))
+    let by = state
+        .authorize(&member, Act::Delete(course_ref(course)))
         .await?;
     state
         .store
-        .delete_course(&member.actor(), member.tenant, course)
+        .delete_course(&by.into(), member.tenant, course)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -846,16 +829,15 @@ pub async fn delete_material(
     let course = path_object(&id)?;
     let material = path_object(&material)?;
     // Deleting a lesson is its own right (seed: course tutors may not create or delete lessons).
-    state
+    let by = state
         .authorize(
             &member,
-            Permission::LessonsDelete,
-            ObjectRef::new(ObjectKind::Lesson, material),
+            Act::Delete(ObjectRef::new(ObjectKind::Lesson, material)),
         )
         .await?;
     state
         .store
-        .delete_material(&member.actor(), member.tenant, course, material)
+        .delete_material(&by.into(), member.tenant, course, material)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -877,10 +859,18 @@ pub async fn unenroll(
     person.conceal(
         &member,
         async {
-            may_manage_enrollment(&state, &member, course_ref(course), user).await?;
+            let by = state
+                .authorize(
+                    &member,
+                    Act::ManageEnrollment {
+                        object: course_ref(course),
+                        learner: user,
+                    },
+                )
+                .await?;
             state
                 .store
-                .unenroll(&member.actor(), member.tenant, course, user)
+                .unenroll(&by.into(), member.tenant, course, user)
                 .await?;
             Ok(StatusCode::NO_CONTENT)
         }
@@ -902,9 +892,7 @@ pub async fn get_plan(
     Path(id): Path<String>,
 ) -> ApiResult<Json<PlanOut>> {
     let id = path_object(&id)?;
-    state
-        .authorize(&member, Permission::LearningPlansView, plan_ref(id))
-        .await?;
+    state.authorize(&member, Act::View(plan_ref(id))).await?;
     Ok(Json(state.store.plan(member.tenant, id).await?.into()))
 }
 
@@ -918,12 +906,10 @@ pub async fn delete_plan(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let id = path_object(&id)?;
-    state
-        .authorize(&member, Permission::LearningPlansManage, plan_ref(id))
-        .await?;
+    let by = state.authorize(&member, Act::Edit(plan_ref(id))).await?;
     state
         .store
-        .delete_plan(&member.actor(), member.tenant, id)
+        .delete_plan(&by.into(), member.tenant, id)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

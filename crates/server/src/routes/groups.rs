@@ -2,7 +2,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use registrar_domain::access::{ObjectRef, Permission};
+use registrar_domain::access::Act;
 use registrar_domain::ids::{GroupId, UserId};
 use registrar_domain::text::Name;
 use registrar_store::{GroupPatch, NewGroup};
@@ -78,15 +78,12 @@ pub async fn create(
             })?;
     }
     // A nested group is created inside its parent, where the caller may hold the right.
-    let place = new
-        .parent
-        .map_or(ObjectRef::tenant(member.tenant), ObjectRef::group);
-    state
-        .authorize(&member, Permission::GroupsCreate, place)
+    let by = state
+        .authorize(&member, Act::CreateGroup { parent: new.parent })
         .await?;
     let group = state
         .store
-        .create_group(&member.actor(), member.tenant, new)
+        .create_group(&by.into(), member.tenant, new)
         .await?;
     Ok((StatusCode::CREATED, Json(group.into())))
 }
@@ -103,7 +100,7 @@ pub async fn list(
     let page = super::visible_page(
         page.request(),
         |request| async move { store.list_groups(tenant, &request).await },
-        |g| state.allows(&member, Permission::GroupsView, ObjectRef::group(g.id)),
+        |g| state.allows(&member, &Act::ViewGroup(g.id)),
         |g| g.id.to_string(),
     )
     .await?;
@@ -122,9 +119,7 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> ApiResult<Json<GroupOut>> {
     let id = path_id(GroupId::parse, &id)?;
-    state
-        .authorize(&member, Permission::GroupsView, ObjectRef::group(id))
-        .await?;
+    state.authorize(&member, Act::ViewGroup(id)).await?;
     Ok(Json(state.store.group(member.tenant, id).await?.into()))
 }
 
@@ -138,16 +133,12 @@ pub async fn update(
     Json(body): Json<GroupPatchIn>,
 ) -> ApiResult<Json<GroupOut>> {
     let id = path_id(GroupId::parse, &id)?;
-    state
-        .authorize(&member, Permission::GroupsEdit, ObjectRef::group(id))
-        .await?;
+    let by = state.authorize(&member, Act::EditGroup(id)).await?;
     if let Some(Some(raw)) = &body.parent {
         let parent = parent_ref(raw)?;
         // Moving a group under another is editing that one too, and hands the moved members
         // what the new ancestors carry.
-        state
-            .authorize(&member, Permission::GroupsEdit, ObjectRef::group(parent))
-            .await?;
+        state.authorize(&member, Act::EditGroup(parent)).await?;
         state.access.read(member.tenant, |m| {
             m.validate_nesting(member.user.id, id, parent, today())
         })?;
@@ -166,7 +157,7 @@ pub async fn update(
     };
     let group = state
         .store
-        .update_group(&member.actor(), member.tenant, id, patch)
+        .update_group(&by.into(), member.tenant, id, patch)
         .await?;
     Ok(Json(group.into()))
 }
@@ -182,9 +173,7 @@ pub async fn members(
     Query(page): Query<PageQuery>,
 ) -> ApiResult<Json<UserPage>> {
     let id = path_id(GroupId::parse, &id)?;
-    state
-        .authorize(&member, Permission::GroupsView, ObjectRef::group(id))
-        .await?;
+    state.authorize(&member, Act::ViewGroup(id)).await?;
     // Seeing a group is not seeing its people: members are cut by `users.view` like any list.
     let tenant = member.tenant;
     let store = &state.store;
@@ -212,16 +201,14 @@ pub async fn add_member(
 ) -> ApiResult<StatusCode> {
     let group = path_id(GroupId::parse, &id)?;
     let user = path_id(UserId::parse, &user)?;
-    state
-        .authorize(&member, Permission::GroupsMembers, ObjectRef::group(group))
-        .await?;
+    let by = state.authorize(&member, Act::ManageMembers(group)).await?;
     // Joining a group that carries grants or policies is a grant in all but name.
     state.access.read(member.tenant, |m| {
         m.validate_membership(member.user.id, user, group, today())
     })?;
     state
         .store
-        .add_member(&member.actor(), member.tenant, group, user)
+        .add_member(&by.into(), member.tenant, group, user)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -236,12 +223,10 @@ pub async fn remove_member(
 ) -> ApiResult<StatusCode> {
     let group = path_id(GroupId::parse, &id)?;
     let user = path_id(UserId::parse, &user)?;
-    state
-        .authorize(&member, Permission::GroupsMembers, ObjectRef::group(group))
-        .await?;
+    let by = state.authorize(&member, Act::ManageMembers(group)).await?;
     if !state
         .store
-        .remove_member(&member.actor(), member.tenant, group, user)
+        .remove_member(&by.into(), member.tenant, group, user)
         .await?
     {
         return Err(ApiError::NotFound(format!(

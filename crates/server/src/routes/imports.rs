@@ -86,7 +86,6 @@ pub async fn create(
         &state.access,
         member.tenant,
         member.user.id,
-        &member.actor(),
         file,
         &options,
         &|_| {},

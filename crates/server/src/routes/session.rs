@@ -117,7 +117,7 @@ pub async fn login(
     state
         .store
         .create_token(
-            &registrar_store::Actor::User(user.id),
+            &registrar_store::Actor::session_owner(user.id),
             NewToken {
                 id: TokenId::new(),
                 tenant: Some(user.tenant_id),
@@ -162,7 +162,11 @@ pub async fn logout(State(state): State<AppState>, member: Member) -> ApiResult<
     if member.token.kind == TokenKind::Session {
         state
             .store
-            .revoke_token(&member.actor(), Some(member.tenant), member.token.id)
+            .revoke_token(
+                &registrar_store::Actor::session_owner(member.user.id),
+                Some(member.tenant),
+                member.token.id,
+            )
             .await?;
     }
     let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");

@@ -6,7 +6,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use registrar_domain::access::{ObjectId, Permission};
+use registrar_domain::access::{Act, ObjectId};
 use registrar_domain::ids::UserId;
 use registrar_domain::lifecycle::capacity;
 use registrar_domain::session::{Booking, Session, SessionKind};
@@ -101,12 +101,18 @@ pub async fn create(
         capacity: body.capacity.map(capacity).transpose()?,
         approval_required: body.approval_required,
     };
-    state
-        .authorize(&member, Permission::CoursesEdit, course_ref(course))
+    let by = state
+        .authorize(
+            &member,
+            Act::Create {
+                kind: new.kind.object_kind(),
+                place: course_ref(course),
+            },
+        )
         .await?;
     let s = state
         .store
-        .create_session(&member.actor(), member.tenant, new)
+        .create_session(&by.into(), member.tenant, new)
         .await?;
     Ok((StatusCode::CREATED, Json(s.into())))
 }
@@ -120,7 +126,7 @@ pub async fn list(
 ) -> ApiResult<Json<Vec<SessionOut>>> {
     let course = path_object(&id)?;
     state
-        .authorize(&member, Permission::CoursesView, course_ref(course))
+        .authorize(&member, Act::View(course_ref(course)))
         .await?;
     let sessions = state.store.course_sessions(member.tenant, course).await?;
     Ok(Json(sessions.into_iter().map(Into::into).collect()))
@@ -132,13 +138,6 @@ async fn session_of(state: &AppState, member: &Member, raw: &str) -> ApiResult<S
     Ok(state.store.session(member.tenant, id).await?)
 }
 
-fn view_permission(s: &Session) -> Permission {
-    match s.kind {
-        SessionKind::Session => Permission::SessionsView,
-        SessionKind::Event => Permission::EventsView,
-    }
-}
-
 #[utoipa::path(get, path = "/api/v1/sessions/{id}", tag = "sessions",
     responses((status = 200, body = SessionDetail), (status = 404, body = crate::error::Problem)),
     security(("bearer" = [])))]
@@ -148,12 +147,10 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> ApiResult<Json<SessionDetail>> {
     let s = session_of(&state, &member, &id).await?;
-    state
-        .authorize(&member, view_permission(&s), s.object())
-        .await?;
-    let holders = state.access.read(member.tenant, |m| {
-        m.holders(Permission::EnrollmentsApprove, &s.object(), today())
-    })?;
+    state.authorize(&member, Act::View(s.object())).await?;
+    let holders = state
+        .access
+        .read(member.tenant, |m| m.approvers(&s.object(), today()))?;
     let approvers = holders
         .into_iter()
         .filter(|u| state.sees(&member, *u))
@@ -212,14 +209,10 @@ pub async fn update(
             .transpose()?,
         approval_required: body.approval_required,
     };
-    let manage = match s.kind {
-        SessionKind::Session => Permission::SessionsManage,
-        SessionKind::Event => Permission::EventsManage,
-    };
-    state.authorize(&member, manage, s.object()).await?;
+    let by = state.authorize(&member, Act::Edit(s.object())).await?;
     let s = state
         .store
-        .update_session(&member.actor(), member.tenant, s.id, patch)
+        .update_session(&by.into(), member.tenant, s.id, patch)
         .await?;
     Ok(Json(s.into()))
 }
@@ -288,25 +281,23 @@ pub async fn book(
     person.conceal(
         &member,
         async {
-            may_book(&state, &member, &s, user).await?;
+            let by = state
+                .authorize(
+                    &member,
+                    Act::Book {
+                        session: s.object(),
+                        learner: user,
+                    },
+                )
+                .await?;
             let outcome = state
                 .store
-                .book(&member.actor(), member.tenant, s.id, user)
+                .book(&by.into(), member.tenant, s.id, user)
                 .await?;
             Ok((StatusCode::CREATED, Json(outcome.into())))
         }
         .await,
     )
-}
-
-/// Who may book `user` onto `s` (and cancel that booking): the engine's `decide_booking`.
-async fn may_book(state: &AppState, member: &Member, s: &Session, user: UserId) -> ApiResult<()> {
-    let object = s.object();
-    state
-        .require(member, |m, actor, today| {
-            m.decide_booking(actor, &object, user, today)
-        })
-        .await
 }
 
 #[utoipa::path(get, path = "/api/v1/sessions/{id}/bookings", tag = "sessions",
@@ -318,7 +309,7 @@ pub async fn bookings(
 ) -> ApiResult<Json<Vec<BookingOut>>> {
     let s = session_of(&state, &member, &id).await?;
     state
-        .authorize(&member, Permission::EnrollmentsView, s.object())
+        .authorize(&member, Act::ViewEnrollments(s.object()))
         .await?;
     let rows = state.store.bookings(member.tenant, s.id).await?;
     Ok(Json(rows.into_iter().map(Into::into).collect()))
@@ -341,12 +332,12 @@ pub async fn approve(
     person.conceal(
         &member,
         async {
-            state
-                .authorize(&member, Permission::EnrollmentsApprove, s.object())
+            let by = state
+                .authorize(&member, Act::ApproveEnrollments(s.object()))
                 .await?;
             let outcome = state
                 .store
-                .approve_booking(&member.actor(), member.tenant, s.id, user)
+                .approve_booking(&by.into(), member.tenant, s.id, user)
                 .await?;
             Ok(Json(outcome.into()))
         }
@@ -363,12 +354,12 @@ pub(crate) async fn attend(
     user: UserId,
 ) -> ApiResult<BookingOutcome> {
     let s = state.store.session(member.tenant, session).await?;
-    state
-        .authorize(member, Permission::EventsAttendance, s.object())
+    let by = state
+        .authorize(member, Act::TakeAttendance(s.object()))
         .await?;
     Ok(state
         .store
-        .record_attendance(&member.actor(), member.tenant, s.id, user)
+        .record_attendance(&by.into(), member.tenant, s.id, user)
         .await?)
 }
 
@@ -404,14 +395,10 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let s = session_of(&state, &member, &id).await?;
-    let manage = match s.kind {
-        SessionKind::Session => Permission::SessionsManage,
-        SessionKind::Event => Permission::EventsManage,
-    };
-    state.authorize(&member, manage, s.object()).await?;
+    let by = state.authorize(&member, Act::Delete(s.object())).await?;
     state
         .store
-        .delete_session(&member.actor(), member.tenant, s.id)
+        .delete_session(&by.into(), member.tenant, s.id)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -433,10 +420,18 @@ pub async fn cancel(
     person.conceal(
         &member,
         async {
-            may_book(&state, &member, &s, user).await?;
+            let by = state
+                .authorize(
+                    &member,
+                    Act::Book {
+                        session: s.object(),
+                        learner: user,
+                    },
+                )
+                .await?;
             let outcome = state
                 .store
-                .cancel_booking(&member.actor(), member.tenant, s.id, user)
+                .cancel_booking(&by.into(), member.tenant, s.id, user)
                 .await?;
             Ok(Json(outcome.into()))
         }

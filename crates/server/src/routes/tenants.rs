@@ -2,7 +2,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use registrar_domain::access::{ObjectRef, Permission};
+use registrar_domain::access::Act;
 use registrar_domain::ids::TenantId;
 use registrar_domain::tenant::{Preset, TenantSlug};
 use registrar_domain::text::{Email, Name, Password, Username};
@@ -162,14 +162,8 @@ pub async fn update_current(
     member: Member,
     Json(body): Json<TenantPatchIn>,
 ) -> ApiResult<Json<TenantOut>> {
-    state
-        .authorize(
-            &member,
-            Permission::SystemConfigure,
-            ObjectRef::tenant(member.tenant),
-        )
-        .await?;
-    rename(&state, &member.actor(), member.tenant, body).await
+    let by = state.authorize(&member, Act::Configure).await?;
+    rename(&state, &by.into(), member.tenant, body).await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -2,7 +2,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use registrar_domain::access::{ObjectRef, Permission};
+use registrar_domain::access::Act;
 use registrar_domain::ids::{TokenId, UserId};
 use registrar_store::TokenKind;
 use serde::Deserialize;
@@ -34,13 +34,7 @@ pub async fn create(
     member: Member,
     Json(body): Json<NewTokenIn>,
 ) -> ApiResult<(StatusCode, Json<NewTokenOut>)> {
-    state
-        .authorize(
-            &member,
-            Permission::SystemConfigure,
-            ObjectRef::tenant(member.tenant),
-        )
-        .await?;
+    let by = state.authorize(&member, Act::Configure).await?;
     let user = match body.user.as_deref() {
         Some(u) => UserId::parse(u).map_err(|e| ApiError::invalid("user", e.to_string()))?,
         None => member.user.id,
@@ -56,7 +50,7 @@ pub async fn create(
         .map(|d| d.next_day().unwrap_or(d).midnight().assume_utc());
     let (record, secret) = issue_token(
         state.store.as_ref(),
-        &member.actor(),
+        &by.into(),
         Some((member.tenant, user)),
         TokenKind::Api,
         &body.name,
@@ -75,13 +69,7 @@ pub async fn create(
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "tokens",
     responses((status = 200, body = Vec<TokenOut>)), security(("bearer" = [])))]
 pub async fn list(State(state): State<AppState>, member: Member) -> ApiResult<Json<Vec<TokenOut>>> {
-    state
-        .authorize(
-            &member,
-            Permission::SystemConfigure,
-            ObjectRef::tenant(member.tenant),
-        )
-        .await?;
+    state.authorize(&member, Act::Configure).await?;
     let tokens = state.store.list_api_tokens(member.tenant).await?;
     Ok(Json(tokens.into_iter().map(Into::into).collect()))
 }
@@ -94,17 +82,11 @@ pub async fn revoke(
     member: Member,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    state
-        .authorize(
-            &member,
-            Permission::SystemConfigure,
-            ObjectRef::tenant(member.tenant),
-        )
-        .await?;
+    let by = state.authorize(&member, Act::Configure).await?;
     let id = path_id(TokenId::parse, &id)?;
     state
         .store
-        .revoke_token(&member.actor(), Some(member.tenant), id)
+        .revoke_token(&by.into(), Some(member.tenant), id)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

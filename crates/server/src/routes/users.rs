@@ -1,10 +1,10 @@
 //! Users of the caller's tenant, their passwords, groups and line managers.
 
+use registrar_domain::access::{Act, UserChange};
 use std::collections::BTreeMap;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use registrar_domain::access::{ObjectRef, Permission, UserChange};
 use registrar_domain::ids::{GroupId, UserId};
 use registrar_domain::text::{Email, Labels, Name, Password, Username};
 use registrar_domain::user::UserStatus;
@@ -98,13 +98,7 @@ pub async fn create(
     member: Member,
     Json(body): Json<NewUserIn>,
 ) -> ApiResult<(StatusCode, Json<UserOut>)> {
-    state
-        .authorize(
-            &member,
-            Permission::UsersCreate,
-            ObjectRef::tenant(member.tenant),
-        )
-        .await?;
+    let by = state.authorize(&member, Act::CreateUser).await?;
     let email = body.email.as_deref().map(Email::parse).transpose()?;
     let username = match (body.username.as_deref(), &email) {
         (Some(u), _) => Username::parse(u)?,
@@ -143,7 +137,7 @@ pub async fn create(
     state.superadmin_guard(&member, None, new.superadmin)?;
     let user = state
         .store
-        .create_user(&member.actor(), member.tenant, new)
+        .create_user(&by.into(), member.tenant, new)
         .await?;
     Ok((StatusCode::CREATED, Json(user.into())))
 }
@@ -206,9 +200,7 @@ pub async fn update(
     Json(body): Json<UserPatchIn>,
 ) -> ApiResult<Tagged<UserUpdateOut>> {
     let id = path_id(UserId::parse, &id)?;
-    state
-        .authorize(&member, Permission::UsersEdit, ObjectRef::user(id))
-        .await?;
+    let by = state.authorize(&member, Act::EditUser(id)).await?;
     let status = body.status.as_deref().map(settable_status).transpose()?;
     // Moving an expiry date changes whether the account may log in: a status change in all but
     // name, so the same rule applies.
@@ -259,7 +251,7 @@ pub async fn update(
     let expected = if_match.expect(version)?;
     let (user, version) = state
         .store
-        .update_user_at(&member.actor(), member.tenant, id, patch, expected)
+        .update_user_at(&by.into(), member.tenant, id, patch, expected)
         .await?;
     // SPEC 3.3: changing either the username or the email warns that the login changes.
     let mut warnings = vec![];
@@ -308,6 +300,8 @@ pub async fn set_password(
     Json(body): Json<PasswordIn>,
 ) -> ApiResult<StatusCode> {
     let id = path_id(UserId::parse, &id)?;
+    // Changing one's own password proves one knows the current one (authentication); whether
+    // one may set it is the engine's question either way.
     if id == member.user.id {
         let current = body.current_password.clone().ok_or_else(|| {
             ApiError::invalid(
@@ -322,16 +316,12 @@ pub async fn set_password(
                 "the current password is wrong",
             ));
         }
-    } else {
-        state
-            .authorize(&member, Permission::UsersEdit, ObjectRef::user(id))
-            .await?;
-        state.takeover_guard(&member, id)?;
     }
+    let by = state.authorize(&member, Act::ChangePassword(id)).await?;
     let hash = hash_password(Password::parse(&body.password)?).await?;
     state
         .store
-        .set_password_hash(&member.actor(), member.tenant, id, hash)
+        .set_password_hash(&by.into(), member.tenant, id, hash)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -392,19 +382,15 @@ pub async fn add_manager(
         manager: path_id(UserId::parse, &manager)?,
         source: ManagerSource::Explicit,
     };
-    state
-        .authorize(
-            &member,
-            Permission::ManagersEdit,
-            ObjectRef::user(link.managee),
-        )
+    let by = state
+        .authorize(&member, Act::SetManager(link.managee))
         .await?;
     state.access.read(member.tenant, |m| {
         m.validate_manager(link.manager, link.managee, today())
     })?;
     state
         .store
-        .add_manager(&member.actor(), member.tenant, link)
+        .add_manager(&by.into(), member.tenant, link)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -419,12 +405,10 @@ pub async fn remove_manager(
 ) -> ApiResult<StatusCode> {
     let managee = path_id(UserId::parse, &id)?;
     let manager = path_id(UserId::parse, &manager)?;
-    state
-        .authorize(&member, Permission::ManagersEdit, ObjectRef::user(managee))
-        .await?;
+    let by = state.authorize(&member, Act::SetManager(managee)).await?;
     if !state
         .store
-        .remove_manager(&member.actor(), member.tenant, manager, managee)
+        .remove_manager(&by.into(), member.tenant, manager, managee)
         .await?
     {
         return Err(ApiError::NotFound(format!(
@@ -460,6 +444,8 @@ pub async fn set_statuses(
     }
     let status = settable_status(&body.status)?;
     let mut ids = Vec::with_capacity(body.users.len());
+    // Each person is decided apart; every proof names the caller, who makes the one write.
+    let mut by = None;
     for (i, raw) in body.users.iter().enumerate() {
         let at = |e: ApiError| match e {
             ApiError::Invalid { detail, .. } | ApiError::NotFound(detail) => {
@@ -470,7 +456,7 @@ pub async fn set_statuses(
         };
         let person = super::person(&state, &member, raw).await.map_err(at)?;
         let id = person.id;
-        person
+        let proof = person
             .conceal(
                 &member,
                 state
@@ -486,10 +472,12 @@ pub async fn set_statuses(
             )
             .map_err(at)?;
         ids.push(id);
+        by = Some(proof);
     }
+    let by = by.ok_or_else(|| ApiError::invalid("users", "name 1 to 1000 users"))?;
     let users = state
         .store
-        .set_statuses(&member.actor(), member.tenant, &ids, status)
+        .set_statuses(&by.into(), member.tenant, &ids, status)
         .await?;
     Ok(Json(users.into_iter().map(Into::into).collect()))
 }

@@ -3,7 +3,7 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use registrar_domain::access::{ObjectRef, Permission};
+use registrar_domain::access::{Act, Authorized, OnNewPeople};
 use registrar_domain::ids::{GroupId, UserId};
 use registrar_domain::text::Name;
 use registrar_store::{ScimGroupRecord, ScimGroupWrite, StoreError};
@@ -119,13 +119,7 @@ async fn list_by(state: &AppState, feed: &Feed, q: &ListQuery) -> ScimResult<Res
     state.access.sync().await?;
     let visible = records
         .iter()
-        .filter(|r| {
-            state.allows(
-                &feed.member,
-                Permission::GroupsView,
-                ObjectRef::group(r.group.id),
-            )
-        })
+        .filter(|r| state.allows(&feed.member, &Act::ViewGroup(r.group.id)))
         .map(|r| render(r, &feed.base))
         .collect();
     list_response(visible, q)
@@ -135,14 +129,12 @@ async fn load(
     state: &AppState,
     feed: &Feed,
     raw: &str,
-    permission: Permission,
-) -> ScimResult<ScimGroupRecord> {
+    act: fn(GroupId) -> Act,
+) -> ScimResult<(Authorized, ScimGroupRecord)> {
     let id =
         GroupId::parse(raw).map_err(|_| ApiError::NotFound(format!("group {raw:?} not found")))?;
-    state
-        .authorize(&feed.member, permission, ObjectRef::group(id))
-        .await?;
-    Ok(state.store.scim_group(feed.member.tenant, id).await?)
+    let by = state.authorize(&feed.member, act(id)).await?;
+    Ok((by, state.store.scim_group(feed.member.tenant, id).await?))
 }
 
 pub async fn get(
@@ -152,7 +144,7 @@ pub async fn get(
     headers: HeaderMap,
     Params(p): Params<Projection>,
 ) -> ScimResult<Response> {
-    let record = load(&state, &feed, &id, Permission::GroupsView).await?;
+    let (_, record) = load(&state, &feed, &id, Act::ViewGroup).await?;
     Ok(read_response(
         &headers,
         record.version,
@@ -168,24 +160,20 @@ pub async fn create(
 ) -> ScimResult<Response> {
     let member = &feed.member;
     let input = parse(&body)?;
-    state
-        .authorize(
-            member,
-            Permission::GroupsCreate,
-            ObjectRef::tenant(member.tenant),
-        )
+    let by = state
+        .authorize(member, Act::CreateGroup { parent: None })
         .await?;
     // A new group carries no grants yet, so joining it hands nobody anything; adding people
     // still needs groups.members, over people the group does not hold yet.
     if !input.members.is_empty() {
         state.access.read(member.tenant, |m| {
-            m.validate_on_new_people(member.user.id, Permission::GroupsMembers)
+            m.validate_on_new_people(member.user.id, OnNewPeople::AddToGroup)
         })?;
     }
     let record = state
         .store
         .scim_write_group(
-            &member.actor(),
+            &by.into(),
             member.tenant,
             ScimGroupWrite {
                 id: None,
@@ -213,10 +201,10 @@ async fn write(
     let member = &feed.member;
     let id = current.group.id;
     let input = parse(desired)?;
+    // Each change is decided apart; the proof of any of them is the caller's to write with.
+    let mut by = None;
     if input.name != current.group.name || input.external_id != current.external_id {
-        state
-            .authorize(member, Permission::GroupsEdit, ObjectRef::group(id))
-            .await?;
+        by = Some(state.authorize(member, Act::EditGroup(id)).await?);
     }
     let had: Vec<UserId> = current.members.clone();
     let added: Vec<UserId> = input
@@ -226,19 +214,21 @@ async fn write(
         .copied()
         .collect();
     if !added.is_empty() || had.iter().any(|u| !input.members.contains(u)) {
-        state
-            .authorize(member, Permission::GroupsMembers, ObjectRef::group(id))
-            .await?;
+        by = Some(state.authorize(member, Act::ManageMembers(id)).await?);
     }
     for user in added {
         state.access.read(member.tenant, |m| {
             m.validate_membership(member.user.id, user, id, today())
         })?;
     }
+    let Some(by) = by else {
+        // Nothing changes: nothing to write.
+        return Ok(current);
+    };
     state
         .store
         .scim_write_group(
-            &member.actor(),
+            &by.into(),
             member.tenant,
             ScimGroupWrite {
                 id: Some(id),
@@ -258,7 +248,7 @@ pub async fn replace(
     headers: HeaderMap,
     Body(body): Body,
 ) -> ScimResult<Response> {
-    let current = load(&state, &feed, &id, Permission::GroupsView).await?;
+    let (_, current) = load(&state, &feed, &id, Act::ViewGroup).await?;
     check_if_match(&headers, current.version)?;
     let record = write(&state, &feed, current, &body).await?;
     Ok(resource_response(
@@ -274,7 +264,7 @@ pub async fn patch(
     headers: HeaderMap,
     Body(body): Body,
 ) -> ScimResult<Response> {
-    let current = load(&state, &feed, &id, Permission::GroupsView).await?;
+    let (_, current) = load(&state, &feed, &id, Act::ViewGroup).await?;
     check_if_match(&headers, current.version)?;
     let mut desired = render(&current, &feed.base);
     patch::apply(&mut desired, &body, patch::GROUP_SHAPE)?;
@@ -291,11 +281,11 @@ pub async fn delete(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> ScimResult<Response> {
-    let current = load(&state, &feed, &id, Permission::GroupsDelete).await?;
+    let (by, current) = load(&state, &feed, &id, Act::DeleteGroup).await?;
     check_if_match(&headers, current.version)?;
     state
         .store
-        .scim_delete_group(&feed.member.actor(), feed.member.tenant, current.group.id)
+        .scim_delete_group(&by.into(), feed.member.tenant, current.group.id)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

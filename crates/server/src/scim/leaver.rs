@@ -2,7 +2,7 @@
 //! through the JSON API (`/api/v1/tenant/leaver-policy`), applied by the feed.
 
 use axum::extract::State;
-use registrar_domain::access::{AccessModel, Change, ObjectRef, Permission, Principal};
+use registrar_domain::access::{AccessModel, Act, Change, Principal};
 use registrar_domain::ids::UserId;
 use registrar_store::{LeaverPolicy, LogEntry};
 use serde::{Deserialize, Serialize};
@@ -22,13 +22,7 @@ pub struct LeaverPolicyIo {
 #[utoipa::path(get, path = "/api/v1/tenant/leaver-policy", tag = "scim",
     responses((status = 200, body = LeaverPolicyIo)), security(("bearer" = [])))]
 pub async fn get(State(state): State<AppState>, member: Member) -> ApiResult<Json<LeaverPolicyIo>> {
-    state
-        .authorize(
-            &member,
-            Permission::SystemConfigure,
-            ObjectRef::tenant(member.tenant),
-        )
-        .await?;
+    state.authorize(&member, Act::Configure).await?;
     let policy = state.store.leaver_policy(member.tenant).await?;
     Ok(Json(LeaverPolicyIo {
         leaver_policy: policy.code().to_owned(),
@@ -43,17 +37,11 @@ pub async fn set(
     member: Member,
     Json(body): Json<LeaverPolicyIo>,
 ) -> ApiResult<Json<LeaverPolicyIo>> {
-    state
-        .authorize(
-            &member,
-            Permission::SystemConfigure,
-            ObjectRef::tenant(member.tenant),
-        )
-        .await?;
+    let by = state.authorize(&member, Act::Configure).await?;
     let policy = LeaverPolicy::parse(&body.leaver_policy)?;
     state
         .store
-        .set_leaver_policy(&member.actor(), member.tenant, policy)
+        .set_leaver_policy(&by.into(), member.tenant, policy)
         .await?;
     Ok(Json(LeaverPolicyIo {
         leaver_policy: policy.code().to_owned(),
@@ -73,7 +61,7 @@ pub fn grant_removals(m: &AccessModel, actor: UserId, leaver: UserId) -> ApiResu
         .values()
         .filter(|g| g.principal == principal && !m.role(g.role).is_some_and(|r| r.owner))
     {
-        m.validate_revoke(Some(actor), grant.id, today())?;
+        m.validate_revoke(actor, grant.id, today())?;
         entries.push(LogEntry {
             action: "grant.revoked",
             entity: "grant",

@@ -4,7 +4,7 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use registrar_domain::access::{ObjectRef, Permission, UserChange};
+use registrar_domain::access::{Act, Authorized, OnNewPeople, UserChange};
 use registrar_domain::ids::UserId;
 use registrar_domain::text::{Email, Name, Username};
 use registrar_domain::user::UserStatus;
@@ -292,13 +292,7 @@ async fn list_by(state: &AppState, feed: &Feed, q: &ListQuery) -> ScimResult<Res
     state.access.sync().await?;
     let visible = records
         .iter()
-        .filter(|r| {
-            state.allows(
-                &feed.member,
-                Permission::UsersView,
-                ObjectRef::user(r.user.id),
-            )
-        })
+        .filter(|r| state.allows(&feed.member, &Act::ViewUser(r.user.id)))
         .map(|r| render(r, &feed.base))
         .collect();
     list_response(visible, q)
@@ -308,14 +302,12 @@ async fn load(
     state: &AppState,
     feed: &Feed,
     raw: &str,
-    permission: Permission,
-) -> ScimResult<ScimUserRecord> {
+    act: fn(UserId) -> Act,
+) -> ScimResult<(Authorized, ScimUserRecord)> {
     let id =
         UserId::parse(raw).map_err(|_| ApiError::NotFound(format!("user {raw:?} not found")))?;
-    state
-        .authorize(&feed.member, permission, ObjectRef::user(id))
-        .await?;
-    Ok(state.store.scim_user(feed.member.tenant, id).await?)
+    let by = state.authorize(&feed.member, act(id)).await?;
+    Ok((by, state.store.scim_user(feed.member.tenant, id).await?))
 }
 
 pub async fn get(
@@ -325,7 +317,7 @@ pub async fn get(
     headers: HeaderMap,
     Params(p): Params<Projection>,
 ) -> ScimResult<Response> {
-    let record = load(&state, &feed, &id, Permission::UsersView).await?;
+    let (_, record) = load(&state, &feed, &id, Act::ViewUser).await?;
     Ok(read_response(
         &headers,
         record.version,
@@ -341,13 +333,7 @@ pub async fn create(
 ) -> ScimResult<Response> {
     let member = &feed.member;
     let input = parse(&body)?;
-    state
-        .authorize(
-            member,
-            Permission::UsersCreate,
-            ObjectRef::tenant(member.tenant),
-        )
-        .await?;
+    let by = state.authorize(member, Act::CreateUser).await?;
     // The engine's rule for line management (only active accounts are managed) holds for a
     // person the feed creates too.
     if !input.active && input.manager.is_some() {
@@ -358,7 +344,7 @@ pub async fn create(
     }
     if input.manager.is_some() {
         state.access.read(member.tenant, |m| {
-            m.validate_on_new_people(member.user.id, Permission::ManagersEdit)
+            m.validate_on_new_people(member.user.id, OnNewPeople::SetManager)
         })?;
     }
     let write = ScimUserWrite {
@@ -383,7 +369,7 @@ pub async fn create(
     };
     let record = state
         .store
-        .scim_write_user(&member.actor(), member.tenant, write)
+        .scim_write_user(&by.into(), member.tenant, write)
         .await
         .map_err(write_error)?;
     Ok(resource_response(
@@ -399,6 +385,7 @@ pub async fn create(
 async fn write(
     state: &AppState,
     feed: &Feed,
+    by: Authorized,
     current: ScimUserRecord,
     desired: &Value,
     version: Option<i64>,
@@ -425,9 +412,7 @@ async fn write(
         m.validate_user_change(member.user.id, id, change, today())
     })?;
     if input.manager != current.manager {
-        state
-            .authorize(member, Permission::ManagersEdit, ObjectRef::user(id))
-            .await?;
+        state.authorize(member, Act::SetManager(id)).await?;
         if let Some(manager) = input.manager {
             state
                 .access
@@ -474,11 +459,7 @@ async fn write(
             suspend_enrollments: policy == LeaverPolicy::SuspendEnrollments,
             version,
         };
-        match state
-            .store
-            .scim_write_user(&member.actor(), tenant, w)
-            .await
-        {
+        match state.store.scim_write_user(&by.into(), tenant, w).await {
             Err(StoreError::Stale { .. }) => continue,
             other => return other.map_err(write_error),
         }
@@ -497,18 +478,18 @@ async fn write_fresh(
     state: &AppState,
     feed: &Feed,
     id: &str,
-    permission: Permission,
+    act: fn(UserId) -> Act,
     headers: &HeaderMap,
     desired: impl Fn(&ScimUserRecord) -> ScimResult<Value>,
-) -> ScimResult<ScimUserRecord> {
+) -> ScimResult<(Authorized, ScimUserRecord)> {
     for _ in 0..5 {
-        let current = load(state, feed, id, permission).await?;
+        let (by, current) = load(state, feed, id, act).await?;
         let condition = check_if_match(headers, current.version)?;
         let read_at = current.version;
         let want = desired(&current)?;
-        match write(state, feed, current, &want, Some(read_at)).await {
+        match write(state, feed, by, current, &want, Some(read_at)).await {
             Err(ScimError::Api(ApiError::PreconditionFailed(_))) if condition.is_none() => continue,
-            other => return other,
+            other => return other.map(|record| (by, record)),
         }
     }
     Err(ApiError::Conflict {
@@ -525,7 +506,7 @@ pub async fn replace(
     headers: HeaderMap,
     Body(body): Body,
 ) -> ScimResult<Response> {
-    let record = write_fresh(&state, &feed, &id, Permission::UsersEdit, &headers, |_| {
+    let (_, record) = write_fresh(&state, &feed, &id, Act::EditUser, &headers, |_| {
         Ok(body.clone())
     })
     .await?;
@@ -542,18 +523,11 @@ pub async fn patch(
     headers: HeaderMap,
     Body(body): Body,
 ) -> ScimResult<Response> {
-    let record = write_fresh(
-        &state,
-        &feed,
-        &id,
-        Permission::UsersEdit,
-        &headers,
-        |current| {
-            let mut desired = render(current, &feed.base);
-            patch::apply(&mut desired, &body, patch::USER_SHAPE)?;
-            Ok(desired)
-        },
-    )
+    let (_, record) = write_fresh(&state, &feed, &id, Act::EditUser, &headers, |current| {
+        let mut desired = render(current, &feed.base);
+        patch::apply(&mut desired, &body, patch::USER_SHAPE)?;
+        Ok(desired)
+    })
     .await?;
     Ok(resource_response(
         StatusCode::OK,
@@ -569,23 +543,16 @@ pub async fn delete(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> ScimResult<Response> {
-    let record = write_fresh(
-        &state,
-        &feed,
-        &id,
-        Permission::UsersDelete,
-        &headers,
-        |current| {
-            let mut desired = render(current, &feed.base);
-            desired["active"] = json!(false);
-            Ok(desired)
-        },
-    )
+    let (by, record) = write_fresh(&state, &feed, &id, Act::DeleteUser, &headers, |current| {
+        let mut desired = render(current, &feed.base);
+        desired["active"] = json!(false);
+        Ok(desired)
+    })
     .await?;
     let uid = record.user.id;
     state
         .store
-        .scim_delete_user(&feed.member.actor(), feed.member.tenant, uid)
+        .scim_delete_user(&by.into(), feed.member.tenant, uid)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

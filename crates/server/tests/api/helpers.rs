@@ -41,7 +41,7 @@ pub async fn spawn_app_on(db: TestDatabase, settings: Settings) -> TestApp {
     let (tenant, admin) = new_tenant(&store, "acme").await;
     let (_, token) = issue_token(
         store.as_ref(),
-        &Actor::Cli,
+        &Actor::cli(),
         Some((tenant.id, admin.id)),
         TokenKind::Api,
         "tests",
@@ -51,7 +51,7 @@ pub async fn spawn_app_on(db: TestDatabase, settings: Settings) -> TestApp {
     .unwrap();
     let (_, operator_token) = issue_token(
         store.as_ref(),
-        &Actor::Cli,
+        &Actor::cli(),
         None,
         TokenKind::Operator,
         "ops",
@@ -90,7 +90,7 @@ pub async fn spawn_app_on(db: TestDatabase, settings: Settings) -> TestApp {
 pub async fn new_tenant(store: &Arc<dyn Store>, slug: &str) -> (Tenant, User) {
     let (tenant, admin) = create_tenant(
         store.as_ref(),
-        &Actor::Cli,
+        &Actor::cli(),
         TenantSlug::parse(slug).unwrap(),
         Name::parse("name", &format!("{slug} inc")).unwrap(),
         Preset::ClassicLms,
@@ -221,7 +221,7 @@ pub async fn feed_token(app: &TestApp, user: &Value) -> String {
     let id = registrar_domain::ids::UserId::parse(&s(user, "id")).unwrap();
     issue_token(
         app.store.as_ref(),
-        &Actor::Cli,
+        &Actor::cli(),
         Some((app.tenant.id, id)),
         TokenKind::Api,
         "feed",

@@ -238,7 +238,7 @@ async fn status_and_manager_files_apply_with_the_engine_rules() {
 async fn group_roles_tenant(app: &TestApp) -> (registrar_domain::ids::TenantId, String) {
     let (tenant, admin) = create_tenant(
         app.store.as_ref(),
-        &Actor::Cli,
+        &Actor::cli(),
         TenantSlug::parse("groups").unwrap(),
         Name::parse("name", "Groups inc").unwrap(),
         Preset::GroupRoles,
@@ -253,7 +253,7 @@ async fn group_roles_tenant(app: &TestApp) -> (registrar_domain::ids::TenantId, 
     .unwrap();
     let (_, token) = issue_token(
         app.store.as_ref(),
-        &Actor::Cli,
+        &Actor::cli(),
         Some((tenant.id, admin.unwrap().id)),
         TokenKind::Api,
         "tests",
@@ -349,7 +349,7 @@ async fn an_importer_cannot_grant_a_role_they_do_not_hold() {
         .unwrap();
     let (_, gina_token) = issue_token(
         app.store.as_ref(),
-        &Actor::Cli,
+        &Actor::cli(),
         Some((tenant, gina.id)),
         TokenKind::Api,
         "gina",
@@ -401,7 +401,7 @@ async fn exports_neutralise_formulas_and_show_only_what_the_caller_may_see() {
     // Ann (a student) sees only herself.
     let (_, ann_token) = issue_token(
         app.store.as_ref(),
-        &Actor::Cli,
+        &Actor::cli(),
         Some((app.tenant.id, ann["id"].as_str().unwrap().parse().unwrap())),
         TokenKind::Api,
         "ann",

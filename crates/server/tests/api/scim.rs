@@ -20,7 +20,7 @@ const PATCH: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 async fn feed_tenant(app: &TestApp, slug: &str) -> String {
     let (tenant, admin) = create_tenant(
         app.store.as_ref(),
-        &Actor::Cli,
+        &Actor::cli(),
         TenantSlug::parse(slug).unwrap(),
         Name::parse("name", slug).unwrap(),
         Preset::Levels,
@@ -35,7 +35,7 @@ async fn feed_tenant(app: &TestApp, slug: &str) -> String {
     .unwrap();
     let (_, token) = issue_token(
         app.store.as_ref(),
-        &Actor::Cli,
+        &Actor::cli(),
         Some((tenant.id, admin.unwrap().id)),
         TokenKind::Api,
         "scim",
@@ -577,7 +577,7 @@ async fn a_feed_token_can_do_only_what_its_user_may() {
     let lea = app.create_user("lea", json!({})).await;
     let (_, token) = issue_token(
         app.store.as_ref(),
-        &Actor::Cli,
+        &Actor::cli(),
         Some((app.tenant.id, lea["id"].as_str().unwrap().parse().unwrap())),
         TokenKind::Api,
         "learner feed",
