@@ -528,6 +528,99 @@ fn assert_acts_agree(d: &AccessData, m: &AccessModel) {
     }
 }
 
+/// Every act of the vocabulary, over the world's people, groups and objects, answers as the
+/// reference reads the vocabulary; what the reference calls no question is an error here.
+fn assert_vocabulary_agrees(d: &AccessData, m: &AccessModel, r: &mut Rng) {
+    let mut people: Vec<UserId> = d.users.keys().copied().collect();
+    people.push(UserId::new());
+    let groups: Vec<GroupId> = d.groups.keys().copied().collect();
+    let objects = reference::all_objects(d);
+    let tenant = ObjectRef::tenant(d.tenant);
+    let mut acts = vec![
+        Act::CreateUser,
+        Act::ViewRoles,
+        Act::EditRoles,
+        Act::EditPolicies,
+        Act::ReviewAccess,
+        Act::ViewAudit,
+        Act::Configure,
+        Act::CreateGroup { parent: None },
+    ];
+    for x in &people {
+        acts.extend([
+            Act::ViewUser(*x),
+            Act::EditUser(*x),
+            Act::ChangePassword(*x),
+            Act::DeleteUser(*x),
+            Act::SetManager(*x),
+            Act::ManageAppAccess(*x),
+            Act::SendInvitation(*x),
+        ]);
+    }
+    for g in &groups {
+        acts.extend([
+            Act::ViewGroup(*g),
+            Act::CreateGroup { parent: Some(*g) },
+            Act::EditGroup(*g),
+            Act::ManageMembers(*g),
+            Act::DeleteGroup(*g),
+        ]);
+    }
+    for o in &objects {
+        acts.extend([
+            Act::View(*o),
+            Act::Edit(*o),
+            Act::Delete(*o),
+            Act::Take(*o),
+            Act::ViewEnrollments(*o),
+            Act::ApproveEnrollments(*o),
+            Act::TakeAttendance(*o),
+        ]);
+        for kind in ObjectKind::ALL {
+            acts.push(Act::Create { kind, place: *o });
+        }
+        if let Some(learner) = r.pick(&people) {
+            let statuses = EnrollmentStatus::ALL;
+            let (from, to) = (r.pick(&statuses).unwrap(), r.pick(&statuses).unwrap());
+            acts.push(Act::ChangeEnrollmentStatus {
+                object: *o,
+                learner,
+                from,
+                to,
+            });
+            acts.push(Act::ManageEnrollment {
+                object: *o,
+                learner,
+            });
+            acts.push(Act::Book {
+                session: *o,
+                learner,
+            });
+        }
+    }
+    for kind in ObjectKind::ALL {
+        acts.push(Act::Create {
+            kind,
+            place: tenant,
+        });
+    }
+    for u in d.users.keys() {
+        for act in &acts {
+            let expected = reference::act(d, *u, act, TODAY);
+            match (m.decide(*u, act, TODAY), expected) {
+                (Ok(got), Some(expected)) => {
+                    assert_eq!(got.allowed(), expected, "{u} {act:?}: {got}");
+                    assert_eq!(got.authorized().is_some(), expected, "proof of {u} {act:?}");
+                }
+                (Ok(got), None) => {
+                    panic!("{u} {act:?}: the reference asks nothing, the engine answers {got}")
+                }
+                (Err(_), _) => {}
+            }
+        }
+    }
+}
+
 /// Recording learning objects (existing ones, moved or not, and new ones) answers as the
 /// reference does.
 fn assert_put_object_agrees(d: &AccessData, m: &AccessModel, r: &mut Rng) {
@@ -563,6 +656,12 @@ proptest! {
     fn recording_learning_objects_agrees_with_the_reference(seed in any::<u64>()) {
         let (data, model) = random_world(seed, 70);
         assert_put_object_agrees(&data, &model, &mut Rng(seed ^ 0x0B1E));
+    }
+
+    #[test]
+    fn every_act_of_the_vocabulary_agrees_with_the_reference(seed in any::<u64>()) {
+        let (data, model) = random_world(seed, 70);
+        assert_vocabulary_agrees(&data, &model, &mut Rng(seed ^ 0xAC75));
     }
 
     #[test]
