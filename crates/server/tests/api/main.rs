@@ -12,6 +12,7 @@ mod hardening;
 mod helpers;
 mod imports;
 mod isolation;
+mod one_decider;
 mod one_rule;
 mod operations;
 mod scim;
