@@ -297,6 +297,18 @@ pub fn check_transition(
     if allowed { Ok(()) } else { refuse("") }
 }
 
+/// What the leaver policy makes of a leaver's enrollment in a course of type `course`: an open
+/// one is suspended, a completed one keeps its record, a suspended one stays. The move is one
+/// [`check_transition`] allows, like any other.
+pub fn leaver_status(course: CourseType, from: EnrollmentStatus) -> Option<EnrollmentStatus> {
+    if matches!(from, S::Completed | S::Suspended) {
+        return None;
+    }
+    check_transition(course, from, S::Suspended)
+        .ok()
+        .map(|()| S::Suspended)
+}
+
 /// Whether moving an enrollment from `from` to `to` lets a learner off the waiting list or
 /// confirms their booking: an approval, whichever way it is asked for, so it needs the approve
 /// permission even as a plain status edit.

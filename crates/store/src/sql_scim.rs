@@ -6,7 +6,9 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use registrar_domain::access::{AccessGroup, AccessUser, Change, EnrollmentStatus, ObjectId};
+use registrar_domain::access::{AccessGroup, AccessUser, Change, ObjectId};
+use registrar_domain::course::Enrollment;
+use registrar_domain::lifecycle;
 use registrar_domain::group::Group;
 use registrar_domain::ids::{GroupId, TenantId, UserId};
 use registrar_domain::text::{Email, Name, Username};
@@ -465,53 +467,41 @@ where
             })
     }
 
-    /// Every open enrollment of a leaver becomes `suspended`, each with its change-log row.
+    /// What the domain's leaver rule makes of each of a leaver's enrollments, written as every
+    /// status change is (`write_status`), each with its change-log row.
     async fn suspend_enrollments(
         tx: &mut DB::Connection,
         actor: &Actor,
         tenant: TenantId,
         user: UserId,
     ) -> StoreResult<()> {
-        let rows: Vec<(String, String)> = sqlx::query_as::<DB, (String, String)>(
-            "SELECT course_id, status FROM enrollments WHERE tenant_id = $1 AND user_id = $2 \
+        let courses: Vec<String> = sqlx::query_scalar::<DB, String>(
+            "SELECT course_id FROM enrollments WHERE tenant_id = $1 AND user_id = $2 \
              ORDER BY course_id",
         )
         .bind(tenant.to_string())
         .bind(user.to_string())
         .fetch_all(&mut *tx)
         .await?;
-        let suspended = EnrollmentStatus::Suspended.code();
-        for (course, status) in rows {
-            if status == suspended || status == EnrollmentStatus::Completed.code() {
+        for course in courses {
+            let course = ObjectId::from_uuid(uuid("enrollment", &course)?);
+            let c = Self::load_course(&mut *tx, tenant, course).await?;
+            let before = Self::load_enrollment(&mut *tx, tenant, course, user).await?;
+            let Some(to) = lifecycle::leaver_status(c.course_type, before.status) else {
                 continue;
-            }
-            sqlx::query::<DB>(
-                "UPDATE enrollments SET status = $1, updated_at = $2 \
-                 WHERE tenant_id = $3 AND course_id = $4 AND user_id = $5",
-            )
-            .bind(suspended.to_owned())
-            .bind(to_millis(now()))
-            .bind(tenant.to_string())
-            .bind(course.clone())
-            .bind(user.to_string())
-            .execute(&mut *tx)
-            .await?;
-            Self::record(
+            };
+            let after = Enrollment {
+                status: to,
+                updated_at: now(),
+                ..before.clone()
+            };
+            Self::write_status(
                 &mut *tx,
-                Entry {
-                    tenant: Some(tenant),
-                    actor,
-                    action: "enrollment.suspended_as_leaver",
-                    entity: "enrollment",
-                    entity_id: format!("{course}:{user}"),
-                    before: Some(serde_json::json!({ "status": status })),
-                    after: Some(serde_json::json!({ "status": suspended })),
-                    access: vec![Change::SetEnrollment {
-                        user,
-                        course: ObjectId::from_uuid(uuid("enrollment", &course)?),
-                        status: EnrollmentStatus::Suspended,
-                    }],
-                },
+                actor,
+                tenant,
+                Some(&before),
+                &after,
+                "enrollment.suspended_as_leaver",
             )
             .await?;
         }
