@@ -213,7 +213,7 @@ pub async fn create(
             &member,
             Act::Create {
                 kind: ObjectKind::Course,
-                place: place,
+                place,
             },
         )
         .await?;
