@@ -858,7 +858,9 @@ pub async fn run(
     let by = match by {
         Some(by) => by,
         None => access
-            .read(tenant, |m| m.decide(importer, &Act::ViewUser(importer), today()))
+            .read(tenant, |m| {
+                m.decide(importer, &Act::ViewUser(importer), today())
+            })
             .map_err(ApiError::from)?
             .authorized()
             .ok_or_else(|| ApiError::Internal("the importer may not act as themselves".into()))?,

@@ -356,6 +356,56 @@ where
         Ok(user)
     }
 
+    /// A change to a person as the domain decided it: the row, stamped with the time of the
+    /// change, and the change-log entry that says what changed (with the engine's
+    /// `UpsertUser`). The JSON API's patch, a bulk status change, the SCIM feed and the CSV
+    /// import all describe a changed person this way and write it with [`Self::write_user`];
+    /// `None` when nothing changes.
+    pub(crate) fn user_change<'a>(
+        tenant: TenantId,
+        actor: &'a Actor,
+        action: &'static str,
+        before: &User,
+        after: &User,
+    ) -> Option<(User, Entry<'a>)> {
+        if after == before {
+            return None;
+        }
+        let after = User {
+            updated_at: now(),
+            ..after.clone()
+        };
+        let entry = Entry {
+            tenant: Some(tenant),
+            actor,
+            action,
+            entity: "user",
+            entity_id: after.id.to_string(),
+            before: Some(user_json(before)),
+            after: Some(user_json(&after)),
+            access: vec![Change::UpsertUser(AccessUser::from(&after))],
+        };
+        Some((after, entry))
+    }
+
+    /// Writes a [`Self::user_change`] and its change-log row; the person as written and the
+    /// revision, or `None` when nothing changes.
+    pub(crate) async fn rewrite_user(
+        tx: &mut DB::Connection,
+        tenant: TenantId,
+        actor: &Actor,
+        action: &'static str,
+        before: &User,
+        after: &User,
+    ) -> StoreResult<Option<(User, i64)>> {
+        let Some((after, entry)) = Self::user_change(tenant, actor, action, before, after) else {
+            return Ok(None);
+        };
+        Self::write_user(tx, &after, false).await?;
+        let revision = Self::record(tx, entry).await?;
+        Ok(Some((after, revision)))
+    }
+
     pub(crate) async fn write_user(
         tx: &mut DB::Connection,
         u: &User,
@@ -677,27 +727,13 @@ where
         if let Some(v) = patch.primary_group {
             after.primary_group = v;
         }
-        if after == before {
+        let Some(written) =
+            Self::rewrite_user(&mut tx, tenant, actor, "user.updated", &before, &after).await?
+        else {
             return Ok((before, version));
-        }
-        after.updated_at = now();
-        Self::write_user(&mut tx, &after, false).await?;
-        let version = Self::record(
-            &mut tx,
-            Entry {
-                tenant: Some(tenant),
-                actor,
-                action: "user.updated",
-                entity: "user",
-                entity_id: id.to_string(),
-                before: Some(user_json(&before)),
-                after: Some(user_json(&after)),
-                access: vec![Change::UpsertUser(AccessUser::from(&after))],
-            },
-        )
-        .await?;
+        };
         tx.commit().await?;
-        Ok((after, version))
+        Ok(written)
     }
 
     async fn set_statuses(
@@ -711,31 +747,16 @@ where
         let mut changed = Vec::with_capacity(users.len());
         for id in users {
             let before = Self::load_user(&mut tx, tenant, *id).await?;
-            if before.status == status {
-                changed.push(before);
-                continue;
-            }
             let after = User {
                 status,
-                updated_at: now(),
                 ..before.clone()
             };
-            Self::write_user(&mut tx, &after, false).await?;
-            Self::record(
-                &mut tx,
-                Entry {
-                    tenant: Some(tenant),
-                    actor,
-                    action: "user.status_set",
-                    entity: "user",
-                    entity_id: id.to_string(),
-                    before: Some(user_json(&before)),
-                    after: Some(user_json(&after)),
-                    access: vec![Change::UpsertUser(AccessUser::from(&after))],
-                },
-            )
-            .await?;
-            changed.push(after);
+            match Self::rewrite_user(&mut tx, tenant, actor, "user.status_set", &before, &after)
+                .await?
+            {
+                Some((after, _)) => changed.push(after),
+                None => changed.push(before),
+            }
         }
         tx.commit().await?;
         Ok(changed)

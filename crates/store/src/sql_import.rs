@@ -204,19 +204,28 @@ where
                     });
                     created.push(u);
                 }
-                ImportOp::UpdateUser { before, mut after } => {
+                ImportOp::UpdateUser { before, after } => {
                     // Rows created earlier in this batch must exist before they are updated.
                     self.insert_users(&std::mem::take(&mut created)).await?;
-                    after.updated_at = now();
-                    SqlStore::<DB>::write_user(&mut self.tx, &after, false).await?;
-                    log.push(Pending {
-                        action: "user.updated",
-                        entity: "user",
-                        entity_id: after.id.to_string(),
-                        before: Some(user_json(&before).to_string()),
-                        after: Some(user_json(&after).to_string()),
-                        access: access_json(&[Change::UpsertUser(AccessUser::from(&after))])?,
-                    });
+                    // The one description of a changed person; its log row joins the batch.
+                    let change = SqlStore::<DB>::user_change(
+                        self.tenant,
+                        actor,
+                        "user.updated",
+                        &before,
+                        &after,
+                    );
+                    if let Some((after, e)) = change {
+                        SqlStore::<DB>::write_user(&mut self.tx, &after, false).await?;
+                        log.push(Pending {
+                            action: e.action,
+                            entity: e.entity,
+                            entity_id: e.entity_id,
+                            before: e.before.map(|v| v.to_string()),
+                            after: e.after.map(|v| v.to_string()),
+                            access: access_json(&e.access)?,
+                        });
+                    }
                 }
                 ImportOp::Log(e) => log.push(Pending {
                     action: e.action,

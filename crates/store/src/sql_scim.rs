@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use registrar_domain::access::{AccessGroup, AccessUser, Change, ObjectId};
+use registrar_domain::access::{AccessGroup, Change, ObjectId};
 use registrar_domain::course::Enrollment;
 use registrar_domain::group::Group;
 use registrar_domain::ids::{GroupId, TenantId, UserId};
@@ -17,8 +17,7 @@ use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 
 use crate::backend::Backend;
 use crate::rows::{
-    GROUP_COLUMNS, GroupRow, USER_COLUMNS, UserRow, from_millis, group_json, to_millis, user_json,
-    uuid,
+    GROUP_COLUMNS, GroupRow, USER_COLUMNS, UserRow, from_millis, group_json, to_millis, uuid,
 };
 use crate::sql::{Entry, SqlStore, convert, now};
 use crate::{Actor, LogEntry, NewUser, StoreError, StoreResult};
@@ -685,27 +684,7 @@ where
                     status: w.status,
                     ..before.clone()
                 };
-                if after != before {
-                    let after = User {
-                        updated_at: now(),
-                        ..after
-                    };
-                    Self::write_user(&mut tx, &after, false).await?;
-                    Self::record(
-                        &mut tx,
-                        Entry {
-                            tenant: Some(tenant),
-                            actor,
-                            action: "user.updated",
-                            entity: "user",
-                            entity_id: id.to_string(),
-                            before: Some(user_json(&before)),
-                            after: Some(user_json(&after)),
-                            access: vec![Change::UpsertUser(AccessUser::from(&after))],
-                        },
-                    )
-                    .await?;
-                }
+                Self::rewrite_user(&mut tx, tenant, actor, "user.updated", &before, &after).await?;
                 id
             }
         };
