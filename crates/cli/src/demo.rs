@@ -804,7 +804,10 @@ fn describe(slug: &'static str, preset: Preset, objects: Vec<(ObjectRef, &'stati
                     "to confirm for a session of Rust for Platform Teams",
                 ),
                 ("leo.leaver", "deactivated: login refused"),
-                ("carl.contractor", "expired: login refused"),
+                (
+                    "carl.contractor",
+                    "expired: login refused; moving expires_on restores his status",
+                ),
             ],
         ),
         Preset::Levels => (

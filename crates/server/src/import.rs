@@ -494,14 +494,25 @@ impl Run<'_> {
                 } else {
                     "email"
                 };
-                let change = |login, status| UserChange { login, status };
-                self.model
-                    .validate_user_change(self.importer, before.id, change(login, false), today)
-                    .map_err(|e| row_error(line, login_column, e))?;
-                if after.status != before.status || after.expires_on != before.expires_on {
+                let only = |login, status, expiry| UserChange {
+                    login,
+                    status,
+                    expiry,
+                };
+                let ask = |change, column| {
                     self.model
-                        .validate_user_change(self.importer, before.id, change(false, true), today)
-                        .map_err(|e| row_error(line, "status", e))?;
+                        .validate_user_change(self.importer, before.id, change, today)
+                        .map_err(|e| row_error(line, column, e))
+                };
+                ask(only(login, false, false), login_column)?;
+                // The expiry first: moving it is what restores an expired person, whose status
+                // then follows; each refusal names its own column.
+                let expiry = after.expires_on != before.expires_on;
+                if expiry {
+                    ask(only(false, false, true), "expires_on")?;
+                }
+                if after.status != before.status {
+                    ask(only(false, true, expiry), "status")?;
                 }
                 self.apply(Change::UpsertUser(AccessUser::from(&after)))
                     .map_err(|e| RowError { line, ..e })?;
@@ -649,6 +660,7 @@ impl Run<'_> {
         let change = UserChange {
             login: false,
             status: true,
+            expiry: false,
         };
         self.by = Some(
             self.model

@@ -22,8 +22,11 @@ use crate::ids::UserId;
 pub struct UserChange {
     /// The username or the email changes.
     pub login: bool,
-    /// The status or the expiry date changes.
+    /// The status changes.
     pub status: bool,
+    /// The expiry date moves (or is cleared): whether the account may log in changes, so the
+    /// status rule applies; it is also how an expired account is restored.
+    pub expiry: bool,
 }
 
 impl AccessModel {
@@ -572,13 +575,27 @@ impl AccessModel {
         target: UserId,
         today: Date,
     ) -> Result<(), AccessError> {
+        self.status_rule(actor, target, false, today)
+    }
+
+    /// The status rule, for a change that moves the expiry date (`moves_expiry`) or not. An
+    /// expired account keeps the status it had; moving its date restores that status (nobody
+    /// is activated by it), so that is the one change an expired account takes.
+    fn status_rule(
+        &self,
+        actor: UserId,
+        target: UserId,
+        moves_expiry: bool,
+        today: Date,
+    ) -> Result<(), AccessError> {
         if actor == target {
             return Err(AccessError::SelfStatusChange { user: actor });
         }
         let t = self
             .user_slot(target)
             .ok_or(AccessError::UnknownUser(target))?;
-        if self.effective_status(t, today) == crate::user::EffectiveStatus::Expired {
+        if !moves_expiry && self.effective_status(t, today) == crate::user::EffectiveStatus::Expired
+        {
             return Err(AccessError::ExpiredStatusChange { user: target });
         }
         let obj = ObjectRef::user(target);
@@ -646,8 +663,8 @@ impl AccessModel {
         } else {
             self.validate_superadmin_reach(actor, Some(target), false)?;
         }
-        if change.status {
-            self.validate_status_change(actor, target, today)?;
+        if change.status || change.expiry {
+            self.status_rule(actor, target, change.expiry, today)?;
         }
         Ok(Authorized::new(actor))
     }

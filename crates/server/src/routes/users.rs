@@ -202,11 +202,12 @@ pub async fn update(
     let id = path_id(UserId::parse, &id)?;
     let by = state.authorize(&member, Act::EditUser(id)).await?;
     let status = body.status.as_deref().map(settable_status).transpose()?;
-    // Moving an expiry date changes whether the account may log in: a status change in all but
-    // name, so the same rule applies.
+    // Moving an expiry date changes whether the account may log in, so the status rule applies
+    // to it too; it is also how an expired account gets its status back.
     let change = UserChange {
         login: body.username.is_some() || body.email.is_some(),
-        status: status.is_some() || body.expires_on.is_some(),
+        status: status.is_some(),
+        expiry: body.expires_on.is_some(),
     };
     state.access.read(member.tenant, |m| {
         m.validate_user_change(member.user.id, id, change, today())
@@ -465,6 +466,7 @@ pub async fn set_statuses(
                         let change = UserChange {
                             login: false,
                             status: true,
+                            expiry: false,
                         };
                         m.validate_user_change(member.user.id, id, change, today())
                     })

@@ -407,6 +407,7 @@ async fn write(
     let change = UserChange {
         login: input.username != u.username || input.email != u.email,
         status: status != u.status,
+        expiry: false,
     };
     state.access.read(tenant, |m| {
         m.validate_user_change(member.user.id, id, change, today())

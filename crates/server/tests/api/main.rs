@@ -16,5 +16,6 @@ mod one_decider;
 mod one_rule;
 mod operations;
 mod scim;
+mod seed_rules;
 mod sessions;
 mod users;
