@@ -554,6 +554,7 @@ fn assert_vocabulary_agrees(d: &AccessData, m: &AccessModel, r: &mut Rng) {
             Act::DeleteUser(*x),
             Act::SetManager(*x),
             Act::ManageAppAccess(*x),
+            Act::ViewAppAccess(*x),
             Act::SendInvitation(*x),
         ]);
     }

@@ -26,7 +26,7 @@ pub fn parse_date(field: &'static str, s: &str) -> Result<Date, ValidationError>
         .map_err(|_| ValidationError::new(field, s, "must be a date like 2027-03-31"))
 }
 
-fn timestamp(t: OffsetDateTime) -> String {
+pub(crate) fn timestamp(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()
 }
 

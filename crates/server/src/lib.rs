@@ -158,7 +158,10 @@ pub fn router(state: AppState) -> Router {
             post(sessions::approve),
         )
         .route("/sessions/{id}/attendance", post(sessions::attendance))
-        .route("/users/{id}/app-access", put(app::set_app_access))
+        .route(
+            "/users/{id}/app-access",
+            put(app::set_app_access).get(app::app_access),
+        )
         .route("/courses/{id}/app-access", post(app::course_app_access))
         .route("/app/courses", get(app::app_courses))
         .route("/users/{id}/invitation", post(app::invite))

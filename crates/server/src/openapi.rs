@@ -37,7 +37,7 @@ use crate::routes::*;
         sessions::bookings, sessions::approve, sessions::attendance, sessions::delete, sessions::cancel,
         courses::delete, courses::delete_material, courses::unenroll, courses::get_plan,
         courses::delete_plan,
-        app::set_app_access, app::course_app_access, app::app_courses, app::invite, app::settings, app::set_settings,
+        app::set_app_access, app::app_access, app::course_app_access, app::app_courses, app::invite, app::settings, app::set_settings,
         crate::scim::leaver::get, crate::scim::leaver::set,
         imports::create, imports::export,
     ),

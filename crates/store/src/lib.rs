@@ -247,6 +247,13 @@ pub trait SessionStore: Send + Sync {
 pub trait MailStore: Send + Sync {
     /// The learner's app access, `None` when switched off.
     async fn app_access(&self, tenant: TenantId, user: UserId) -> StoreResult<Option<AppAccess>>;
+    /// The person's last invitation mail: when it was queued and, once the sender took it, when
+    /// it was delivered. `None` if they were never invited.
+    async fn last_invitation(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+    ) -> StoreResult<Option<InvitationState>>;
     /// Switches app access on (or moves its end date) for each learner and, where given, sets
     /// the invitation's login details and queues its mail: all of it in one transaction, or
     /// nothing.

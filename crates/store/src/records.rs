@@ -337,6 +337,14 @@ pub struct Invitation {
     pub mail: NewMail,
 }
 
+/// Where a person's last invitation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InvitationState {
+    pub queued_at: OffsetDateTime,
+    /// When the sender delivered it; `None` while it waits in the outbox.
+    pub delivered_at: Option<OffsetDateTime>,
+}
+
 /// A queued mail waiting for the sender.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutgoingMail {

@@ -6,11 +6,11 @@ use registrar_domain::lifecycle::{AppAccess, InvitationTemplate};
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 
 use crate::backend::Backend;
-use crate::rows::{date_text, parse_date, to_millis};
+use crate::rows::{date_text, from_millis, parse_date, to_millis};
 use crate::sql::{Entry, SqlStore, now};
 use crate::{
-    Actor, AppAccessGrant, Invitation, MailStore, NewMail, OutgoingMail, StoreError, StoreResult,
-    TenantSettings,
+    Actor, AppAccessGrant, Invitation, InvitationState, MailStore, NewMail, OutgoingMail,
+    StoreError, StoreResult, TenantSettings,
 };
 
 impl<DB> SqlStore<DB>
@@ -34,10 +34,16 @@ where
     for<'r> Option<String>: Decode<'r, DB>,
     for<'r> Option<i64>: Decode<'r, DB>,
 {
-    async fn queue(tx: &mut DB::Connection, tenant: TenantId, mail: &NewMail) -> StoreResult<()> {
+    /// Queues `mail`; an invitation names the person it is for.
+    async fn queue(
+        tx: &mut DB::Connection,
+        tenant: TenantId,
+        mail: &NewMail,
+        invitee: Option<UserId>,
+    ) -> StoreResult<()> {
         sqlx::query::<DB>(
-            "INSERT INTO outbox (id, tenant_id, recipient, subject, body, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO outbox (id, tenant_id, recipient, subject, body, created_at, user_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(uuid::Uuid::now_v7().to_string())
         .bind(tenant.to_string())
@@ -45,6 +51,7 @@ where
         .bind(mail.subject.clone())
         .bind(mail.body.clone())
         .bind(to_millis(now()))
+        .bind(invitee.map(|u| u.to_string()))
         .execute(tx)
         .await?;
         Ok(())
@@ -93,6 +100,28 @@ where
         .transpose()
     }
 
+    async fn last_invitation(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+    ) -> StoreResult<Option<InvitationState>> {
+        let row: Option<(i64, Option<i64>)> = sqlx::query_as::<DB, (i64, Option<i64>)>(
+            "SELECT created_at, sent_at FROM outbox WHERE tenant_id = $1 AND user_id = $2 \
+             ORDER BY created_at DESC, id DESC LIMIT 1",
+        )
+        .bind(tenant.to_string())
+        .bind(user.to_string())
+        .fetch_optional(&self.read)
+        .await?;
+        row.map(|(queued, sent)| {
+            Ok(InvitationState {
+                queued_at: from_millis("outbox", queued)?,
+                delivered_at: sent.map(|t| from_millis("outbox", t)).transpose()?,
+            })
+        })
+        .transpose()
+    }
+
     async fn enable_app_access(
         &self,
         actor: &Actor,
@@ -120,7 +149,7 @@ where
                 .map(|i| i.mail.recipient.to_string());
             if let Some(invitation) = grant.invitation {
                 Self::new_login(&mut tx, tenant, user, invitation.password_hash).await?;
-                Self::queue(&mut tx, tenant, &invitation.mail).await?;
+                Self::queue(&mut tx, tenant, &invitation.mail, Some(user)).await?;
             }
             Self::record(
                 &mut tx,
@@ -189,7 +218,7 @@ where
         let mut tx = self.begin().await?;
         Self::load_user(&mut tx, tenant, user).await?;
         Self::new_login(&mut tx, tenant, user, invitation.password_hash).await?;
-        Self::queue(&mut tx, tenant, &invitation.mail).await?;
+        Self::queue(&mut tx, tenant, &invitation.mail, Some(user)).await?;
         Self::record(
             &mut tx,
             Entry {

@@ -32,6 +32,8 @@ pub enum Act {
     SetManager(UserId),
     /// Switching a person's learner-app access, or whether a course shows there for them.
     ManageAppAccess(UserId),
+    /// Reading a person's learner-app access: whoever sees them (oneself always).
+    ViewAppAccess(UserId),
     /// Sending a person their invitation (login details).
     SendInvitation(UserId),
 
@@ -133,6 +135,7 @@ impl AccessModel {
             Act::DeleteUser(user) => (P::UsersDelete, ObjectRef::user(*user)),
             Act::SetManager(user) => (P::ManagersEdit, ObjectRef::user(*user)),
             Act::ManageAppAccess(user) => (P::LearnerAppManage, ObjectRef::user(*user)),
+            Act::ViewAppAccess(user) => return self.decide_view_user(actor, *user, today),
             Act::SendInvitation(user) => (P::InvitationsSend, ObjectRef::user(*user)),
             Act::ViewGroup(group) => (P::GroupsView, ObjectRef::group(*group)),
             Act::CreateGroup { parent } => {

@@ -423,6 +423,7 @@ pub fn act(d: &AccessData, u: UserId, act: &Act, today: Date) -> Option<bool> {
         Act::DeleteUser(x) => on(P::UsersDelete, user(x)),
         Act::SetManager(x) => on(P::ManagersEdit, user(x)),
         Act::ManageAppAccess(x) => on(P::LearnerAppManage, user(x)),
+        Act::ViewAppAccess(x) => sees(d, u, *x, today),
         Act::SendInvitation(x) => on(P::InvitationsSend, user(x)),
         Act::ViewGroup(g) => on(P::GroupsView, group(g)),
         Act::CreateGroup { parent } => on(P::GroupsCreate, parent.as_ref().map_or(t, group)),

@@ -92,6 +92,77 @@ pub struct AppAccessOut {
     pub note: Option<String>,
 }
 
+/// An invitation mail: when it was queued and when the sender delivered it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvitationOut {
+    pub queued_at: String,
+    /// `null` while it waits in the outbox.
+    pub delivered_at: Option<String>,
+}
+
+/// One enrollment as the learner app sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AppCourseSwitchOut {
+    pub course: String,
+    pub title: String,
+    pub status: String,
+    /// Whether the course shows in the learner's app.
+    pub show_in_app: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AppAccessView {
+    /// Whether access is switched on.
+    pub on: bool,
+    /// Last day of access; `null` for no end (or when off).
+    pub until: Option<String>,
+    /// Whether access is on and not past its last day: the app lets them in.
+    pub usable: bool,
+    pub elearning: bool,
+    /// Their last invitation, `null` if they were never invited.
+    pub invitation: Option<InvitationOut>,
+    /// Each of their enrollments with its switch.
+    pub courses: Vec<AppCourseSwitchOut>,
+}
+
+/// A learner's app access as it stands: the switch, its end date, e-learning access, their last
+/// invitation and the per-course switches (SPEC 3.3). Whoever sees the person reads it.
+#[utoipa::path(get, path = "/api/v1/users/{id}/app-access", tag = "learner app",
+    responses((status = 200, body = AppAccessView), (status = 403, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn app_access(
+    State(state): State<AppState>,
+    member: Member,
+    Path(id): Path<String>,
+) -> ApiResult<Json<AppAccessView>> {
+    let id = path_id(UserId::parse, &id)?;
+    state.authorize(&member, Act::ViewAppAccess(id)).await?;
+    let access = state.store.app_access(member.tenant, id).await?;
+    let invitation = state.store.last_invitation(member.tenant, id).await?;
+    let mut courses = vec![];
+    for e in state.store.user_enrollments(member.tenant, id).await? {
+        let course = state.store.course(member.tenant, e.course).await?;
+        courses.push(AppCourseSwitchOut {
+            course: e.course.to_string(),
+            title: course.title.to_string(),
+            status: e.status.code().to_owned(),
+            show_in_app: e.show_in_app,
+        });
+    }
+    let stamp = crate::dto::timestamp;
+    Ok(Json(AppAccessView {
+        on: access.is_some(),
+        until: access.and_then(|a| a.until).map(|d| d.to_string()),
+        usable: registrar_domain::lifecycle::may_use_app(access, today()).is_ok(),
+        elearning: access.is_some_and(|a| a.elearning),
+        invitation: invitation.map(|i| InvitationOut {
+            queued_at: stamp(i.queued_at),
+            delivered_at: i.delivered_at.map(stamp),
+        }),
+        courses,
+    }))
+}
+
 /// Switches a learner's app access on (email required) or off. With the tenant's automation on,
 /// switching it on also sends the invitation with fresh login details.
 #[utoipa::path(put, path = "/api/v1/users/{id}/app-access", tag = "learner app", request_body = AppAccessIn,

@@ -1,10 +1,11 @@
 //! The rules of the reference platforms (`shared/seeds/`) that Registrar got wrong or could not
 //! express, each named after the rule and driven over HTTP.
 
+use registrar_server::mail::{Mailbox, Transport};
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_problem, ok, s, spawn_app};
+use crate::helpers::{TestApp, assert_problem, ok, person, s, spawn_app};
 
 async fn import(app: &TestApp, query: &str, body: &str) -> Response {
     app.request(
@@ -120,4 +121,94 @@ async fn an_import_restores_an_expired_account_by_its_expiry_date_and_names_the_
         .unwrap();
     assert_eq!(fay["status"], "activated", "{users}");
     assert_eq!(fay["expires_on"], "2099-12-31");
+}
+
+#[tokio::test]
+async fn learner_app_access_can_always_be_viewed_per_learner() {
+    let app = spawn_app().await;
+    let (ann, ann_token) = person(&app, "ann").await;
+    let (_, bob_token) = person(&app, "bob").await;
+    let course = ok(app
+        .send(
+            Method::POST,
+            "/api/v1/courses",
+            json!({ "title": "Selling", "published": true }),
+        )
+        .await)
+    .await;
+    ok(app
+        .send(
+            Method::POST,
+            &format!("/api/v1/courses/{}/enrollments", s(&course, "id")),
+            json!({ "user": "ann" }),
+        )
+        .await)
+    .await;
+    let path = format!("/api/v1/users/{}/app-access", s(&ann, "id"));
+    // The learner reads their own.
+    let off = ok(app
+        .request(Method::GET, &path, &ann_token)
+        .send()
+        .await
+        .unwrap())
+    .await;
+    assert_eq!(off["on"], false);
+    assert_eq!(off["usable"], false);
+    assert_eq!(off["invitation"], Value::Null);
+    assert_eq!(off["courses"][0]["title"], "Selling");
+    assert_eq!(off["courses"][0]["show_in_app"], true);
+
+    ok(app
+        .send(
+            Method::PUT,
+            "/api/v1/tenant/settings",
+            json!({ "invitation": { "subject": "Welcome", "body": "{username} / {password}" },
+                    "invite_on_app_access": true }),
+        )
+        .await)
+    .await;
+    ok(app
+        .send(
+            Method::PUT,
+            &path,
+            json!({ "on": true, "until": "2099-12-31" }),
+        )
+        .await)
+    .await;
+    ok(app
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/courses/{}/enrollments/ann", s(&course, "id")),
+            json!({ "show_in_app": false }),
+        )
+        .await)
+    .await;
+    let on = ok(app.get(&path).await).await;
+    assert_eq!(on["on"], true);
+    assert_eq!(on["usable"], true);
+    assert_eq!(on["until"], "2099-12-31");
+    assert_eq!(on["elearning"], false);
+    assert!(on["invitation"]["queued_at"].is_string(), "{on}");
+    assert_eq!(
+        on["invitation"]["delivered_at"],
+        Value::Null,
+        "still in the outbox"
+    );
+    assert_eq!(on["courses"][0]["show_in_app"], false);
+
+    let mailbox = std::env::temp_dir().join(format!("registrar-mailbox-{}.jsonl", s(&ann, "id")));
+    let transport = Transport::Mailbox(Mailbox::new(&mailbox));
+    assert_eq!(transport.drain(app.store.as_ref()).await.unwrap(), 1);
+    let delivered = ok(app.get(&path).await).await;
+    assert!(
+        delivered["invitation"]["delivered_at"].is_string(),
+        "{delivered}"
+    );
+    // Someone who does not see ann learns nothing, not even that she exists.
+    let r = app
+        .request(Method::GET, &path, &bob_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
 }
