@@ -555,6 +555,7 @@ fn assert_vocabulary_agrees(d: &AccessData, m: &AccessModel, r: &mut Rng) {
             Act::SetManager(*x),
             Act::ManageAppAccess(*x),
             Act::ViewAppAccess(*x),
+            Act::ViewResults(*x),
             Act::SendInvitation(*x),
         ]);
     }

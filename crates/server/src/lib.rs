@@ -63,6 +63,7 @@ pub fn router(state: AppState) -> Router {
         .route("/users/{id}/groups", get(users::groups))
         .route("/users/{id}/managers", get(users::managers))
         .route("/users/{id}/managees", get(users::managees))
+        .route("/users/{id}/results", get(courses::results))
         .route(
             "/users/{id}/managers/{manager_id}",
             put(users::add_manager).delete(users::remove_manager),

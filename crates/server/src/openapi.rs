@@ -31,7 +31,7 @@ use crate::routes::*;
         access::list_policies, access::create_policy, access::attach_policy, access::detach_policy,
         access::hand_over, access::put_object, access::set_feature,
         courses::create, courses::list, courses::get, courses::update, courses::add_material,
-        courses::materials, courses::enroll, courses::enrollments, courses::set_status,
+        courses::materials, courses::results, courses::enroll, courses::enrollments, courses::set_status,
         courses::approve, courses::activity, courses::create_plan, courses::plan_status_of,
         sessions::create, sessions::list, sessions::get, sessions::update, sessions::book,
         sessions::bookings, sessions::approve, sessions::attendance, sessions::delete, sessions::cancel,

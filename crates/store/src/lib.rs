@@ -103,6 +103,9 @@ pub trait CourseStore: Send + Sync {
         course: ObjectId,
         page: &PageRequest,
     ) -> StoreResult<Page<Enrollment>>;
+    /// A learner's results: each of their enrollments with its course, status and how many of
+    /// the course's materials they completed, by course title.
+    async fn results(&self, tenant: TenantId, user: UserId) -> StoreResult<Vec<CourseResult>>;
     async fn user_enrollments(
         &self,
         tenant: TenantId,

@@ -337,6 +337,20 @@ pub struct Invitation {
     pub mail: NewMail,
 }
 
+/// One line of a learner's results: an enrollment with its course and progress.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CourseResult {
+    pub course: registrar_domain::access::ObjectId,
+    pub title: Name,
+    pub status: registrar_domain::access::EnrollmentStatus,
+    pub enrolled_at: OffsetDateTime,
+    /// When the status last moved (the completion, for a completed course).
+    pub updated_at: OffsetDateTime,
+    /// The course's materials, and how many of them the learner completed.
+    pub materials: u32,
+    pub completed: u32,
+}
+
 /// Where a person's last invitation stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InvitationState {

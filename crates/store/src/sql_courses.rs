@@ -16,8 +16,8 @@ use crate::rows::{corrupt, from_millis, to_millis, user_json, uuid};
 use crate::sql::{Entry, SqlStore, convert, limit, now, paginate};
 use crate::sql_sessions::session_ref;
 use crate::{
-    Actor, CoursePatch, CourseStore, LogEntry, NewCourse, Page, PageRequest, StoreError,
-    StoreResult,
+    Actor, CoursePatch, CourseResult, CourseStore, LogEntry, NewCourse, Page, PageRequest,
+    StoreError, StoreResult,
 };
 
 const COURSE_COLUMNS: &str = "id, tenant_id, title, course_type, published, capacity, policy, \
@@ -629,6 +629,42 @@ where
         Ok(paginate(convert(rows)?, page, |e: &Enrollment| {
             e.user.to_string()
         }))
+    }
+
+    async fn results(&self, tenant: TenantId, user: UserId) -> StoreResult<Vec<CourseResult>> {
+        type Row = (String, String, String, i64, i64, i64, i64);
+        let rows: Vec<Row> = sqlx::query_as::<DB, Row>(
+            "SELECT e.course_id, c.title, e.status, e.enrolled_at, e.updated_at, \
+             (SELECT COUNT(*) FROM materials m WHERE m.tenant_id = e.tenant_id \
+              AND m.course_id = e.course_id), \
+             (SELECT COUNT(*) FROM material_progress p JOIN materials m \
+              ON m.tenant_id = p.tenant_id AND m.id = p.material_id \
+              WHERE p.tenant_id = e.tenant_id AND p.user_id = e.user_id \
+              AND m.course_id = e.course_id) \
+             FROM enrollments e JOIN courses c ON c.tenant_id = e.tenant_id AND c.id = e.course_id \
+             WHERE e.tenant_id = $1 AND e.user_id = $2 ORDER BY c.title, c.id",
+        )
+        .bind(tenant.to_string())
+        .bind(user.to_string())
+        .fetch_all(&self.read)
+        .await?;
+        let count = |n: i64| u32::try_from(n).map_err(|e| corrupt("enrollment", e));
+        rows.into_iter()
+            .map(
+                |(course, title, status, enrolled, updated, materials, completed)| {
+                    Ok(CourseResult {
+                        course: ObjectId::from_uuid(uuid("enrollment", &course)?),
+                        title: Name::parse("title", &title).map_err(|e| corrupt("course", e))?,
+                        status: EnrollmentStatus::parse(&status)
+                            .map_err(|e| corrupt("enrollment", e))?,
+                        enrolled_at: from_millis("enrollment", enrolled)?,
+                        updated_at: from_millis("enrollment", updated)?,
+                        materials: count(materials)?,
+                        completed: count(completed)?,
+                    })
+                },
+            )
+            .collect()
     }
 
     async fn user_enrollments(

@@ -66,6 +66,9 @@ pub enum Act {
     /// Opening a course as a learner (what the learner app shows).
     Take(ObjectRef),
 
+    /// Reading a learner's results (their enrollments, progress and completions): one's own
+    /// always, anyone else's with `enrollments.view` on them.
+    ViewResults(UserId),
     /// Seeing who is enrolled in (or booked onto) an object.
     ViewEnrollments(ObjectRef),
     /// Enrolling or unenrolling `learner` in `object` (the learner's manager or the object's
@@ -158,6 +161,14 @@ impl AccessModel {
             }
             Act::Delete(object) => (rights_of(object)?.delete, *object),
             Act::Take(object) => (P::CoursesAccess, *object),
+            Act::ViewResults(user) if actor == *user => {
+                return Ok(super::acts::oneself(
+                    actor,
+                    P::EnrollmentsView,
+                    ObjectRef::user(*user),
+                ));
+            }
+            Act::ViewResults(user) => (P::EnrollmentsView, ObjectRef::user(*user)),
             Act::ViewEnrollments(object) => (P::EnrollmentsView, *object),
             Act::ManageEnrollment { object, learner } => {
                 return self.decide_manage_enrollment(actor, object, *learner, today);

@@ -436,6 +436,7 @@ pub fn act(d: &AccessData, u: UserId, act: &Act, today: Date) -> Option<bool> {
         Act::Put { object, parent } => put_object(d, u, *object, *parent, today)?,
         Act::Delete(o) => on(kind(o, 3)?, *o),
         Act::Take(o) => on(P::CoursesAccess, *o),
+        Act::ViewResults(x) => *x == u || on(P::EnrollmentsView, user(x)),
         Act::ViewEnrollments(o) => on(P::EnrollmentsView, *o),
         Act::ManageEnrollment { object, learner } => {
             manage_enrollment(d, u, *object, *learner, today)

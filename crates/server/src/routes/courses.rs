@@ -350,6 +350,51 @@ pub struct EnrollIn {
     pub role: Option<String>,
 }
 
+/// One line of a learner's results.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ResultOut {
+    pub course: String,
+    pub title: String,
+    pub status: String,
+    pub enrolled_at: String,
+    /// When the status last moved: for a completed course, when it was completed.
+    pub updated_at: String,
+    pub completed: bool,
+    /// Materials of the course, and how many of them the learner completed.
+    pub materials: u32,
+    pub materials_completed: u32,
+}
+
+/// A learner's results ("My Results"): each enrollment with its status and progress. One's own
+/// always; anyone else's with `enrollments.view` on them (their manager, an administrator).
+#[utoipa::path(get, path = "/api/v1/users/{id}/results", tag = "enrollments",
+    responses((status = 200, body = Vec<ResultOut>), (status = 403, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn results(
+    State(state): State<AppState>,
+    member: Member,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<ResultOut>>> {
+    let id = super::path_id(registrar_domain::ids::UserId::parse, &id)?;
+    state.authorize(&member, Act::ViewResults(id)).await?;
+    let results = state.store.results(member.tenant, id).await?;
+    Ok(Json(
+        results
+            .into_iter()
+            .map(|r| ResultOut {
+                course: r.course.to_string(),
+                title: r.title.to_string(),
+                status: r.status.code().to_owned(),
+                enrolled_at: time(r.enrolled_at),
+                updated_at: time(r.updated_at),
+                completed: r.status == EnrollmentStatus::Completed,
+                materials: r.materials,
+                materials_completed: r.completed,
+            })
+            .collect(),
+    ))
+}
+
 /// Enrolls a learner: whoever manages enrollments of the course, or of the learner (a manager
 /// enrolls their team). The course's policy and capacity may put them on the waiting list.
 #[utoipa::path(post, path = "/api/v1/courses/{id}/enrollments", tag = "enrollments", request_body = EnrollIn,

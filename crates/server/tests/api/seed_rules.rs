@@ -212,3 +212,94 @@ async fn learner_app_access_can_always_be_viewed_per_learner() {
         .unwrap();
     assert_eq!(r.status(), 403);
 }
+
+#[tokio::test]
+async fn learners_read_their_own_results_and_nobody_elses() {
+    let app = spawn_app().await;
+    let course = ok(app
+        .send(
+            Method::POST,
+            "/api/v1/courses",
+            json!({ "title": "Selling", "published": true }),
+        )
+        .await)
+    .await;
+    let other = ok(app
+        .send(
+            Method::POST,
+            "/api/v1/courses",
+            json!({ "title": "Another", "published": true }),
+        )
+        .await)
+    .await;
+    let mut materials = vec![];
+    for title in ["Intro", "Practice"] {
+        materials.push(
+            ok(app
+                .send(
+                    Method::POST,
+                    &format!("/api/v1/courses/{}/materials", s(&course, "id")),
+                    json!({ "title": title }),
+                )
+                .await)
+            .await,
+        );
+    }
+    let (ann, ann_token) = person(&app, "ann").await;
+    let (bob, bob_token) = person(&app, "bob").await;
+    for c in [&course, &other] {
+        ok(app
+            .send(
+                Method::POST,
+                &format!("/api/v1/courses/{}/enrollments", s(c, "id")),
+                json!({ "user": "ann" }),
+            )
+            .await)
+        .await;
+    }
+    ok(app
+        .request(Method::POST, "/api/v1/activity", &ann_token)
+        .json(
+            &json!({ "course": s(&course, "id"), "activity": "completed_material",
+                       "material": s(&materials[0], "id") }),
+        )
+        .send()
+        .await
+        .unwrap())
+    .await;
+    let path = format!("/api/v1/users/{}/results", s(&ann, "id"));
+    let mine = ok(app
+        .request(Method::GET, &path, &ann_token)
+        .send()
+        .await
+        .unwrap())
+    .await;
+    let rows = mine.as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{mine}");
+    assert_eq!(rows[0]["title"], "Another");
+    assert_eq!(rows[0]["status"], "enrolled");
+    assert_eq!(rows[1]["title"], "Selling");
+    assert_eq!(rows[1]["status"], "in_progress");
+    assert_eq!(rows[1]["materials"], 2);
+    assert_eq!(rows[1]["materials_completed"], 1);
+    assert_eq!(rows[1]["completed"], false);
+    // Another learner may not read them; the administrator may.
+    let r = app
+        .request(Method::GET, &path, &bob_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(ok(app.get(&path).await).await.as_array().unwrap().len(), 2);
+    let empty = ok(app
+        .request(
+            Method::GET,
+            &format!("/api/v1/users/{}/results", s(&bob, "id")),
+            &bob_token,
+        )
+        .send()
+        .await
+        .unwrap())
+    .await;
+    assert_eq!(empty, json!([]));
+}
