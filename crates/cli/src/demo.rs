@@ -793,7 +793,7 @@ fn describe(slug: &'static str, preset: Preset, objects: Vec<(ObjectRef, &'stati
                 ("linus.platform", "Manager + group manager of Platform"),
                 (
                     "olaf.north",
-                    "half-way through Selling Basics, plan in progress; learner app on (log in with \"app\": true)",
+                    "half-way through Selling Basics, plan in progress (GET /users/{id}/results); learner app on (log in with \"app\": true; GET /users/{id}/app-access)",
                 ),
                 (
                     "tomas.south",
