@@ -16,7 +16,7 @@ use registrar_domain::lifecycle::{
     Activity, AppAccess, CourseType, EnrollmentPolicy, InvitationTemplate,
 };
 use registrar_domain::session::SessionKind;
-use registrar_domain::tenant::{Preset, TenantSlug};
+use registrar_domain::tenant::{LegalRepresentative, Preset, TenantSlug};
 use registrar_domain::text::{Email, Labels, Name, Password, Username};
 use registrar_domain::user::UserStatus;
 use registrar_server::auth::hash_password;
@@ -850,7 +850,7 @@ fn describe(slug: &'static str, preset: Preset, objects: Vec<(ObjectRef, &'stati
             vec![
                 (
                     "oscar.owner",
-                    "Owner (billing); hand-over makes the old owner Platform Admin",
+                    "Owner (billing: GET /tenant/legal-representative); hand-over makes the old owner Platform Admin",
                 ),
                 ("olga.admin", "Admin of the Engineering Guild"),
                 ("aaron.author", "Author; course author of Intro to Rust"),
@@ -1373,6 +1373,17 @@ async fn group_roles(
     for learner in ["lena.learner", "luis.learner"] {
         b.grant(learner, "learner", eng).await?;
     }
+    // The name on the invoices: a tenant setting, not a role.
+    b.store
+        .set_legal_representative(
+            &Actor::cli(),
+            b.tenant,
+            Some(LegalRepresentative {
+                name: Name::parse("name", "Hooli Campus Ltd")?,
+                address: Some(Name::parse("address", "1 Infinite Loop, Palo Alto")?),
+            }),
+        )
+        .await?;
     Ok(describe("groups-demo", Preset::GroupRoles, b.objects))
 }
 

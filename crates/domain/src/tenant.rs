@@ -119,3 +119,12 @@ mod tests {
         assert_eq!(Preset::parse("moodle").unwrap_err().field, "preset");
     }
 }
+
+/// The tenant's legal representative: not a role but the name, with an address, that its
+/// invoices carry when it sells training (SPEC section 2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LegalRepresentative {
+    pub name: crate::text::Name,
+    /// One line, as the invoice prints it.
+    pub address: Option<crate::text::Name>,
+}

@@ -544,6 +544,7 @@ fn assert_vocabulary_agrees(d: &AccessData, m: &AccessModel, r: &mut Rng) {
         Act::ReviewAccess,
         Act::ViewAudit,
         Act::Configure,
+        Act::ViewBilling,
         Act::CreateGroup { parent: None },
     ];
     for x in &people {

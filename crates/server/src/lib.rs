@@ -56,6 +56,12 @@ pub fn router(state: AppState) -> Router {
             "/tenant",
             get(tenants::current).patch(tenants::update_current),
         )
+        .route(
+            "/tenant/legal-representative",
+            get(tenants::legal_representative)
+                .put(tenants::set_legal_representative)
+                .delete(tenants::remove_legal_representative),
+        )
         .route("/users", get(users::list).post(users::create))
         .route("/users/status", post(users::set_statuses))
         .route("/users/{id}", get(users::get).patch(users::update))

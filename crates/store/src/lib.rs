@@ -250,6 +250,18 @@ pub trait SessionStore: Send + Sync {
 pub trait MailStore: Send + Sync {
     /// The learner's app access, `None` when switched off.
     async fn app_access(&self, tenant: TenantId, user: UserId) -> StoreResult<Option<AppAccess>>;
+    /// The tenant's legal representative, if it has named one.
+    async fn legal_representative(
+        &self,
+        tenant: TenantId,
+    ) -> StoreResult<Option<LegalRepresentative>>;
+    /// Names the legal representative (or, with `None`, removes it), audited.
+    async fn set_legal_representative(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        representative: Option<LegalRepresentative>,
+    ) -> StoreResult<()>;
     /// The person's last invitation mail: when it was queued and, once the sender took it, when
     /// it was delivered. `None` if they were never invited.
     async fn last_invitation(

@@ -351,6 +351,8 @@ pub struct CourseResult {
     pub completed: u32,
 }
 
+pub use registrar_domain::tenant::LegalRepresentative;
+
 /// Where a person's last invitation stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InvitationState {

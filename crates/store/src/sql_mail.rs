@@ -3,14 +3,15 @@
 use async_trait::async_trait;
 use registrar_domain::ids::{TenantId, UserId};
 use registrar_domain::lifecycle::{AppAccess, InvitationTemplate};
+use registrar_domain::text::Name;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 
 use crate::backend::Backend;
-use crate::rows::{date_text, from_millis, parse_date, to_millis};
+use crate::rows::{corrupt, date_text, from_millis, parse_date, to_millis};
 use crate::sql::{Entry, SqlStore, now};
 use crate::{
-    Actor, AppAccessGrant, Invitation, InvitationState, MailStore, NewMail, OutgoingMail,
-    StoreError, StoreResult, TenantSettings,
+    Actor, AppAccessGrant, Invitation, InvitationState, LegalRepresentative, MailStore, NewMail,
+    OutgoingMail, StoreError, StoreResult, TenantSettings,
 };
 
 impl<DB> SqlStore<DB>
@@ -98,6 +99,66 @@ where
             })
         })
         .transpose()
+    }
+
+    async fn legal_representative(
+        &self,
+        tenant: TenantId,
+    ) -> StoreResult<Option<LegalRepresentative>> {
+        let row: Option<(String, Option<String>)> = sqlx::query_as::<DB, (String, Option<String>)>(
+            "SELECT name, address FROM legal_representatives WHERE tenant_id = $1",
+        )
+        .bind(tenant.to_string())
+        .fetch_optional(&self.read)
+        .await?;
+        let text = |field, v: &str| Name::parse(field, v).map_err(|e| corrupt("tenant", e));
+        row.map(|(name, address)| {
+            Ok(LegalRepresentative {
+                name: text("name", &name)?,
+                address: address.as_deref().map(|a| text("address", a)).transpose()?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn set_legal_representative(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        representative: Option<LegalRepresentative>,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        Self::load_tenant(&mut tx, tenant).await?;
+        sqlx::query::<DB>("DELETE FROM legal_representatives WHERE tenant_id = $1")
+            .bind(tenant.to_string())
+            .execute(&mut *tx)
+            .await?;
+        if let Some(r) = &representative {
+            sqlx::query::<DB>(
+                "INSERT INTO legal_representatives (tenant_id, name, address) VALUES ($1, $2, $3)",
+            )
+            .bind(tenant.to_string())
+            .bind(r.name.to_string())
+            .bind(r.address.as_ref().map(ToString::to_string))
+            .execute(&mut *tx)
+            .await?;
+        }
+        Self::record(
+            &mut tx,
+            Entry {
+                tenant: Some(tenant),
+                actor,
+                action: "tenant.legal_representative_set",
+                entity: "tenant",
+                entity_id: tenant.to_string(),
+                before: None,
+                after: serde_json::to_value(&representative).ok(),
+                access: vec![],
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn last_invitation(

@@ -108,6 +108,8 @@ pub enum Act {
     ReviewAccess,
     /// Reading the audit log.
     ViewAudit,
+    /// Reading billing information, such as the legal representative on the invoices.
+    ViewBilling,
     /// Changing tenant settings: features, automations, tokens, the leaver policy.
     Configure,
 }
@@ -204,6 +206,7 @@ impl AccessModel {
             Act::EditPolicies => (P::PoliciesEdit, tenant),
             Act::ReviewAccess => (P::AccessReview, tenant),
             Act::ViewAudit => (P::AuditView, tenant),
+            Act::ViewBilling => (P::BillingView, tenant),
             Act::Configure => (P::SystemConfigure, tenant),
         };
         self.check(actor, permission, &object, today)

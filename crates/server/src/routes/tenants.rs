@@ -4,7 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use registrar_domain::access::Act;
 use registrar_domain::ids::TenantId;
-use registrar_domain::tenant::{Preset, TenantSlug};
+use registrar_domain::tenant::{LegalRepresentative, Preset, TenantSlug};
 use registrar_domain::text::{Email, Name, Password, Username};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::path_id;
 use crate::bootstrap::{AdminSpec, create_tenant};
 use crate::dto::{PageQuery, TenantOut, TenantPage, UserOut};
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Member, Operator, Query};
 use crate::state::AppState;
 
@@ -164,6 +164,84 @@ pub async fn update_current(
 ) -> ApiResult<Json<TenantOut>> {
     let by = state.authorize(&member, Act::Configure).await?;
     rename(&state, &by.into(), member.tenant, body).await
+}
+
+/// The legal representative: not a role, the name (and address) on the tenant's invoices.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LegalRepresentativeIo {
+    /// 1 to 200 characters.
+    pub name: String,
+    /// One line, up to 200 characters.
+    pub address: Option<String>,
+}
+
+/// The tenant's legal representative, for holders of `billing.view`; 404 while none is named.
+#[utoipa::path(get, path = "/api/v1/tenant/legal-representative", tag = "tenants",
+    responses((status = 200, body = LegalRepresentativeIo), (status = 403, body = crate::error::Problem),
+              (status = 404, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn legal_representative(
+    State(state): State<AppState>,
+    member: Member,
+) -> ApiResult<Json<LegalRepresentativeIo>> {
+    state.authorize(&member, Act::ViewBilling).await?;
+    let r = state
+        .store
+        .legal_representative(member.tenant)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no legal representative is named yet".into()))?;
+    Ok(Json(LegalRepresentativeIo {
+        name: r.name.to_string(),
+        address: r.address.map(|a| a.to_string()),
+    }))
+}
+
+/// Names the tenant's legal representative (`system.configure`).
+#[utoipa::path(put, path = "/api/v1/tenant/legal-representative", tag = "tenants",
+    request_body = LegalRepresentativeIo,
+    responses((status = 200, body = LegalRepresentativeIo), (status = 403, body = crate::error::Problem),
+              (status = 422, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn set_legal_representative(
+    State(state): State<AppState>,
+    member: Member,
+    Json(body): Json<LegalRepresentativeIo>,
+) -> ApiResult<Json<LegalRepresentativeIo>> {
+    let by = state.authorize(&member, Act::Configure).await?;
+    let representative = LegalRepresentative {
+        name: Name::parse("name", &body.name)?,
+        address: body
+            .address
+            .as_deref()
+            .map(|a| Name::parse("address", a))
+            .transpose()?,
+    };
+    let out = LegalRepresentativeIo {
+        name: representative.name.to_string(),
+        address: representative.address.as_ref().map(ToString::to_string),
+    };
+    state
+        .store
+        .set_legal_representative(&by.into(), member.tenant, Some(representative))
+        .await?;
+    Ok(Json(out))
+}
+
+/// Removes the legal representative (`system.configure`).
+#[utoipa::path(delete, path = "/api/v1/tenant/legal-representative", tag = "tenants",
+    responses((status = 204), (status = 403, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn remove_legal_representative(
+    State(state): State<AppState>,
+    member: Member,
+) -> ApiResult<StatusCode> {
+    let by = state.authorize(&member, Act::Configure).await?;
+    state
+        .store
+        .set_legal_representative(&by.into(), member.tenant, None)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

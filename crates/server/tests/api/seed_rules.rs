@@ -303,3 +303,74 @@ async fn learners_read_their_own_results_and_nobody_elses() {
     .await;
     assert_eq!(empty, json!([]));
 }
+
+#[tokio::test]
+async fn the_legal_representative_is_a_tenant_setting_read_with_billing_view_not_a_role() {
+    let app = spawn_app().await;
+    let path = "/api/v1/tenant/legal-representative";
+    assert_problem(app.get(path).await, 404, None, "no legal representative").await;
+    assert_problem(
+        app.send(Method::PUT, path, json!({ "name": "  " })).await,
+        422,
+        Some("name"),
+        "empty",
+    )
+    .await;
+    let set = ok(app
+        .send(
+            Method::PUT,
+            path,
+            json!({ "name": "Acme Training Ltd", "address": "1 Main Street, Springfield" }),
+        )
+        .await)
+    .await;
+    assert_eq!(set["name"], "Acme Training Ltd");
+    assert_eq!(ok(app.get(path).await).await, set);
+    // A bookkeeper holding only billing.view reads it and may not change it; a learner does
+    // not read it.
+    ok(app
+        .send(
+            Method::POST,
+            "/api/v1/roles",
+            json!({ "code": "bookkeeper", "name": "Bookkeeper", "level": true,
+                    "capabilities": [{ "permission": "billing.view", "reach": "tenant" }],
+                    "scopes": ["platform"] }),
+        )
+        .await)
+    .await;
+    let (keeper, keeper_token) = person(&app, "keeper").await;
+    crate::helpers::grant(&app, &keeper, "bookkeeper", "platform").await;
+    let read = ok(app
+        .request(Method::GET, path, &keeper_token)
+        .send()
+        .await
+        .unwrap())
+    .await;
+    assert_eq!(read["address"], "1 Main Street, Springfield");
+    let change = app
+        .request(Method::PUT, path, &keeper_token)
+        .json(&json!({ "name": "Someone Else" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(change.status(), 403);
+    let (_, learner_token) = person(&app, "lena").await;
+    let r = app
+        .request(Method::GET, path, &learner_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    // It is no role: the catalog of roles does not know it.
+    let roles = ok(app.get("/api/v1/roles").await).await.to_string();
+    assert!(!roles.to_lowercase().contains("legal"), "{roles}");
+    assert_eq!(
+        app.send(Method::DELETE, path, json!(null)).await.status(),
+        204
+    );
+    assert_eq!(app.get(path).await.status(), 404);
+    let audit = ok(app.get("/api/v1/audit?limit=1000").await)
+        .await
+        .to_string();
+    assert!(audit.contains("tenant.legal_representative_set"));
+}
