@@ -445,6 +445,12 @@ impl<'a> Builder<'a> {
         capacity: Option<u32>,
         created_by: Option<&str>,
     ) -> anyhow::Result<ObjectRef> {
+        let creator = created_by.map_or(self.admin, |u| self.people[u]);
+        // What the engine gives whoever creates a course (its author, in the group-roles preset).
+        self.access.sync().await?;
+        let creator_roles = self.access.read(self.tenant, |m| {
+            m.creator_roles(creator, ObjectKind::Course)
+        });
         let course = self
             .store
             .create_course(
@@ -457,7 +463,8 @@ impl<'a> Builder<'a> {
                     capacity,
                     policy: EnrollmentPolicy::Open,
                     group: group.map(|g| self.groups[g]),
-                    created_by: Some(created_by.map_or(self.admin, |u| self.people[u])),
+                    created_by: Some(creator),
+                    creator_roles,
                 },
             )
             .await?;
@@ -853,7 +860,10 @@ fn describe(slug: &'static str, preset: Preset, objects: Vec<(ObjectRef, &'stati
                     "Owner (billing: GET /tenant/legal-representative); hand-over makes the old owner Platform Admin",
                 ),
                 ("olga.admin", "Admin of the Engineering Guild"),
-                ("aaron.author", "Author; course author of Intro to Rust"),
+                (
+                    "aaron.author",
+                    "Author; created Intro to Rust, so its Course Author (hand it over with POST /grants)",
+                ),
                 ("cora.coauthor", "Co-Author of Intro to Rust (needs Author)"),
                 ("rita.reviewer", "Reviewer of Intro to Rust (published)"),
                 ("coby.coach", "Coach of the Engineering Guild"),
@@ -1333,6 +1343,8 @@ async fn group_roles(
     b.grant("oscar.owner", "owner", Scope::Platform).await?;
     let eng = b.group_scope("Engineering Guild");
     let design = b.group_scope("Design Guild");
+    // Aaron is an Author of the guild, so the course he creates makes him its Course Author.
+    b.grant("aaron.author", "author", eng).await?;
     let intro = b
         .course(
             "Intro to Rust (published)",
@@ -1355,9 +1367,6 @@ async fn group_roles(
         )
         .await?;
     b.grant("olga.admin", "admin", eng).await?;
-    b.grant("aaron.author", "author", eng).await?;
-    b.grant("aaron.author", "course-author", Scope::Object(intro))
-        .await?;
     b.grant("cora.coauthor", "author", design).await?;
     b.grant("cora.coauthor", "co-author", Scope::Object(intro))
         .await?;

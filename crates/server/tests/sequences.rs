@@ -770,6 +770,7 @@ impl World {
                                 policy,
                                 group: Some(g1.id),
                                 created_by: None,
+                                creator_roles: vec![],
                             },
                         )
                         .await,

@@ -285,6 +285,9 @@ pub struct NewCourse {
     pub policy: registrar_domain::lifecycle::EnrollmentPolicy,
     pub group: Option<GroupId>,
     pub created_by: Option<UserId>,
+    /// The roles the engine gives the creator at the new course
+    /// (`AccessModel::creator_roles`), granted in the same transaction.
+    pub creator_roles: Vec<registrar_domain::access::RoleId>,
 }
 
 #[derive(Debug, Clone, Default)]

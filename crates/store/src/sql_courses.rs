@@ -1,7 +1,9 @@
 //! [`CourseStore`] on the same generic SQL store: courses, materials, enrollments and plans.
 
 use async_trait::async_trait;
-use registrar_domain::access::{Change, EnrollmentStatus, ObjectId, ObjectKind, ObjectRef};
+use registrar_domain::access::{
+    Change, EnrollmentStatus, Grant, ObjectId, ObjectKind, ObjectRef, Principal, Scope,
+};
 use registrar_domain::course::{Course, Enrollment, LearningPlan, Material, takes_a_place};
 use registrar_domain::ids::{GroupId, TenantId, UserId};
 use registrar_domain::lifecycle::{
@@ -415,6 +417,34 @@ where
             },
         )
         .await?;
+        if let Some(creator) = course.created_by {
+            for role in new.creator_roles {
+                let grant = Grant::new(
+                    Principal::User(creator),
+                    role,
+                    Scope::Object(course.object()),
+                );
+                Self::record(
+                    &mut tx,
+                    Entry {
+                        tenant: Some(tenant),
+                        actor,
+                        action: "grant.created",
+                        entity: "grant",
+                        entity_id: grant.id.to_string(),
+                        before: None,
+                        after: Some(serde_json::json!({
+                            "principal": grant.principal.to_string(),
+                            "role": role.to_string(),
+                            "scope": grant.scope.to_string(),
+                            "reason": "created the course",
+                        })),
+                        access: vec![Change::UpsertGrant(grant)],
+                    },
+                )
+                .await?;
+            }
+        }
         tx.commit().await?;
         Ok(course)
     }

@@ -846,6 +846,7 @@ async fn course(
                 policy,
                 group: None,
                 created_by: None,
+                creator_roles: vec![],
             },
         )
         .await

@@ -669,6 +669,27 @@ impl AccessModel {
         Ok(Authorized::new(actor))
     }
 
+    /// The roles `creator` receives at `object` for creating it: every role given to creators
+    /// that may be granted at that kind of object and that they are eligible for (the author of
+    /// a new course in the group-roles preset). The engine's gift, not the creator's grant, so
+    /// the delegation rule does not apply; the object is new, so no holder limit is reached.
+    pub fn creator_roles(&self, creator: UserId, kind: ObjectKind) -> Vec<RoleId> {
+        let Some(u) = self.user_slot(creator) else {
+            return vec![];
+        };
+        let Some(scope_kind) = super::role::ScopeKind::of_object(kind) else {
+            return vec![];
+        };
+        self.data
+            .roles
+            .values()
+            .filter(|r| r.constraints.to_creator && r.scopes.contains(&scope_kind))
+            .filter(|r| r.feature.is_none_or(|f| self.feature(f)))
+            .filter(|r| self.check_holder(u, r).is_ok())
+            .map(|r| r.id)
+            .collect()
+    }
+
     /// Revoking a grant takes away what it gave: it needs `roles.assign` where the grant
     /// applies, asked alike by hand and by the leaver policy. The owner's grant is handed over,
     /// never revoked, whoever asks.

@@ -167,6 +167,10 @@ impl R {
         self.0.feature = Some(f);
         self
     }
+    fn to_creator(mut self) -> Self {
+        self.0.constraints.to_creator = true;
+        self
+    }
     fn owner(mut self) -> Self {
         self.0.owner = true;
         self
@@ -609,6 +613,7 @@ pub fn group_roles() -> PresetData {
         .assigns()
         .max_holders(1)
         .prerequisite(&author)
+        .to_creator()
         .done();
     let co_author = R::new("co-author", "Co-Author")
         .at(&[S::Course])

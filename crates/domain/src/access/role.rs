@@ -185,6 +185,11 @@ pub struct Constraints {
     pub max_holders: Option<u32>,
     #[serde(default)]
     pub precondition: Option<Precondition>,
+    /// Given, at the new object, to whoever creates an object where it may be granted and is
+    /// eligible for it (the author of a new course); afterwards it moves by grant and revoke like
+    /// any other.
+    #[serde(default)]
+    pub to_creator: bool,
 }
 
 /// One (permission, reach) pair of a role.

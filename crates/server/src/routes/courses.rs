@@ -206,6 +206,10 @@ pub async fn create(
             .unwrap_or_default(),
         group,
         created_by: Some(member.user.id),
+        // Whatever the engine gives a course's creator (its author, in the group-roles preset).
+        creator_roles: state.access.read(member.tenant, |m| {
+            m.creator_roles(member.user.id, ObjectKind::Course)
+        }),
     };
     let place = group.map_or(ObjectRef::tenant(member.tenant), ObjectRef::group);
     let by = state

@@ -247,3 +247,53 @@ pub async fn scim_deactivate(app: &TestApp, token: &str, user: &Value) -> Respon
     .await
     .unwrap()
 }
+
+/// A group-roles tenant with its superadmin's token.
+pub async fn group_roles_tenant(app: &TestApp) -> (registrar_domain::ids::TenantId, String) {
+    let (tenant, admin) = create_tenant(
+        app.store.as_ref(),
+        &Actor::cli(),
+        TenantSlug::parse("groups").unwrap(),
+        Name::parse("name", "Groups inc").unwrap(),
+        Preset::GroupRoles,
+        Some(AdminSpec {
+            username: Some(Username::parse("admin").unwrap()),
+            email: Some(Email::parse("admin@groups.example").unwrap()),
+            display_name: Name::parse("display name", "Admin").unwrap(),
+            password: Password::parse(ADMIN_PASSWORD).unwrap(),
+        }),
+    )
+    .await
+    .unwrap();
+    let (_, token) = issue_token(
+        app.store.as_ref(),
+        &Actor::cli(),
+        Some((tenant.id, admin.unwrap().id)),
+        TokenKind::Api,
+        "tests",
+        None,
+    )
+    .await
+    .unwrap();
+    (tenant.id, token)
+}
+
+/// An API token acting as `user` of `tenant`.
+pub async fn token_in(
+    app: &TestApp,
+    tenant: registrar_domain::ids::TenantId,
+    user: &Value,
+) -> String {
+    let id = registrar_domain::ids::UserId::parse(&s(user, "id")).unwrap();
+    issue_token(
+        app.store.as_ref(),
+        &Actor::cli(),
+        Some((tenant, id)),
+        TokenKind::Api,
+        "tests",
+        None,
+    )
+    .await
+    .unwrap()
+    .1
+}

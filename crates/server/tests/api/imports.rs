@@ -1,11 +1,10 @@
-use registrar_domain::tenant::{Preset, TenantSlug};
-use registrar_domain::text::{Email, Name, Password, Username};
-use registrar_server::bootstrap::{AdminSpec, create_tenant, issue_token};
+use registrar_domain::text::Username;
+use registrar_server::bootstrap::issue_token;
 use registrar_store::{Actor, PageRequest, TokenKind};
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_PASSWORD, TestApp, spawn_app};
+use crate::helpers::{TestApp, group_roles_tenant, spawn_app};
 
 async fn import(app: &TestApp, token: &str, query: &str, body: impl Into<Vec<u8>>) -> Response {
     app.request(Method::POST, &format!("/api/v1/imports?{query}"), token)
@@ -232,36 +231,6 @@ async fn status_and_manager_files_apply_with_the_engine_rules() {
         app.store.managers_of(app.tenant.id, bob.id).await.unwrap()[0].manager,
         app.admin.id
     );
-}
-
-/// A group-roles tenant with its superadmin's token.
-async fn group_roles_tenant(app: &TestApp) -> (registrar_domain::ids::TenantId, String) {
-    let (tenant, admin) = create_tenant(
-        app.store.as_ref(),
-        &Actor::cli(),
-        TenantSlug::parse("groups").unwrap(),
-        Name::parse("name", "Groups inc").unwrap(),
-        Preset::GroupRoles,
-        Some(AdminSpec {
-            username: Some(Username::parse("admin").unwrap()),
-            email: Some(Email::parse("admin@groups.example").unwrap()),
-            display_name: Name::parse("display name", "Admin").unwrap(),
-            password: Password::parse(ADMIN_PASSWORD).unwrap(),
-        }),
-    )
-    .await
-    .unwrap();
-    let (_, token) = issue_token(
-        app.store.as_ref(),
-        &Actor::cli(),
-        Some((tenant.id, admin.unwrap().id)),
-        TokenKind::Api,
-        "tests",
-        None,
-    )
-    .await
-    .unwrap();
-    (tenant.id, token)
 }
 
 async fn group(app: &TestApp, token: &str, name: &str) -> String {

@@ -5,7 +5,9 @@ use registrar_server::mail::{Mailbox, Transport};
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_problem, ok, person, s, spawn_app};
+use crate::helpers::{
+    TestApp, assert_problem, group_roles_tenant, ok, person, s, spawn_app, token_in,
+};
 
 async fn import(app: &TestApp, query: &str, body: &str) -> Response {
     app.request(
@@ -373,4 +375,114 @@ async fn the_legal_representative_is_a_tenant_setting_read_with_billing_view_not
         .await
         .to_string();
     assert!(audit.contains("tenant.legal_representative_set"));
+}
+
+#[tokio::test]
+async fn the_creator_of_a_course_is_its_author_and_hands_authorship_to_another_author() {
+    let app = spawn_app().await;
+    let (tenant, admin) = group_roles_tenant(&app).await;
+    let as_admin = |method: Method, path: &str, body: Value| {
+        app.request(method, path, &admin).json(&body).send()
+    };
+    let guild = ok(
+        as_admin(Method::POST, "/api/v1/groups", json!({ "name": "Guild" }))
+            .await
+            .unwrap(),
+    )
+    .await;
+    let mut people = vec![];
+    for name in ["aria", "ben", "lena"] {
+        let user = ok(as_admin(
+            Method::POST,
+            "/api/v1/users",
+            json!({ "username": name, "display_name": name }),
+        )
+        .await
+        .unwrap())
+        .await;
+        let role = if name == "lena" { "learner" } else { "author" };
+        ok(as_admin(
+            Method::POST,
+            "/api/v1/grants",
+            json!({ "principal": format!("user:{}", s(&user, "id")), "role": role,
+                    "scope": format!("group:{}", s(&guild, "id")) }),
+        )
+        .await
+        .unwrap())
+        .await;
+        people.push(user);
+    }
+    let (aria, ben, lena) = (&people[0], &people[1], &people[2]);
+    let aria_token = token_in(&app, tenant, aria).await;
+    let ben_token = token_in(&app, tenant, ben).await;
+    let rename = |token: &str, course: &str, title: &str| {
+        app.request(Method::PATCH, &format!("/api/v1/courses/{course}"), token)
+            .json(&json!({ "title": title }))
+            .send()
+    };
+
+    // Creating the course makes Aria its Course Author: she renames it, Ben may not.
+    let course = ok(app
+        .request(Method::POST, "/api/v1/courses", &aria_token)
+        .json(&json!({ "title": "Intro", "group": s(&guild, "id") }))
+        .send()
+        .await
+        .unwrap())
+    .await;
+    let id = s(&course, "id");
+    ok(rename(&aria_token, &id, "Intro to Rust").await.unwrap()).await;
+    assert_eq!(
+        rename(&ben_token, &id, "Mine now").await.unwrap().status(),
+        403
+    );
+    let grants = ok(as_admin(
+        Method::GET,
+        &format!("/api/v1/grants?principal=user:{}", s(aria, "id")),
+        json!(null),
+    )
+    .await
+    .unwrap())
+    .await;
+    let authorship = grants
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["scope"]["object"] == format!("course:{id}"))
+        .cloned()
+        .unwrap_or_else(|| panic!("no course-author grant for the creator: {grants}"));
+
+    // Authorship is one per course and goes only to an Author: a learner cannot take it, and
+    // Ben can once Aria's is revoked.
+    let hand_to = |user: &Value| {
+        as_admin(
+            Method::POST,
+            "/api/v1/grants",
+            json!({ "principal": format!("user:{}", s(user, "id")), "role": "course-author",
+                    "scope": format!("course:{id}") }),
+        )
+    };
+    assert_eq!(
+        hand_to(ben).await.unwrap().status(),
+        422,
+        "one author per course"
+    );
+    ok(as_admin(
+        Method::DELETE,
+        &format!("/api/v1/grants/{}", s(&authorship, "id")),
+        json!(null),
+    )
+    .await
+    .unwrap())
+    .await;
+    assert_eq!(
+        hand_to(lena).await.unwrap().status(),
+        422,
+        "the author must be an Author"
+    );
+    ok(hand_to(ben).await.unwrap()).await;
+    ok(rename(&ben_token, &id, "Rust, by Ben").await.unwrap()).await;
+    assert_eq!(
+        rename(&aria_token, &id, "Back").await.unwrap().status(),
+        403
+    );
 }
