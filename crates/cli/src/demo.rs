@@ -797,7 +797,10 @@ fn describe(slug: &'static str, preset: Preset, objects: Vec<(ObjectRef, &'stati
                     "tessa.tutor",
                     "Manager/Tutor + course tutor of Rust for Platform Teams",
                 ),
-                ("linus.platform", "Manager + group manager of Platform"),
+                (
+                    "linus.platform",
+                    "Manager + group manager of Platform: line manager of its members",
+                ),
                 (
                     "olaf.north",
                     "half-way through Selling Basics, plan in progress (GET /users/{id}/results); learner app on (log in with \"app\": true; GET /users/{id}/app-access)",

@@ -155,8 +155,11 @@ pub struct GroupPage {
 pub struct ManagerLinkOut {
     pub manager: String,
     pub managee: String,
-    /// `explicit` (set by an administrator) or `feed` (from the HR feed).
+    /// `explicit` (set by an administrator), `feed` (from the HR feed) or `group` (the
+    /// manager holds a team-making role, such as Group Manager, on a group of the managee).
     pub source: String,
+    /// For `group`: that group.
+    pub group: Option<String>,
 }
 
 impl From<ManagerLink> for ManagerLinkOut {
@@ -165,6 +168,7 @@ impl From<ManagerLink> for ManagerLinkOut {
             manager: l.manager.to_string(),
             managee: l.managee.to_string(),
             source: l.source.code().into(),
+            group: None,
         }
     }
 }

@@ -221,6 +221,7 @@ impl From<AccessError> for ApiError {
             | A::SelfEnrollmentStatus { .. }
             | A::MissingPermission { .. }
             | A::SuperadminOnly { .. }
+            | A::NewMemberOfCarryingGroup { .. }
             | A::Delegation { .. } => ApiError::Forbidden(detail),
         }
     }

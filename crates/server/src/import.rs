@@ -516,6 +516,9 @@ impl Run<'_> {
                 }
                 self.apply(Change::UpsertUser(AccessUser::from(&after)))
                     .map_err(|e| RowError { line, ..e })?;
+                if after.primary_group != before.primary_group {
+                    self.join_primary_group(line, &after)?;
+                }
                 self.remember(&after);
                 self.ops.push(ImportOp::UpdateUser {
                     before,
@@ -559,11 +562,33 @@ impl Run<'_> {
                 };
                 self.apply(Change::UpsertUser(AccessUser::from(&user)))
                     .map_err(|e| RowError { line, ..e })?;
+                self.join_primary_group(line, &user)?;
                 self.remember(&user);
                 self.ops.push(ImportOp::CreateUser(user.clone()));
                 Ok((user, Outcome::Created))
             }
         }
+    }
+
+    /// A primary group is a membership (SPEC 1): giving one is adding a member, decided as on the
+    /// JSON API (`groups.members` on the group and its membership rule) against the copy of the
+    /// model that already holds this row's person; the store joins them with the row.
+    fn join_primary_group(&mut self, line: u64, user: &User) -> Result<(), RowError> {
+        let Some(group) = user.primary_group else {
+            return Ok(());
+        };
+        if self.model.data().memberships.contains(&(user.id, group)) {
+            return Ok(());
+        }
+        self.require(line, "primary_group", Act::ManageMembers(group))?;
+        self.model
+            .validate_membership(self.importer, user.id, group, today())
+            .map_err(|e| row_error(line, "primary_group", e))?;
+        self.apply(Change::AddMember {
+            user: user.id,
+            group,
+        })
+        .map_err(|e| RowError { line, ..e })
     }
 
     fn group(&self, line: u64, column: &str, cell: &str) -> Result<GroupId, RowError> {

@@ -2109,12 +2109,13 @@ fn entitled(
                 }
                 Some(old) => {
                     superadmin_ok(u.superadmin && !old.superadmin)?;
-                    if old.superadmin != u.superadmin
-                        || old.status != u.status
-                        || old.expires_on != u.expires_on
-                    {
-                        e(m.validate_status_change(actor, u.id, today))?;
-                        e(m.validate_superadmin_reach(actor, Some(u.id), false))?;
+                    let change = registrar_domain::access::UserChange {
+                        login: false,
+                        status: old.superadmin != u.superadmin || old.status != u.status,
+                        expiry: old.expires_on != u.expires_on,
+                    };
+                    if change.status || change.expiry {
+                        e(m.validate_user_change(actor, u.id, change, today).map(drop))?;
                     }
                     Ok(())
                 }

@@ -353,7 +353,54 @@ where
             },
         )
         .await?;
+        Self::join_primary_group(tx, actor, tenant, &user).await?;
         Ok(user)
+    }
+
+    /// A primary group is a membership (SPEC 1): setting it makes the person a member, with its
+    /// change-log row, so that the group's roles and its Group Manager reach them. Taking it away
+    /// leaves the membership, which is removed as any other.
+    pub(crate) async fn join_primary_group(
+        tx: &mut DB::Connection,
+        actor: &Actor,
+        tenant: TenantId,
+        user: &User,
+    ) -> StoreResult<()> {
+        let Some(group) = user.primary_group else {
+            return Ok(());
+        };
+        let done = sqlx::query::<DB>(
+            "INSERT INTO group_members (tenant_id, group_id, user_id) VALUES ($1, $2, $3) \
+             ON CONFLICT (group_id, user_id) DO NOTHING",
+        )
+        .bind(tenant.to_string())
+        .bind(group.to_string())
+        .bind(user.id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        if DB::rows_affected(&done) > 0 {
+            Self::record(tx, Self::primary_membership(tenant, actor, user.id, group)).await?;
+        }
+        Ok(())
+    }
+
+    /// The change-log entry of joining one's primary group.
+    pub(crate) fn primary_membership(
+        tenant: TenantId,
+        actor: &Actor,
+        user: UserId,
+        group: GroupId,
+    ) -> Entry<'_> {
+        Entry {
+            tenant: Some(tenant),
+            actor,
+            action: "group.member_added",
+            entity: "group",
+            entity_id: group.to_string(),
+            before: None,
+            after: Some(serde_json::json!({ "user": user, "reason": "primary group" })),
+            access: vec![Change::AddMember { user, group }],
+        }
     }
 
     /// A change to a person as the domain decided it: the row, stamped with the time of the
@@ -402,7 +449,11 @@ where
             return Ok(None);
         };
         Self::write_user(tx, &after, false).await?;
+        // The person's version: their own row's revision (the membership is the group's).
         let revision = Self::record(tx, entry).await?;
+        if after.primary_group != before.primary_group {
+            Self::join_primary_group(tx, actor, tenant, &after).await?;
+        }
         Ok(Some((after, revision)))
     }
 

@@ -93,6 +93,20 @@ struct Pending {
     access: Option<String>,
 }
 
+impl Pending {
+    /// A change-log row the store built as it would outside an import.
+    fn of(e: crate::sql::Entry<'_>) -> StoreResult<Self> {
+        Ok(Pending {
+            action: e.action,
+            entity: e.entity,
+            entity_id: e.entity_id,
+            before: e.before.map(|v| v.to_string()),
+            after: e.after.map(|v| v.to_string()),
+            access: access_json(&e.access)?,
+        })
+    }
+}
+
 fn access_json(changes: &[Change]) -> StoreResult<Option<String>> {
     if changes.is_empty() {
         return Ok(None);
@@ -190,6 +204,8 @@ where
 
     async fn write(&mut self, actor: &Actor, ops: Vec<ImportOp>) -> StoreResult<()> {
         let mut created = Vec::new();
+        // New people's primary groups, joined once their rows exist.
+        let mut joining = Vec::new();
         let mut log = Vec::with_capacity(ops.len());
         for op in ops {
             match op {
@@ -202,11 +218,22 @@ where
                         after: Some(user_json(&u).to_string()),
                         access: access_json(&[Change::UpsertUser(AccessUser::from(&u))])?,
                     });
+                    if let Some(group) = u.primary_group {
+                        // A new person is a member of nothing yet: this row joins.
+                        log.push(Pending::of(SqlStore::<DB>::primary_membership(
+                            self.tenant,
+                            actor,
+                            u.id,
+                            group,
+                        ))?);
+                        joining.push(u.clone());
+                    }
                     created.push(u);
                 }
                 ImportOp::UpdateUser { before, after } => {
                     // Rows created earlier in this batch must exist before they are updated.
                     self.insert_users(&std::mem::take(&mut created)).await?;
+                    self.join(std::mem::take(&mut joining)).await?;
                     // The one description of a changed person; its log row joins the batch.
                     let change = SqlStore::<DB>::user_change(
                         self.tenant,
@@ -217,14 +244,18 @@ where
                     );
                     if let Some((after, e)) = change {
                         SqlStore::<DB>::write_user(&mut self.tx, &after, false).await?;
-                        log.push(Pending {
-                            action: e.action,
-                            entity: e.entity,
-                            entity_id: e.entity_id,
-                            before: e.before.map(|v| v.to_string()),
-                            after: e.after.map(|v| v.to_string()),
-                            access: access_json(&e.access)?,
-                        });
+                        log.push(Pending::of(e)?);
+                        if after.primary_group != before.primary_group
+                            && let Some(group) = after.primary_group
+                            && self.join(vec![after.clone()]).await? > 0
+                        {
+                            log.push(Pending::of(SqlStore::<DB>::primary_membership(
+                                self.tenant,
+                                actor,
+                                after.id,
+                                group,
+                            ))?);
+                        }
                     }
                 }
                 ImportOp::Log(e) => log.push(Pending {
@@ -237,6 +268,7 @@ where
                 }),
                 ImportOp::AddManager(link) => {
                     self.insert_users(&std::mem::take(&mut created)).await?;
+                    self.join(std::mem::take(&mut joining)).await?;
                     sqlx::query::<DB>(
                         "INSERT INTO managers (tenant_id, manager_id, managee_id, source) \
                          VALUES ($1, $2, $3, $4)",
@@ -265,6 +297,7 @@ where
             }
         }
         self.insert_users(&created).await?;
+        self.join(joining).await?;
         self.insert_log(actor, log).await?;
         // Each time the tenant has doubled, so a few times per import (7 for 100k rows).
         if let Some(statement) = DB::REFRESH_STATISTICS
@@ -338,6 +371,32 @@ where
             })?;
         }
         Ok(())
+    }
+
+    /// Makes each of `users` a member of their primary group (SPEC 1: the primary group is a
+    /// membership); how many memberships are new.
+    async fn join(&mut self, users: Vec<User>) -> StoreResult<u64> {
+        let joins: Vec<(String, String)> = users
+            .iter()
+            .filter_map(|u| u.primary_group.map(|g| (g.to_string(), u.id.to_string())))
+            .collect();
+        let mut added = 0;
+        for chunk in joins.chunks(BATCH) {
+            let sql = format!(
+                "INSERT INTO group_members (tenant_id, group_id, user_id) VALUES {} \
+                 ON CONFLICT (group_id, user_id) DO NOTHING",
+                placeholders(chunk.len(), 3)
+            );
+            let mut q = sqlx::query::<DB>(&sql);
+            for (group, user) in chunk {
+                q = q
+                    .bind(self.tenant.to_string())
+                    .bind(group.clone())
+                    .bind(user.clone());
+            }
+            added += DB::rows_affected(&q.execute(&mut *self.tx).await?);
+        }
+        Ok(added)
     }
 
     async fn insert_log(&mut self, actor: &Actor, log: Vec<Pending>) -> StoreResult<()> {

@@ -334,7 +334,8 @@ async fn updates_change_only_the_patched_fields_and_are_audited(kind: Kind) {
     assert_eq!(updated.status, UserStatus::Deactivated);
     assert_eq!(f.store.user(t, u).await.unwrap(), updated);
     let log = f.store.changes(Some(t), before, 10).await.unwrap();
-    assert_eq!(log.len(), 1);
+    assert_eq!(log.len(), 2, "the update, and joining the primary group");
+    assert_eq!(log[1].action, "group.member_added");
     assert_eq!(log[0].action, "user.updated");
     assert_eq!(log[0].before.as_ref().unwrap()["status"], "activated");
     assert_eq!(log[0].after.as_ref().unwrap()["status"], "deactivated");
@@ -343,7 +344,7 @@ async fn updates_change_only_the_patched_fields_and_are_audited(kind: Kind) {
         .update_user(&Actor::cli(), t, u, UserPatch::default())
         .await
         .unwrap();
-    assert_eq!(f.store.changes(Some(t), before, 10).await.unwrap().len(), 1);
+    assert_eq!(f.store.changes(Some(t), before, 10).await.unwrap().len(), 2);
     // A missing primary group is named.
     let missing = f
         .store

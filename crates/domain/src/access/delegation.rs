@@ -268,6 +268,30 @@ impl AccessModel {
         group: crate::ids::GroupId,
         today: Date,
     ) -> Result<(), AccessError> {
+        let carried = self.carried_by_group(group);
+        if carried.is_empty() {
+            return Ok(());
+        }
+        self.validate_carried(actor, user, carried, today)
+    }
+
+    /// Giving a person who does not exist yet `group` as their primary group (a membership):
+    /// free where the group carries nothing, or for a superadmin or the owner; otherwise the
+    /// delegation rule needs to know the person, so they are created first.
+    pub fn validate_membership_of_new(
+        &self,
+        actor: UserId,
+        group: crate::ids::GroupId,
+    ) -> Result<(), AccessError> {
+        if self.carried_by_group(group).is_empty() || self.is_exempt(actor) {
+            return Ok(());
+        }
+        Err(AccessError::NewMemberOfCarryingGroup { group })
+    }
+
+    /// The (role, scope) pairs that joining `group` hands over: its grants and policies and
+    /// those of every group it nests in.
+    fn carried_by_group(&self, group: crate::ids::GroupId) -> Vec<(RoleId, Scope)> {
         let mut chain = BTreeSet::new();
         let mut cursor = Some(group);
         while let Some(g) = cursor {
@@ -291,9 +315,16 @@ impl AccessModel {
                 carried.extend(p.items.iter().map(|i| (i.role, i.scope)));
             }
         }
-        if carried.is_empty() {
-            return Ok(());
-        }
+        carried
+    }
+
+    fn validate_carried(
+        &self,
+        actor: UserId,
+        user: UserId,
+        carried: Vec<(RoleId, Scope)>,
+        today: Date,
+    ) -> Result<(), AccessError> {
         let a = self
             .user_slot(actor)
             .ok_or(AccessError::UnknownUser(actor))?;

@@ -151,6 +151,26 @@ impl AccessModel {
         Ok(Page { items, next })
     }
 
+    /// Who manages `user` through a group: the holders of a team-making role (a Group Manager)
+    /// on a group `user` belongs to, directly or through the groups it nests in, each with that
+    /// group, in id order. They are line managers as much as the explicit ones.
+    pub fn group_managers(&self, user: UserId) -> Vec<(UserId, crate::ids::GroupId)> {
+        let Some(u) = self.user_slot(user) else {
+            return vec![];
+        };
+        let mut out = BTreeSet::new();
+        for g in &self.users[u as usize].groups {
+            for h in self.team_holders.get(g).into_iter().flatten() {
+                if *h != u && self.users[*h as usize].alive {
+                    let group =
+                        crate::ids::GroupId::from_uuid(self.objs[*g as usize].r.id.as_uuid());
+                    out.insert((self.users[*h as usize].id, group));
+                }
+            }
+        }
+        out.into_iter().collect()
+    }
+
     /// Every user who may do `permission` to `object`, in id order.
     pub fn holders(
         &self,

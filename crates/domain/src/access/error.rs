@@ -94,6 +94,11 @@ pub enum AccessError {
     SelfGrant { user: UserId },
     #[error("user {user} cannot change their own status")]
     SelfStatusChange { user: UserId },
+    #[error(
+        "group {group} carries roles, so joining it is a grant the delegation rule decides for a \
+         known person: create the person first, then give them this primary group"
+    )]
+    NewMemberOfCarryingGroup { group: GroupId },
     #[error("user {user} is expired; move the expiry date to change their status")]
     ExpiredStatusChange { user: UserId },
     #[error(

@@ -135,11 +135,39 @@ pub async fn create(
         password_hash,
     };
     state.superadmin_guard(&member, None, new.superadmin)?;
+    if let Some(group) = new.primary_group {
+        may_join_primary_group(&state, &member, group, None).await?;
+    }
     let user = state
         .store
         .create_user(&by.into(), member.tenant, new)
         .await?;
     Ok((StatusCode::CREATED, Json(user.into())))
+}
+
+/// A primary group is a membership (SPEC 1), so giving one is adding a member: the engine's
+/// `ManageMembers` on the group and its membership rule, for a person who exists or one being
+/// created (`user` is `None`).
+async fn may_join_primary_group(
+    state: &AppState,
+    member: &Member,
+    group: GroupId,
+    user: Option<UserId>,
+) -> ApiResult<()> {
+    match state.authorize(member, Act::ManageMembers(group)).await {
+        Err(ApiError::NotFound(_)) => {
+            return Err(ApiError::invalid(
+                "primary_group",
+                format!("group {group} does not exist"),
+            ));
+        }
+        other => other?,
+    };
+    state.access.read(member.tenant, |m| match user {
+        Some(user) => m.validate_membership(member.user.id, user, group, today()),
+        None => m.validate_membership_of_new(member.user.id, group),
+    })?;
+    Ok(())
 }
 
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", params(PageQuery),
@@ -248,6 +276,11 @@ pub async fn update(
             .transpose()?,
     };
     let (before, version) = state.store.versioned_user(member.tenant, id).await?;
+    if let Some(Some(group)) = patch.primary_group
+        && before.primary_group != Some(group)
+    {
+        may_join_primary_group(&state, &member, group, Some(id)).await?;
+    }
     // Checked here for a quick answer, and again inside the write's transaction.
     let expected = if_match.expect(version)?;
     let (user, version) = state
@@ -351,7 +384,20 @@ pub async fn managers(
     state.may_see_user(&member, id).await?;
     state.store.user(member.tenant, id).await?;
     let links = state.store.managers_of(member.tenant, id).await?;
-    Ok(Json(links.into_iter().map(Into::into).collect()))
+    let mut out: Vec<ManagerLinkOut> = links.into_iter().map(Into::into).collect();
+    // Holding Group Manager on one of their groups makes a line manager too (SPEC 1).
+    let through_groups = state.access.read(member.tenant, |m| m.group_managers(id));
+    out.extend(
+        through_groups
+            .into_iter()
+            .map(|(manager, group)| ManagerLinkOut {
+                manager: manager.to_string(),
+                managee: id.to_string(),
+                source: "group".into(),
+                group: Some(group.to_string()),
+            }),
+    );
+    Ok(Json(out))
 }
 
 #[utoipa::path(get, path = "/api/v1/users/{id}/managees", tag = "line management",

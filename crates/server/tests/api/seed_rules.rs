@@ -486,3 +486,84 @@ async fn the_creator_of_a_course_is_its_author_and_hands_authorship_to_another_a
         403
     );
 }
+
+#[tokio::test]
+async fn a_primary_group_is_a_membership_and_its_group_manager_is_a_line_manager() {
+    let app = spawn_app().await;
+    let sales = app.create_group("Sales", None).await;
+    let (mia, mia_token) = person(&app, "mia").await;
+    crate::helpers::grant(&app, &mia, "manager", "platform").await;
+    crate::helpers::grant(
+        &app,
+        &mia,
+        "group-manager",
+        &format!("group:{}", s(&sales, "id")),
+    )
+    .await;
+    let sam = app
+        .create_user("sam", json!({ "primary_group": s(&sales, "id") }))
+        .await;
+    let sam_id = s(&sam, "id");
+    // The primary group is a membership...
+    let members = ok(app
+        .get(&format!("/api/v1/groups/{}/members", s(&sales, "id")))
+        .await)
+    .await;
+    assert!(members.to_string().contains("\"sam\""), "{members}");
+    // ...so the group manager sees Sam and is listed as his line manager.
+    let seen = app
+        .request(Method::GET, &format!("/api/v1/users/{sam_id}"), &mia_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(seen.status(), 200);
+    let managers = ok(app.get(&format!("/api/v1/users/{sam_id}/managers")).await).await;
+    assert_eq!(managers[0]["manager"], s(&mia, "id"), "{managers}");
+    assert_eq!(managers[0]["source"], "group");
+    assert_eq!(managers[0]["group"], s(&sales, "id"));
+
+    // Moving someone's primary group into Sales later does the same.
+    let tom = app.create_user("tom", json!({})).await;
+    let tom_id = s(&tom, "id");
+    let hidden = app
+        .request(Method::GET, &format!("/api/v1/users/{tom_id}"), &mia_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(hidden.status(), 403);
+    ok(patch_user(&app, &tom_id, json!({ "primary_group": s(&sales, "id") })).await).await;
+    let seen = app
+        .request(Method::GET, &format!("/api/v1/users/{tom_id}"), &mia_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(seen.status(), 200);
+
+    // Giving a primary group is adding a member: someone who may edit people but not the
+    // group's members may not.
+    ok(app
+        .send(
+            Method::POST,
+            "/api/v1/roles",
+            json!({ "code": "editor", "name": "Editor", "level": true,
+                    "capabilities": [{ "permission": "users.edit", "reach": "tenant" },
+                                     { "permission": "users.view", "reach": "tenant" }],
+                    "scopes": ["platform"] }),
+        )
+        .await)
+    .await;
+    let (ed, ed_token) = person(&app, "ed").await;
+    crate::helpers::grant(&app, &ed, "editor", "platform").await;
+    let uma = app.create_user("uma", json!({})).await;
+    let r = app
+        .request(
+            Method::PATCH,
+            &format!("/api/v1/users/{}", s(&uma, "id")),
+            &ed_token,
+        )
+        .json(&json!({ "primary_group": s(&sales, "id") }))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(r, 403, None, "groups.members").await;
+}
