@@ -870,7 +870,10 @@ fn describe(slug: &'static str, preset: Preset, objects: Vec<(ObjectRef, &'stati
                 ("cora.coauthor", "Co-Author of Intro to Rust (needs Author)"),
                 ("rita.reviewer", "Reviewer of Intro to Rust (published)"),
                 ("coby.coach", "Coach of the Engineering Guild"),
-                ("max.manager", "Manager of lena and luis"),
+                (
+                    "max.manager",
+                    "manager of lena and luis by being given them as managees (no role needed)",
+                ),
                 (
                     "ivy.instructor",
                     "Instructor of the Intro to Rust live session",
@@ -1378,7 +1381,6 @@ async fn group_roles(
         .await?;
     b.grant("coby.coach", "coach", eng).await?;
     b.grant("max.manager", "learner", eng).await?;
-    b.grant("max.manager", "manager", Scope::Platform).await?;
     b.grant("ivy.instructor", "learner", design).await?;
     b.grant("ivy.instructor", "instructor", Scope::Object(live))
         .await?;

@@ -704,13 +704,20 @@ pub fn group_roles() -> PresetData {
         )
         .assigns()
         .done();
+    // Appointing a manager is choosing their managees (seed 004): whoever has managees monitors
+    // them through the tenant's default role, which reaches one's team only.
+    let member = R::new("member", "Member")
+        .level()
+        .with(Team, &[P::UsersView, P::ReportsRun, P::EnrollmentsView])
+        .done();
     let settings = AccessSettings {
-        default_role: None,
+        default_role: Some(member.id),
         former_owner_role: Some(platform_admin.id),
     };
     PresetData {
         preset: Preset::GroupRoles,
         roles: vec![
+            member,
             learner,
             author,
             course_author,

@@ -567,3 +567,54 @@ async fn a_primary_group_is_a_membership_and_its_group_manager_is_a_line_manager
         .unwrap();
     assert_problem(r, 403, None, "groups.members").await;
 }
+
+#[tokio::test]
+async fn choosing_someones_managees_makes_them_a_manager_who_monitors_those_learners() {
+    let app = spawn_app().await;
+    let (tenant, admin) = group_roles_tenant(&app).await;
+    let make = |name: &'static str| {
+        app.request(Method::POST, "/api/v1/users", &admin)
+            .json(&json!({ "username": name, "display_name": name }))
+            .send()
+    };
+    let max = ok(make("max").await.unwrap()).await;
+    let lena = ok(make("lena").await.unwrap()).await;
+    let max_token = token_in(&app, tenant, &max).await;
+    let results = format!("/api/v1/users/{}/results", s(&lena, "id"));
+    let read = |path: String| app.request(Method::GET, &path, &max_token).send();
+    assert_eq!(read(results.clone()).await.unwrap().status(), 403);
+    // Selecting Lena as Max's managee is all it takes.
+    let link = app
+        .request(
+            Method::PUT,
+            &format!(
+                "/api/v1/users/{}/managers/{}",
+                s(&lena, "id"),
+                s(&max, "id")
+            ),
+            &admin,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(link.status(), 204);
+    assert_eq!(read(results).await.unwrap().status(), 200);
+    let profile = read(format!("/api/v1/users/{}", s(&lena, "id")))
+        .await
+        .unwrap();
+    assert_eq!(profile.status(), 200);
+    // The explanation names the reason: the tenant's default role, reaching Max's team.
+    let check = ok(app
+        .request(Method::POST, "/api/v1/check", &admin)
+        .json(&json!({ "user": "max", "action": "enrollments.view",
+                       "resource": format!("user:{}", s(&lena, "id")) }))
+        .send()
+        .await
+        .unwrap())
+    .await;
+    assert_eq!(check["allowed"], true, "{check}");
+    assert!(
+        check["summary"].as_str().unwrap().contains("member"),
+        "{check}"
+    );
+}
