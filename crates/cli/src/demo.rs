@@ -25,9 +25,9 @@ use registrar_server::ops;
 use registrar_server::readmodel::ReadModel;
 use registrar_server::state::today;
 use registrar_store::{
-    Actor, AppAccessGrant, Invitation, LeaverPolicy, ManagerLink, ManagerSource, NewCourse,
-    NewGroup, NewMail, NewSession, NewUser, PageRequest, Store, StoreError, TenantSettings,
-    TokenKind,
+    Actor, AppAccessGrant, GroupPatch, Invitation, LeaverPolicy, ManagerLink, ManagerSource,
+    NewCourse, NewGroup, NewMail, NewSession, NewUser, PageRequest, Store, StoreError,
+    TenantSettings, TokenKind,
 };
 use time::macros::date;
 
@@ -291,6 +291,7 @@ impl<'a> Builder<'a> {
                     name: Name::parse("name", name)?,
                     description: format!("{name} (demo)"),
                     parent: parent.and_then(|p| self.groups.get(p).copied()),
+                    public: false,
                 },
             )
             .await?;
@@ -871,6 +872,10 @@ fn describe(slug: &'static str, preset: Preset, objects: Vec<(ObjectRef, &'stati
                 ("rita.reviewer", "Reviewer of Intro to Rust (published)"),
                 ("coby.coach", "Coach of the Engineering Guild"),
                 (
+                    "paula.coach",
+                    "platform Coach: sees the members of public groups (the Engineering Guild)",
+                ),
+                (
                     "max.manager",
                     "manager of lena and luis by being given them as managees (no role needed)",
                 ),
@@ -1326,8 +1331,20 @@ async fn group_roles(
         hash,
     )
     .await?;
-    b.group("Engineering Guild", None).await?;
+    let guild = b.group("Engineering Guild", None).await?;
     b.group("Design Guild", None).await?;
+    // The guild is public, so the platform coach reaches its members; the design guild is not.
+    b.store
+        .update_group(
+            &Actor::cli(),
+            b.tenant,
+            guild,
+            GroupPatch {
+                public: Some(true),
+                ..GroupPatch::default()
+            },
+        )
+        .await?;
     for (u, d, g) in [
         ("oscar.owner", "Oscar Owner", "Engineering Guild"),
         ("olga.admin", "Olga Admin", "Engineering Guild"),
@@ -1339,6 +1356,7 @@ async fn group_roles(
         ("ivy.instructor", "Ivy Instructor", "Design Guild"),
         ("lena.learner", "Lena Learner", "Engineering Guild"),
         ("luis.learner", "Luis Learner", "Engineering Guild"),
+        ("paula.coach", "Paula Coach", "Design Guild"),
     ] {
         b.simple(u, d, Some(g)).await?;
     }
@@ -1380,6 +1398,7 @@ async fn group_roles(
     b.grant("rita.reviewer", "reviewer", Scope::Object(intro))
         .await?;
     b.grant("coby.coach", "coach", eng).await?;
+    b.grant("paula.coach", "coach", Scope::PublicGroups).await?;
     b.grant("max.manager", "learner", eng).await?;
     b.grant("ivy.instructor", "learner", design).await?;
     b.grant("ivy.instructor", "instructor", Scope::Object(live))

@@ -14,6 +14,9 @@ pub struct Group {
     pub description: String,
     /// The group this one nests in: members of this group are members of the parent too.
     pub parent: Option<GroupId>,
+    /// Its confidentiality: a public group is seen across the tenant and a platform coach
+    /// reaches its members (seed 004); groups are private unless made public.
+    pub public: bool,
 }
 
 /// Whether making `new_parent` the parent of `group` would close a cycle, given how parents are

@@ -132,6 +132,8 @@ pub struct GroupOut {
     pub name: String,
     pub description: String,
     pub parent: Option<String>,
+    /// Public (seen across the tenant, reached by platform coaches) or private.
+    pub public: bool,
 }
 
 impl From<Group> for GroupOut {
@@ -141,6 +143,7 @@ impl From<Group> for GroupOut {
             name: g.name.to_string(),
             description: g.description,
             parent: g.parent.map(|p| p.to_string()),
+            public: g.public,
         }
     }
 }

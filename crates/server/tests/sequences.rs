@@ -730,6 +730,7 @@ impl World {
                             name: name("Team one"),
                             description: String::new(),
                             parent: None,
+                            public: false,
                         },
                     )
                     .await,
@@ -743,6 +744,7 @@ impl World {
                             name: name("Team one, part two"),
                             description: String::new(),
                             parent: Some(g1.id),
+                            public: false,
                         },
                     )
                     .await,

@@ -117,10 +117,13 @@ pub struct NewGroup {
     pub name: Name,
     pub description: String,
     pub parent: Option<GroupId>,
+    /// Public (seen across the tenant) rather than private.
+    pub public: bool,
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct GroupPatch {
+    pub public: Option<bool>,
     pub name: Option<Name>,
     pub description: Option<String>,
     pub parent: Option<Option<GroupId>>,

@@ -13,7 +13,7 @@ use crate::{ChangeRecord, ManagerLink, ManagerSource, StoreError, TokenKind, Tok
 pub(crate) const TENANT_COLUMNS: &str = "id, slug, name, preset, created_at";
 pub(crate) const USER_COLUMNS: &str = "id, tenant_id, username, email, display_name, labels, \
      status, expires_on, primary_group_id, superadmin, created_at, updated_at";
-pub(crate) const GROUP_COLUMNS: &str = "id, tenant_id, name, description, parent_id";
+pub(crate) const GROUP_COLUMNS: &str = "id, tenant_id, name, description, parent_id, public";
 pub(crate) const TOKEN_COLUMNS: &str =
     "id, tenant_id, user_id, kind, name, csrf_hash, created_at, expires_at";
 pub(crate) const CHANGE_COLUMNS: &str =
@@ -131,6 +131,7 @@ pub(crate) struct GroupRow {
     name: String,
     description: String,
     parent_id: Option<String>,
+    public: bool,
 }
 
 impl TryFrom<GroupRow> for Group {
@@ -146,6 +147,7 @@ impl TryFrom<GroupRow> for Group {
                 .as_deref()
                 .map(|g| uuid("group", g).map(GroupId::from_uuid))
                 .transpose()?,
+            public: r.public,
         })
     }
 }
@@ -267,6 +269,7 @@ pub(crate) fn group_json(g: &Group) -> serde_json::Value {
         "name": g.name,
         "description": g.description,
         "parent": g.parent,
+        "public": g.public,
     })
 }
 

@@ -83,12 +83,12 @@ pub(crate) fn convert<R, T: TryFrom<R, Error = StoreError>>(rows: Vec<R>) -> Sto
 }
 
 /// Millisecond precision, as stored, so that what a write returns equals what a read returns.
-/// What the engine knows of a group. Groups are not public until the API can say so.
-fn access_group(g: &Group) -> AccessGroup {
+/// What the engine knows of a group.
+pub(crate) fn access_group(g: &Group) -> AccessGroup {
     AccessGroup {
         id: g.id,
         parent: g.parent,
-        public: false,
+        public: g.public,
     }
 }
 
@@ -573,7 +573,7 @@ where
             let at = to_millis(tenant.created_at);
             sqlx::query::<DB>(
                 "INSERT INTO groups (id, tenant_id, name, description, parent_id, created_at, \
-                 updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
+                 updated_at, public) VALUES ($1, $2, $3, $4, $5, $6, $6, $7)",
             )
             .bind(group.id.to_string())
             .bind(tenant.id.to_string())
@@ -581,6 +581,7 @@ where
             .bind(format!("created by the {} preset", tenant.preset.code()))
             .bind(group.parent.map(|p| p.to_string()))
             .bind(at)
+            .bind(group.public)
             .execute(&mut *tx)
             .await?;
         }
@@ -866,6 +867,7 @@ where
             name: new.name,
             description: new.description,
             parent: new.parent,
+            public: new.public,
         };
         let mut tx = self.begin().await?;
         Self::load_tenant(&mut tx, tenant).await?;
@@ -874,8 +876,8 @@ where
         }
         let at = to_millis(now());
         sqlx::query::<DB>(
-            "INSERT INTO groups (id, tenant_id, name, description, parent_id, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $6)",
+            "INSERT INTO groups (id, tenant_id, name, description, parent_id, created_at, \
+             updated_at, public) VALUES ($1, $2, $3, $4, $5, $6, $6, $7)",
         )
         .bind(group.id.to_string())
         .bind(tenant.to_string())
@@ -883,6 +885,7 @@ where
         .bind(group.description.clone())
         .bind(group.parent.map(|p| p.to_string()))
         .bind(at)
+        .bind(group.public)
         .execute(&mut *tx)
         .await?;
         Self::record(
@@ -943,6 +946,9 @@ where
         if let Some(v) = patch.parent {
             after.parent = v;
         }
+        if let Some(v) = patch.public {
+            after.public = v;
+        }
         if after == before {
             return Ok(before);
         }
@@ -950,8 +956,8 @@ where
             Self::check_parent(&mut tx, tenant, id, parent).await?;
         }
         sqlx::query::<DB>(
-            "UPDATE groups SET name = $1, description = $2, parent_id = $3, updated_at = $4 \
-             WHERE tenant_id = $5 AND id = $6",
+            "UPDATE groups SET name = $1, description = $2, parent_id = $3, updated_at = $4, \
+             public = $7 WHERE tenant_id = $5 AND id = $6",
         )
         .bind(after.name.to_string())
         .bind(after.description.clone())
@@ -959,6 +965,7 @@ where
         .bind(to_millis(now()))
         .bind(tenant.to_string())
         .bind(id.to_string())
+        .bind(after.public)
         .execute(&mut *tx)
         .await?;
         Self::record(

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use registrar_domain::access::{AccessGroup, Change, ObjectId};
+use registrar_domain::access::{Change, ObjectId};
 use registrar_domain::course::Enrollment;
 use registrar_domain::group::Group;
 use registrar_domain::ids::{GroupId, TenantId, UserId};
@@ -19,7 +19,7 @@ use crate::backend::Backend;
 use crate::rows::{
     GROUP_COLUMNS, GroupRow, USER_COLUMNS, UserRow, from_millis, group_json, to_millis, uuid,
 };
-use crate::sql::{Entry, SqlStore, convert, now};
+use crate::sql::{Entry, SqlStore, access_group, convert, now};
 use crate::{Actor, LogEntry, NewUser, StoreError, StoreResult};
 
 /// What a feed deactivation does to the person's enrollments and grants (SPEC 4).
@@ -822,6 +822,7 @@ where
                     name: w.name,
                     description: String::new(),
                     parent: None,
+                    public: false,
                 };
                 sqlx::query::<DB>(
                     "INSERT INTO groups (id, tenant_id, name, description, parent_id, created_at, \
@@ -844,11 +845,7 @@ where
                         entity_id: group.id.to_string(),
                         before: None,
                         after: Some(group_json(&group)),
-                        access: vec![Change::UpsertGroup(AccessGroup {
-                            id: group.id,
-                            parent: None,
-                            public: false,
-                        })],
+                        access: vec![Change::UpsertGroup(access_group(&group))],
                     },
                 )
                 .await?;
@@ -880,11 +877,8 @@ where
                             entity_id: id.to_string(),
                             before: Some(group_json(&before.group)),
                             after: Some(group_json(&after)),
-                            access: vec![Change::UpsertGroup(AccessGroup {
-                                id,
-                                parent: after.parent,
-                                public: false,
-                            })],
+                            // The rest of the group, its confidentiality included, stays.
+                            access: vec![Change::UpsertGroup(access_group(&after))],
                         },
                     )
                     .await?;

@@ -137,6 +137,7 @@ async fn group(
                 name: Name::parse("name", name).unwrap(),
                 description: String::new(),
                 parent,
+                public: false,
             },
         )
         .await
@@ -460,6 +461,7 @@ async fn groups_nest_without_cycles(kind: Kind) {
                 name: Name::parse("name", "Orphan").unwrap(),
                 description: String::new(),
                 parent: Some(GroupId::new()),
+                public: false,
             },
         )
         .await

@@ -23,6 +23,10 @@ pub struct NewGroupIn {
     pub description: String,
     /// The group this one nests in.
     pub parent: Option<String>,
+    /// Public groups are seen across the tenant, and a platform coach reaches their members;
+    /// groups are private by default.
+    #[serde(default)]
+    pub public: bool,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -34,6 +38,8 @@ pub struct GroupPatchIn {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub parent: Option<Option<String>>,
+    /// Its confidentiality: public or private.
+    pub public: Option<bool>,
 }
 
 fn description(s: String) -> ApiResult<String> {
@@ -62,6 +68,7 @@ pub async fn create(
         name: Name::parse("name", &body.name)?,
         description: description(body.description)?,
         parent: body.parent.as_deref().map(parent_ref).transpose()?,
+        public: body.public,
     };
     if let Some(parent) = new.parent {
         // Named as a bad field rather than a missing page: the parent is part of the body.
@@ -154,6 +161,9 @@ pub async fn update(
             .parent
             .map(|p| p.as_deref().map(parent_ref).transpose())
             .transpose()?,
+        // Who reaches the members follows (a platform coach reaches those of public groups):
+        // group administrators set it, as they edit the group.
+        public: body.public,
     };
     let group = state
         .store

@@ -618,3 +618,86 @@ async fn choosing_someones_managees_makes_them_a_manager_who_monitors_those_lear
         "{check}"
     );
 }
+
+#[tokio::test]
+async fn a_platform_coach_sees_the_members_of_public_groups_only() {
+    let app = spawn_app().await;
+    let (tenant, admin) = group_roles_tenant(&app).await;
+    let call = |method: Method, path: String, body: Value| {
+        app.request(method, &path, &admin).json(&body).send()
+    };
+    let open = ok(call(
+        Method::POST,
+        "/api/v1/groups".into(),
+        json!({ "name": "Open", "public": true }),
+    )
+    .await
+    .unwrap())
+    .await;
+    assert_eq!(open["public"], true);
+    let closed = ok(call(
+        Method::POST,
+        "/api/v1/groups".into(),
+        json!({ "name": "Closed" }),
+    )
+    .await
+    .unwrap())
+    .await;
+    assert_eq!(closed["public"], false, "groups are private by default");
+    let mut people = vec![];
+    for (name, group) in [("pia", &open), ("quinn", &closed), ("paul", &closed)] {
+        let user = ok(call(
+            Method::POST,
+            "/api/v1/users".into(),
+            json!({ "username": name, "display_name": name }),
+        )
+        .await
+        .unwrap())
+        .await;
+        let put = call(
+            Method::PUT,
+            format!(
+                "/api/v1/groups/{}/members/{}",
+                s(group, "id"),
+                s(&user, "id")
+            ),
+            json!(null),
+        )
+        .await
+        .unwrap();
+        assert!(put.status().is_success(), "{}", put.status());
+        people.push(user);
+    }
+    let (pia, quinn, paul) = (&people[0], &people[1], &people[2]);
+    ok(call(
+        Method::POST,
+        "/api/v1/grants".into(),
+        json!({ "principal": format!("user:{}", s(paul, "id")), "role": "coach",
+                "scope": "public_groups" }),
+    )
+    .await
+    .unwrap())
+    .await;
+    let paul_token = token_in(&app, tenant, paul).await;
+    let sees = |user: &Value| {
+        app.request(
+            Method::GET,
+            &format!("/api/v1/users/{}", s(user, "id")),
+            &paul_token,
+        )
+        .send()
+    };
+    assert_eq!(sees(pia).await.unwrap().status(), 200);
+    assert_eq!(sees(quinn).await.unwrap().status(), 403);
+    // Making a group public is a group setting its administrators change.
+    let now_public = ok(call(
+        Method::PATCH,
+        format!("/api/v1/groups/{}", s(&closed, "id")),
+        json!({ "public": true }),
+    )
+    .await
+    .unwrap())
+    .await;
+    assert_eq!(now_public["public"], true);
+    assert_eq!(sees(quinn).await.unwrap().status(), 200);
+}

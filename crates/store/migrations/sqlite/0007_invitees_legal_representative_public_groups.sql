@@ -9,3 +9,7 @@ CREATE TABLE legal_representatives (
     name      TEXT NOT NULL,
     address   TEXT
 );
+
+-- A group's confidentiality: public groups are seen across the tenant, and a platform coach
+-- reaches their members. Groups are private unless made public.
+ALTER TABLE groups ADD COLUMN public BOOLEAN NOT NULL DEFAULT FALSE;
