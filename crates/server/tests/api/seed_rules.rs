@@ -701,3 +701,81 @@ async fn a_platform_coach_sees_the_members_of_public_groups_only() {
     assert_eq!(now_public["public"], true);
     assert_eq!(sees(quinn).await.unwrap().status(), 200);
 }
+
+/// Seed 001's table of which LMS roles may be given each additional responsibility, cell by
+/// cell: (role, [course tutor, course administrator, event administrator, group
+/// administrator, group manager]).
+const ELIGIBILITY: [(&str, [bool; 5]); 6] = [
+    ("student", [false, false, false, false, false]),
+    ("manager", [false, false, false, true, true]),
+    ("tutor", [true, true, true, false, false]),
+    ("manager-tutor", [true, true, true, true, true]),
+    ("training-coordinator", [true, true, true, true, true]),
+    ("lms-admin", [true, true, true, true, true]),
+];
+
+#[tokio::test]
+async fn the_classic_eligibility_matrix_holds_cell_by_cell() {
+    let app = spawn_app().await;
+    let responsibilities = [
+        "course-tutor",
+        "course-admin",
+        "event-admin",
+        "group-admin",
+        "group-manager",
+    ];
+    let mut cells = 0;
+    for (level, row) in ELIGIBILITY {
+        let (user, _) = person(&app, &format!("a-{level}")).await;
+        if level != "student" {
+            // Student is the default role: held by whoever holds no other.
+            crate::helpers::grant(&app, &user, level, "platform").await;
+        }
+        // Scopes of this row's own, so that one course tutor per course never gets in the way.
+        let course = ok(app
+            .send(
+                Method::POST,
+                "/api/v1/courses",
+                json!({ "title": format!("Course for {level}"), "course_type": "instructor_led" }),
+            )
+            .await)
+        .await;
+        let event = ok(app
+            .send(
+                Method::POST,
+                &format!("/api/v1/courses/{}/sessions", s(&course, "id")),
+                json!({ "kind": "event", "title": "Day one", "starts_at": "2027-03-01T09:00:00Z",
+                        "ends_at": "2027-03-01T17:00:00Z" }),
+            )
+            .await)
+        .await;
+        let group = app.create_group(&format!("Group for {level}"), None).await;
+        let scopes = [
+            format!("course:{}", s(&course, "id")),
+            format!("course:{}", s(&course, "id")),
+            format!("event:{}", s(&event, "id")),
+            format!("group:{}", s(&group, "id")),
+            format!("group:{}", s(&group, "id")),
+        ];
+        for ((role, scope), allowed) in responsibilities.iter().zip(&scopes).zip(row) {
+            let r = app
+                .send(
+                    Method::POST,
+                    "/api/v1/grants",
+                    json!({ "principal": format!("user:{}", s(&user, "id")), "role": role,
+                            "scope": scope }),
+                )
+                .await;
+            let status = r.status().as_u16();
+            let body = r.text().await.unwrap();
+            if allowed {
+                assert_eq!(status, 201, "{level} may be {role}: {body}");
+            } else {
+                assert_eq!(status, 422, "{level} may not be {role}: {body}");
+                assert!(body.contains("not eligible"), "{level} / {role}: {body}");
+            }
+            cells += 1;
+        }
+    }
+    assert_eq!(cells, 30);
+}
