@@ -264,9 +264,28 @@ pub fn new_enrollment(
     }
 }
 
-/// Whether an administrator may move an enrollment from `from` to `to` on a course of this type.
-/// Statuses are manual apart from what activity derives, but some moves make no sense: a finished
-/// course does not go back to the waiting list, and overbooking exists for e-learning only.
+/// Whether an administrator may set an enrollment's status to `to` by hand: any status, at any
+/// time (seed 002: "you can always manually edit the user's status in a course at any time"),
+/// except overbooking on an instructor-led course, which exists for e-learning only. Who may do
+/// it, and when it is an approval, is the engine's question (`Act::ChangeEnrollmentStatus`).
+pub fn check_manual_status(
+    course: CourseType,
+    from: EnrollmentStatus,
+    to: EnrollmentStatus,
+) -> Result<(), LifecycleError> {
+    if to == S::Overbooked && course == CourseType::InstructorLed && from != to {
+        return Err(LifecycleError::Transition {
+            from,
+            to,
+            why: ": overbooking exists for e-learning courses only",
+        });
+    }
+    Ok(())
+}
+
+/// Whether an enrollment may move from `from` to `to` on its own or through a rule (learning
+/// activity, bookings, the leaver policy): some moves make no sense there, such as a finished
+/// course going back to the waiting list. A move by hand is [`check_manual_status`].
 pub fn check_transition(
     course: CourseType,
     from: EnrollmentStatus,
@@ -486,6 +505,23 @@ mod tests {
             err.to_string(),
             "an enrollment cannot go from completed to waiting"
         );
+    }
+
+    #[test]
+    fn by_hand_any_status_may_be_set_but_overbooking_on_instructor_led_courses() {
+        for from in S::ALL {
+            for to in S::ALL {
+                assert!(
+                    check_manual_status(ELearning, from, to).is_ok(),
+                    "{from} -> {to}"
+                );
+                assert_eq!(
+                    check_manual_status(InstructorLed, from, to).is_ok(),
+                    to != S::Overbooked || from == to,
+                    "{from} -> {to}"
+                );
+            }
+        }
     }
 
     #[test]

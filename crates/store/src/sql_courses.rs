@@ -725,7 +725,7 @@ where
         let mut tx = self.begin().await?;
         let c = Self::load_course(&mut tx, tenant, course).await?;
         let before = Self::load_enrollment(&mut tx, tenant, course, user).await?;
-        lifecycle::check_transition(c.course_type, before.status, to)?;
+        lifecycle::check_manual_status(c.course_type, before.status, to)?;
         if before.status == to {
             return Ok(before);
         }
