@@ -210,7 +210,8 @@ impl From<AccessError> for ApiError {
             | A::NotOwner(_)
             | A::NoOwnerRole
             | A::OwnerGrantRevoke
-            | A::OwnerAsSetting { .. } => ApiError::Invalid {
+            | A::OwnerAsSetting { .. }
+            | A::NotACourseLevel { .. } => ApiError::Invalid {
                 field: None,
                 detail,
             },

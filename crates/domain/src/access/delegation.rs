@@ -17,6 +17,14 @@ use super::reach::Reach;
 use super::role::{Capability, Precondition, Role, RoleId, Scope};
 use crate::ids::UserId;
 
+/// What changing a learner's level in a course does: the levels revoked there and the one
+/// granted (none when they held it already).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CourseLevelChange {
+    pub revoked: Vec<Grant>,
+    pub granted: Option<Grant>,
+}
+
 /// What a change to a person's account touches, for [`AccessModel::validate_user_change`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct UserChange {
@@ -719,6 +727,54 @@ impl AccessModel {
             .filter(|r| self.check_holder(u, r).is_ok())
             .map(|r| r.id)
             .collect()
+    }
+
+    /// Changing `learner`'s level in `course` to `role` (seed 002: the level is changed on an
+    /// existing enrollment): the level they held there is revoked and the new one granted, each
+    /// decided as revoking and granting are. Nothing changes when they hold it already.
+    pub fn change_course_level(
+        &self,
+        actor: UserId,
+        learner: UserId,
+        course: ObjectRef,
+        role: RoleId,
+        today: Date,
+    ) -> Result<(CourseLevelChange, Authorized), AccessError> {
+        let r = self
+            .data
+            .roles
+            .get(&role)
+            .ok_or_else(|| AccessError::UnknownRole(role.to_string()))?;
+        if !r.constraints.course_level {
+            return Err(AccessError::NotACourseLevel {
+                role: r.code.to_string(),
+            });
+        }
+        let scope = Scope::Object(course);
+        let held: Vec<Grant> = self
+            .data
+            .grants
+            .values()
+            .filter(|g| g.principal == Principal::User(learner) && g.scope == scope)
+            .filter(|g| {
+                self.data
+                    .roles
+                    .get(&g.role)
+                    .is_some_and(|r| r.constraints.course_level)
+            })
+            .copied()
+            .collect();
+        let new = Grant::new(Principal::User(learner), role, scope);
+        let by = self.validate_grant(actor, &new, today)?;
+        let mut change = CourseLevelChange::default();
+        for old in held.iter().filter(|g| g.role != role) {
+            self.validate_revoke(actor, old.id, today)?;
+            change.revoked.push(*old);
+        }
+        if !held.iter().any(|g| g.role == role) {
+            change.granted = Some(new);
+        }
+        Ok((change, by))
     }
 
     /// Revoking a grant takes away what it gave: it needs `roles.assign` where the grant

@@ -94,6 +94,8 @@ pub enum AccessError {
     SelfGrant { user: UserId },
     #[error("user {user} cannot change their own status")]
     SelfStatusChange { user: UserId },
+    #[error("role {role:?} is no course level (such as learner, tutor or instructor)")]
+    NotACourseLevel { role: String },
     #[error(
         "group {group} carries roles, so joining it is a grant the delegation rule decides for a \
          known person: create the person first, then give them this primary group"

@@ -34,7 +34,7 @@ pub use act::Act;
 pub use acts::{CheckAnswer, OnNewPeople};
 pub use catalog::{Feature, Permission, Risk};
 pub use data::{AccessData, AccessGroup, AccessSettings, AccessUser, Change};
-pub use delegation::UserChange;
+pub use delegation::{CourseLevelChange, UserChange};
 pub use engine::{Holding, Page};
 pub use error::AccessError;
 pub use explain::{

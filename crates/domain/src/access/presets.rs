@@ -167,6 +167,10 @@ impl R {
         self.0.feature = Some(f);
         self
     }
+    fn course_level(mut self) -> Self {
+        self.0.constraints.course_level = true;
+        self
+    }
     fn to_creator(mut self) -> Self {
         self.0.constraints.to_creator = true;
         self
@@ -405,11 +409,13 @@ pub fn levels() -> PresetData {
                 P::ForumPost,
             ],
         )
+        .course_level()
         .done();
     let tutor = R::new("tutor", "Tutor")
         .at(&[S::Course])
         .like(&learner)
         .with(Assigned, &[P::ForumModerate])
+        .course_level()
         .done();
     // Instructors shape content and evaluate, but do not enroll anyone.
     let instructor = R::new("instructor", "Instructor")
@@ -429,6 +435,7 @@ pub fn levels() -> PresetData {
                 P::EventsManage,
             ],
         )
+        .course_level()
         .done();
     let expert = R::new("expert", "Expert")
         .at(&[S::Channel])

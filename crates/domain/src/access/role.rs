@@ -190,6 +190,10 @@ pub struct Constraints {
     /// any other.
     #[serde(default)]
     pub to_creator: bool,
+    /// One of the levels a person has in a course (seed 002's learner, tutor and instructor):
+    /// one at a time, given with the enrollment and changed on it.
+    #[serde(default)]
+    pub course_level: bool,
 }
 
 /// One (permission, reach) pair of a role.

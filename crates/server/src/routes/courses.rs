@@ -507,10 +507,15 @@ pub struct EnrollmentPatchIn {
     pub status: Option<String>,
     /// Whether the course shows in the learner's app (needs `learner_app.manage` on them).
     pub show_in_app: Option<bool>,
+    /// Their level in the course (a course-level role such as `learner`, `tutor` or
+    /// `instructor`): the one they held there is revoked and this one granted, each under the
+    /// delegation rule.
+    pub role: Option<String>,
 }
 
-/// An administrator's edit: the status, within the allowed transitions, and whether the course
-/// shows in the learner app. Everything is checked before anything is written.
+/// An administrator's edit: the status (any, at any time; overbooked on e-learning only),
+/// whether the course shows in the learner app, and the learner's level in the course.
+/// Everything is decided before anything is written.
 #[utoipa::path(patch, path = "/api/v1/courses/{id}/enrollments/{user}", tag = "enrollments", request_body = EnrollmentPatchIn,
     responses((status = 200, body = EnrollmentOut), (status = 403, body = crate::error::Problem),
               (status = 422, body = crate::error::Problem)),
@@ -532,13 +537,30 @@ pub async fn set_status(
                 .as_deref()
                 .map(EnrollmentStatus::parse)
                 .transpose()?;
-            if to.is_none() && body.show_in_app.is_none() {
+            if to.is_none() && body.show_in_app.is_none() && body.role.is_none() {
                 return Err(ApiError::invalid(
                     "status",
-                    "give a status, show_in_app, or both",
+                    "give a status, show_in_app or a role",
                 ));
             }
             let current = state.store.enrollment(member.tenant, course, user).await?;
+            // The level is asked of the engine now, and again against the model it is written on.
+            let level = |m: &registrar_domain::access::AccessModel, role: &str| {
+                let role = crate::ops::role_in(m, role)
+                    .map_err(|e| ApiError::invalid("role", e.to_string()))?;
+                m.change_course_level(
+                    member.user.id,
+                    user,
+                    course_ref(course),
+                    role.id,
+                    crate::state::today(),
+                )
+                .map_err(ApiError::from)
+            };
+            if let Some(role) = &body.role {
+                state.access.sync().await?;
+                state.access.read(member.tenant, |m| level(m, role))?;
+            }
             let mut status = None;
             if let Some(to) = to {
                 let act = Act::ChangeEnrollmentStatus {
@@ -569,10 +591,55 @@ pub async fn set_status(
                     .set_show_in_app(&by.into(), member.tenant, course, user, on)
                     .await?;
             }
+            if let Some(role) = &body.role {
+                state
+                    .access
+                    .write(member.tenant, |m| {
+                        let (change, by) = level(m, role)?;
+                        let entries = level_entries(change, user, course);
+                        Ok(crate::readmodel::Written::entries(by, entries))
+                    })
+                    .await?;
+            }
             Ok(Json(e.into()))
         }
         .await,
     )
+}
+
+/// The change-log entries of changing a learner's level in a course.
+fn level_entries(
+    change: registrar_domain::access::CourseLevelChange,
+    user: registrar_domain::ids::UserId,
+    course: ObjectId,
+) -> Vec<LogEntry> {
+    let enrollment = format!("{course}:{user}");
+    let mut entries: Vec<LogEntry> = change
+        .revoked
+        .into_iter()
+        .map(|g| LogEntry {
+            action: "grant.revoked",
+            entity: "grant",
+            entity_id: g.id.to_string(),
+            before: serde_json::to_value(g).ok(),
+            after: Some(serde_json::json!({ "level_changed_on": enrollment })),
+            access: vec![Change::RemoveGrant { grant: g.id }],
+        })
+        .collect();
+    entries.extend(change.granted.map(|g| LogEntry {
+        action: "grant.created",
+        entity: "grant",
+        entity_id: g.id.to_string(),
+        before: None,
+        after: Some(serde_json::json!({
+            "principal": g.principal.to_string(),
+            "scope": g.scope.to_string(),
+            "role": g.role.to_string(),
+            "level_changed_on": enrollment,
+        })),
+        access: vec![Change::UpsertGrant(g)],
+    }));
+    entries
 }
 
 /// Approves a waiting enrollment or a booking to confirm; needs `enrollments.approve` on the

@@ -250,15 +250,24 @@ pub async fn scim_deactivate(app: &TestApp, token: &str, user: &Value) -> Respon
 
 /// A group-roles tenant with its superadmin's token.
 pub async fn group_roles_tenant(app: &TestApp) -> (registrar_domain::ids::TenantId, String) {
+    preset_tenant(app, "groups", Preset::GroupRoles).await
+}
+
+/// A tenant of `preset` with its superadmin's token.
+pub async fn preset_tenant(
+    app: &TestApp,
+    slug: &str,
+    preset: Preset,
+) -> (registrar_domain::ids::TenantId, String) {
     let (tenant, admin) = create_tenant(
         app.store.as_ref(),
         &Actor::cli(),
-        TenantSlug::parse("groups").unwrap(),
-        Name::parse("name", "Groups inc").unwrap(),
-        Preset::GroupRoles,
+        TenantSlug::parse(slug).unwrap(),
+        Name::parse("name", &format!("{slug} inc")).unwrap(),
+        preset,
         Some(AdminSpec {
             username: Some(Username::parse("admin").unwrap()),
-            email: Some(Email::parse("admin@groups.example").unwrap()),
+            email: Some(Email::parse(&format!("admin@{slug}.example")).unwrap()),
             display_name: Name::parse("display name", "Admin").unwrap(),
             password: Password::parse(ADMIN_PASSWORD).unwrap(),
         }),

@@ -779,3 +779,99 @@ async fn the_classic_eligibility_matrix_holds_cell_by_cell() {
     }
     assert_eq!(cells, 30);
 }
+
+#[tokio::test]
+async fn a_learners_level_in_a_course_is_changed_on_the_enrollment() {
+    let app = spawn_app().await;
+    let (tenant, admin) =
+        crate::helpers::preset_tenant(&app, "levels", registrar_domain::tenant::Preset::Levels)
+            .await;
+    let call = |method: Method, path: String, body: Value| {
+        app.request(method, &path, &admin).json(&body).send()
+    };
+    let course = ok(call(
+        Method::POST,
+        "/api/v1/courses".into(),
+        json!({ "title": "Rust", "published": true }),
+    )
+    .await
+    .unwrap())
+    .await;
+    let ada = ok(call(
+        Method::POST,
+        "/api/v1/users".into(),
+        json!({ "username": "ada", "display_name": "Ada" }),
+    )
+    .await
+    .unwrap())
+    .await;
+    ok(call(
+        Method::POST,
+        format!("/api/v1/courses/{}/enrollments", s(&course, "id")),
+        json!({ "user": "ada", "role": "learner" }),
+    )
+    .await
+    .unwrap())
+    .await;
+    let levels = || async {
+        let grants = ok(call(
+            Method::GET,
+            format!("/api/v1/grants?principal=user:{}", s(&ada, "id")),
+            json!(null),
+        )
+        .await
+        .unwrap())
+        .await;
+        grants
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|g| g["scope"]["object"] == format!("course:{}", s(&course, "id")))
+            .count()
+    };
+    assert_eq!(levels().await, 1);
+    let path = format!("/api/v1/courses/{}/enrollments/ada", s(&course, "id"));
+    // Ada becomes the course's tutor: her learner level goes, the tutor level comes.
+    ok(
+        call(Method::PATCH, path.clone(), json!({ "role": "tutor" }))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(levels().await, 1, "one level at a time");
+    let ada_token = token_in(&app, tenant, &ada).await;
+    let check = ok(app
+        .request(Method::POST, "/api/v1/check", &admin)
+        .json(&json!({ "user": "ada", "action": "forum.moderate",
+                       "resource": format!("course:{}", s(&course, "id")) }))
+        .send()
+        .await
+        .unwrap())
+    .await;
+    assert_eq!(check["allowed"], true, "a tutor moderates: {check}");
+    // Only a course level may be given this way, and only by whoever may grant it.
+    assert_problem(
+        call(Method::PATCH, path.clone(), json!({ "role": "power-user" }))
+            .await
+            .unwrap(),
+        422,
+        None,
+        "no course level",
+    )
+    .await;
+    let r = app
+        .request(Method::PATCH, &path, &ada_token)
+        .json(&json!({ "role": "instructor" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let audit = ok(
+        call(Method::GET, "/api/v1/audit?limit=1000".into(), json!(null))
+            .await
+            .unwrap(),
+    )
+    .await
+    .to_string();
+    assert!(audit.contains("level_changed_on"), "{audit}");
+}
