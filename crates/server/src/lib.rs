@@ -186,6 +186,10 @@ pub fn router(state: AppState) -> Router {
             get(courses::get_plan).delete(courses::delete_plan),
         )
         .route("/learning-plans/{id}/status", get(courses::plan_status_of))
+        .route(
+            "/learning-plans/{id}/enrollments",
+            post(courses::enroll_in_plan),
+        )
         .route("/imports", post(imports::create))
         .route("/exports/{kind}", get(imports::export))
         .fallback(|| async { ApiError::NotFound("no such API endpoint".into()) });

@@ -33,7 +33,7 @@ use crate::routes::*;
         access::hand_over, access::put_object, access::set_feature,
         courses::create, courses::list, courses::get, courses::update, courses::add_material,
         courses::materials, courses::results, courses::enroll, courses::enrollments, courses::set_status,
-        courses::approve, courses::activity, courses::create_plan, courses::plan_status_of,
+        courses::approve, courses::activity, courses::create_plan, courses::plan_status_of, courses::enroll_in_plan,
         sessions::create, sessions::list, sessions::get, sessions::update, sessions::book,
         sessions::bookings, sessions::approve, sessions::attendance, sessions::delete, sessions::cancel,
         courses::delete, courses::delete_material, courses::unenroll, courses::get_plan,

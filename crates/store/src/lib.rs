@@ -155,6 +155,16 @@ pub trait CourseStore: Send + Sync {
         courses: Vec<ObjectId>,
     ) -> StoreResult<LearningPlan>;
     async fn plan(&self, tenant: TenantId, id: ObjectId) -> StoreResult<LearningPlan>;
+    /// Enrolls `user` in every course of the plan they are not enrolled in yet, each as a
+    /// single enrollment would be (policy and capacity may put them on the waiting list), all in
+    /// one transaction. Returns the new enrollments.
+    async fn enroll_in_plan(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        plan: ObjectId,
+        user: UserId,
+    ) -> StoreResult<Vec<Enrollment>>;
     /// Deletes a course with its materials, sessions, enrollments and progress; the engine
     /// forgets it, its lessons and sessions, and the grants held there.
     async fn delete_course(&self, actor: &Actor, tenant: TenantId, id: ObjectId)

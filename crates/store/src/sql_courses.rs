@@ -984,6 +984,42 @@ where
         Ok(plan)
     }
 
+    async fn enroll_in_plan(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        plan: ObjectId,
+        user: UserId,
+    ) -> StoreResult<Vec<Enrollment>> {
+        let mut tx = self.begin().await?;
+        let found: Option<(String,)> = sqlx::query_as::<DB, (String,)>(
+            "SELECT id FROM learning_plans WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant.to_string())
+        .bind(plan.to_string())
+        .fetch_optional(&mut *tx)
+        .await?;
+        found.ok_or_else(|| StoreError::not_found("learning plan", plan))?;
+        let courses: Vec<(String,)> = sqlx::query_as::<DB, (String,)>(
+            "SELECT c.course_id FROM learning_plan_courses c WHERE c.tenant_id = $1 \
+             AND c.plan_id = $2 AND NOT EXISTS (SELECT 1 FROM enrollments e \
+             WHERE e.tenant_id = c.tenant_id AND e.course_id = c.course_id AND e.user_id = $3) \
+             ORDER BY c.position",
+        )
+        .bind(tenant.to_string())
+        .bind(plan.to_string())
+        .bind(user.to_string())
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut made = Vec::with_capacity(courses.len());
+        for (course,) in courses {
+            let course = ObjectId::from_uuid(uuid("learning plan", &course)?);
+            made.push(Self::enroll_in(&mut tx, actor, tenant, course, user).await?);
+        }
+        tx.commit().await?;
+        Ok(made)
+    }
+
     async fn plan(&self, tenant: TenantId, id: ObjectId) -> StoreResult<LearningPlan> {
         let row: Option<(String,)> = sqlx::query_as::<DB, (String,)>(
             "SELECT title FROM learning_plans WHERE tenant_id = $1 AND id = $2",

@@ -998,6 +998,51 @@ fn plan_ref(id: ObjectId) -> ObjectRef {
     ObjectRef::new(ObjectKind::LearningPlan, id)
 }
 
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanEnrollIn {
+    /// User id or username.
+    pub user: String,
+}
+
+/// Enrolls a learner in a learning plan: in each of its courses they are not enrolled in yet,
+/// all or none. Whoever manages the learner's enrollments (their manager: seed 002) or the
+/// plan's may.
+#[utoipa::path(post, path = "/api/v1/learning-plans/{id}/enrollments", tag = "learning plans",
+    request_body = PlanEnrollIn,
+    responses((status = 201, body = Vec<EnrollmentOut>, description = "the new enrollments"),
+              (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn enroll_in_plan(
+    State(state): State<AppState>,
+    member: Member,
+    Path(id): Path<String>,
+    Json(body): Json<PlanEnrollIn>,
+) -> ApiResult<(StatusCode, Json<Vec<EnrollmentOut>>)> {
+    let plan = path_object(&id)?;
+    let person = super::person(&state, &member, &body.user).await?;
+    let user = person.id;
+    person.conceal(
+        &member,
+        async {
+            let act = Act::ManageEnrollment {
+                object: plan_ref(plan),
+                learner: user,
+            };
+            let by = state.authorize(&member, act).await?;
+            let made = state
+                .store
+                .enroll_in_plan(&by.into(), member.tenant, plan, user)
+                .await?;
+            Ok((
+                StatusCode::CREATED,
+                Json(made.into_iter().map(Into::into).collect()),
+            ))
+        }
+        .await,
+    )
+}
+
 #[utoipa::path(get, path = "/api/v1/learning-plans/{id}", tag = "learning plans",
     responses((status = 200, body = PlanOut), (status = 403, body = crate::error::Problem),
               (status = 404, body = crate::error::Problem)),

@@ -875,3 +875,78 @@ async fn a_learners_level_in_a_course_is_changed_on_the_enrollment() {
     .to_string();
     assert!(audit.contains("level_changed_on"), "{audit}");
 }
+
+#[tokio::test]
+async fn managers_enroll_their_team_members_into_learning_plans() {
+    let app = spawn_app().await;
+    let mut courses = vec![];
+    for title in ["First", "Second"] {
+        courses.push(s(
+            &ok(app
+                .send(
+                    Method::POST,
+                    "/api/v1/courses",
+                    json!({ "title": title, "published": true }),
+                )
+                .await)
+            .await,
+            "id",
+        ));
+    }
+    let plan = ok(app
+        .send(
+            Method::POST,
+            "/api/v1/learning-plans",
+            json!({ "title": "Onboarding", "courses": courses }),
+        )
+        .await)
+    .await;
+    let (nora, nora_token) = person(&app, "nora").await;
+    crate::helpers::grant(&app, &nora, "manager", "platform").await;
+    let ted = app.create_user("ted", json!({})).await;
+    app.create_user("zed", json!({})).await;
+    let link = app
+        .send(
+            Method::PUT,
+            &format!(
+                "/api/v1/users/{}/managers/{}",
+                s(&ted, "id"),
+                s(&nora, "id")
+            ),
+            json!(null),
+        )
+        .await;
+    assert_eq!(link.status(), 204);
+    // Ted is already in the first course: only the second is added.
+    ok(app
+        .send(
+            Method::POST,
+            &format!("/api/v1/courses/{}/enrollments", courses[0]),
+            json!({ "user": "ted" }),
+        )
+        .await)
+    .await;
+    let path = format!("/api/v1/learning-plans/{}/enrollments", s(&plan, "id"));
+    let enroll = |user: &str| {
+        app.request(Method::POST, &path, &nora_token)
+            .json(&json!({ "user": user }))
+            .send()
+    };
+    let r = enroll("ted").await.unwrap();
+    assert_eq!(r.status(), 201);
+    let made: Value = r.json().await.unwrap();
+    assert_eq!(made.as_array().unwrap().len(), 1, "{made}");
+    assert_eq!(made[0]["course"], courses[1]);
+    let again: Value = enroll("ted").await.unwrap().json().await.unwrap();
+    assert_eq!(again, json!([]), "nothing twice");
+    let status = ok(app
+        .get(&format!(
+            "/api/v1/learning-plans/{}/status?user=ted",
+            s(&plan, "id")
+        ))
+        .await)
+    .await;
+    assert_eq!(status["status"], "not_started");
+    // Someone outside her team: refused, as for nobody.
+    assert_eq!(enroll("zed").await.unwrap().status(), 403);
+}
