@@ -636,14 +636,23 @@ impl<'a> Builder<'a> {
         Ok(session.object())
     }
 
+    /// Books as the API does: the session's responsible approvers are told of a booking that
+    /// awaits approval (the mails wait in the outbox for the sender).
     async fn book(&self, username: &str, session: ObjectRef) -> anyhow::Result<()> {
+        let learner = self.people[username];
+        let s = self.store.session(self.tenant, session.id).await?;
+        self.access.sync().await?;
+        let notify = registrar_server::routes::sessions::approval_notices(
+            self.store.as_ref(),
+            self.access,
+            self.tenant,
+            &s,
+            learner,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("demo booking of {username}: {e}"))?;
         self.store
-            .book(
-                &Actor::cli(),
-                self.tenant,
-                session.id,
-                self.people[username],
-            )
+            .book(&Actor::cli(), self.tenant, session.id, learner, notify)
             .await
             .map_err(|e| anyhow::anyhow!("demo booking of {username}: {e}"))?;
         Ok(())
@@ -793,7 +802,10 @@ fn describe(slug: &'static str, preset: Preset, objects: Vec<(ObjectRef, &'stati
                     "petra.north",
                     "Tutor + course administrator of Selling Basics: cannot approve",
                 ),
-                ("ivan.hr", "Tutor + event administrator of Onboarding Day"),
+                (
+                    "ivan.hr",
+                    "Tutor + event administrator of Onboarding Day: mailed of Olaf's booking to confirm",
+                ),
                 (
                     "tessa.tutor",
                     "Manager/Tutor + course tutor of Rust for Platform Teams",

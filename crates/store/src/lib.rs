@@ -213,12 +213,16 @@ pub trait SessionStore: Send + Sync {
     ) -> StoreResult<Session>;
     /// Books an enrolled learner: to confirm when the session asks for approval, waiting when
     /// it is full; 409 when already booked.
+    /// Books `user` onto the session. `notify` is queued in the same transaction when the
+    /// booking awaits approval (seed 001: the event's administrators are told), and dropped
+    /// otherwise.
     async fn book(
         &self,
         actor: &Actor,
         tenant: TenantId,
         session: ObjectId,
         user: UserId,
+        notify: Vec<NewMail>,
     ) -> StoreResult<BookingOutcome>;
     async fn bookings(&self, tenant: TenantId, session: ObjectId) -> StoreResult<Vec<Booking>>;
     /// Cancels a booking; an enrollment that was to confirm only because of it moves back.

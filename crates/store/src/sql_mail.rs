@@ -36,7 +36,7 @@ where
     for<'r> Option<i64>: Decode<'r, DB>,
 {
     /// Queues `mail`; an invitation names the person it is for.
-    async fn queue(
+    pub(crate) async fn queue(
         tx: &mut DB::Connection,
         tenant: TenantId,
         mail: &NewMail,

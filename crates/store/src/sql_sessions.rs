@@ -16,7 +16,7 @@ use crate::backend::Backend;
 use crate::rows::{corrupt, from_millis, to_millis, uuid};
 use crate::sql::{Entry, SqlStore, convert, now};
 use crate::{
-    Actor, BookingOutcome, NewSession, SessionPatch, SessionStore, StoreError, StoreResult,
+    Actor, BookingOutcome, NewMail, NewSession, SessionPatch, SessionStore, StoreError, StoreResult,
 };
 
 const SESSION_COLUMNS: &str =
@@ -492,6 +492,7 @@ where
         tenant: TenantId,
         session: ObjectId,
         user: UserId,
+        notify: Vec<NewMail>,
     ) -> StoreResult<BookingOutcome> {
         let mut tx = self.begin().await?;
         let s = Self::load_session(&mut tx, tenant, session).await?;
@@ -525,6 +526,11 @@ where
             other => other,
         })?;
         let enrollment = Self::follow_bookings(&mut tx, actor, tenant, enrollment).await?;
+        if booking.status.awaits_approval() {
+            for mail in &notify {
+                Self::queue(&mut tx, tenant, mail, None).await?;
+            }
+        }
         tx.commit().await?;
         Ok(BookingOutcome {
             booking,

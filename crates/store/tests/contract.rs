@@ -1389,15 +1389,23 @@ async fn bookings_move_the_enrollment_and_attendance_completes_it(kind: Kind) {
     ));
     assert!(
         matches!(
-            f.store.book(&Actor::cli(), t, one.id, ann).await,
+            f.store.book(&Actor::cli(), t, one.id, ann, vec![]).await,
             Err(StoreError::Rule(_))
         ),
         "booking needs an enrollment"
     );
     f.store.enroll(&Actor::cli(), t, c, ann).await.unwrap();
-    let booked = f.store.book(&Actor::cli(), t, one.id, ann).await.unwrap();
+    let booked = f
+        .store
+        .book(&Actor::cli(), t, one.id, ann, vec![])
+        .await
+        .unwrap();
     assert_eq!(booked.booking.status, BookingStatus::Booked);
-    let awaiting = f.store.book(&Actor::cli(), t, two.id, ann).await.unwrap();
+    let awaiting = f
+        .store
+        .book(&Actor::cli(), t, two.id, ann, vec![])
+        .await
+        .unwrap();
     assert_eq!(awaiting.booking.status, BookingStatus::ToConfirm);
     assert_eq!(awaiting.enrollment.status, EnrollmentStatus::ToConfirm);
     let refused = f

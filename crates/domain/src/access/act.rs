@@ -7,9 +7,10 @@ use time::Date;
 
 use super::catalog::Permission;
 use super::error::AccessError;
-use super::explain::Decision;
+use super::explain::{Allowance, Decision, Explanation, Via};
 use super::model::AccessModel;
 use super::object::{EnrollmentStatus, ObjectId, ObjectKind, ObjectRef};
+use super::role::Scope;
 use crate::ids::{GroupId, UserId};
 
 /// An act someone asks to do. People and groups are named by id; learning objects by their
@@ -222,6 +223,31 @@ impl AccessModel {
     /// whole tenant): only then may an answer reveal that someone does not exist.
     pub fn sees_everyone(&self, actor: UserId) -> bool {
         self.reaches_everything(actor, Permission::UsersView)
+    }
+
+    /// Who answers for approvals in `object`: the holders of `enrollments.approve` there
+    /// through a responsibility at it or at what it sits in (an event administrator, a course
+    /// tutor), not through a platform-wide role. They are told of a booking to confirm.
+    pub fn responsible_approvers(
+        &self,
+        object: &ObjectRef,
+        today: Date,
+    ) -> Result<Vec<UserId>, AccessError> {
+        let responsible = |u: &UserId| {
+            self.check(*u, Permission::EnrollmentsApprove, object, today)
+                .is_ok_and(|d| match d.explanation() {
+                    Explanation::Allowed(Allowance {
+                        via: Via::Grant { basis, .. },
+                        ..
+                    }) => basis.scope != Scope::Platform,
+                    _ => false,
+                })
+        };
+        Ok(self
+            .approvers(object, today)?
+            .into_iter()
+            .filter(responsible)
+            .collect())
     }
 
     /// Who may approve enrollments in `object`, to show a learner whom to ask.

@@ -11,7 +11,7 @@ use registrar_domain::ids::UserId;
 use registrar_domain::lifecycle::capacity;
 use registrar_domain::session::{Booking, Session, SessionKind};
 use registrar_domain::text::Name;
-use registrar_store::{BookingOutcome, NewSession, SessionPatch};
+use registrar_store::{BookingOutcome, NewMail, NewSession, SessionPatch};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -290,14 +290,54 @@ pub async fn book(
                     },
                 )
                 .await?;
+            let notify =
+                approval_notices(state.store.as_ref(), &state.access, member.tenant, &s, user)
+                    .await?;
             let outcome = state
                 .store
-                .book(&by.into(), member.tenant, s.id, user)
+                .book(&by.into(), member.tenant, s.id, user, notify)
                 .await?;
             Ok((StatusCode::CREATED, Json(outcome.into())))
         }
         .await,
     )
+}
+
+/// The mails that tell a session's responsible approvers (its event administrator, the
+/// course tutor: seed 001) of a booking to confirm; the store queues them only if the booking
+/// does await approval. None when the session asks for no approval. Shared with the demo data.
+pub async fn approval_notices(
+    store: &dyn registrar_store::Store,
+    access: &crate::readmodel::ReadModel,
+    tenant: registrar_domain::ids::TenantId,
+    s: &Session,
+    learner: UserId,
+) -> ApiResult<Vec<NewMail>> {
+    if !s.approval_required {
+        return Ok(vec![]);
+    }
+    let approvers = access.read(tenant, |m| m.responsible_approvers(&s.object(), today()))?;
+    let who = store.user(tenant, learner).await?;
+    let mut mails = vec![];
+    for approver in approvers {
+        let Some(email) = store.user(tenant, approver).await?.email else {
+            continue;
+        };
+        mails.push(NewMail {
+            recipient: email,
+            subject: format!("A booking to confirm: {}", s.title),
+            body: format!(
+                "{} booked onto {} ({}) and waits for your approval.\n\
+                 Approve it: POST /api/v1/sessions/{}/bookings/{}/approve",
+                who.display_name,
+                s.title,
+                s.starts_at.date(),
+                s.id,
+                who.username,
+            ),
+        });
+    }
+    Ok(mails)
 }
 
 #[utoipa::path(get, path = "/api/v1/sessions/{id}/bookings", tag = "sessions",

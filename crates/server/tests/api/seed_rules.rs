@@ -950,3 +950,69 @@ async fn managers_enroll_their_team_members_into_learning_plans() {
     // Someone outside her team: refused, as for nobody.
     assert_eq!(enroll("zed").await.unwrap().status(), 403);
 }
+
+#[tokio::test]
+async fn event_administrators_are_told_of_bookings_awaiting_their_approval() {
+    let app = spawn_app().await;
+    let course = ok(app
+        .send(
+            Method::POST,
+            "/api/v1/courses",
+            json!({ "title": "Onboarding", "published": true }),
+        )
+        .await)
+    .await;
+    let event = ok(app
+        .send(
+            Method::POST,
+            &format!("/api/v1/courses/{}/sessions", s(&course, "id")),
+            json!({ "kind": "event", "title": "Onboarding Day", "approval_required": true,
+                    "starts_at": "2027-03-01T09:00:00Z", "ends_at": "2027-03-01T17:00:00Z" }),
+        )
+        .await)
+    .await;
+    let (ivan, _) = person(&app, "ivan").await;
+    crate::helpers::grant(&app, &ivan, "tutor", "platform").await;
+    crate::helpers::grant(&app, &ivan, "event-admin", &s(&event, "object")).await;
+    let open = ok(app
+        .send(
+            Method::POST,
+            &format!("/api/v1/courses/{}/sessions", s(&course, "id")),
+            json!({ "kind": "event", "title": "Open Day", "starts_at": "2027-04-01T09:00:00Z",
+                    "ends_at": "2027-04-01T17:00:00Z" }),
+        )
+        .await)
+    .await;
+    app.create_user("lea", json!({ "display_name": "Lea Learner" }))
+        .await;
+    ok(app
+        .send(
+            Method::POST,
+            &format!("/api/v1/courses/{}/enrollments", s(&course, "id")),
+            json!({ "user": "lea" }),
+        )
+        .await)
+    .await;
+    for e in [&event, &open] {
+        ok(app
+            .send(
+                Method::POST,
+                &format!("/api/v1/sessions/{}/bookings", s(e, "id")),
+                json!({ "user": "lea" }),
+            )
+            .await)
+        .await;
+    }
+    let pending = app.store.pending_mail(10).await.unwrap();
+    // One mail, to the event administrator (not the superadmin, who answers for everything,
+    // and nothing for the event that asks no approval).
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    assert_eq!(pending[0].recipient.as_str(), "ivan@acme.example");
+    assert!(
+        pending[0].subject.contains("Onboarding Day"),
+        "{:?}",
+        pending[0]
+    );
+    assert!(pending[0].body.contains("Lea Learner"), "{:?}", pending[0]);
+    assert!(pending[0].body.contains("/approve"), "{:?}", pending[0]);
+}
