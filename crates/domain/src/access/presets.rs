@@ -171,7 +171,7 @@ impl R {
         self.0.constraints.course_level = true;
         self
     }
-    fn to_creator(mut self) -> Self {
+    fn given_to_creator(mut self) -> Self {
         self.0.constraints.to_creator = true;
         self
     }
@@ -620,7 +620,7 @@ pub fn group_roles() -> PresetData {
         .assigns()
         .max_holders(1)
         .prerequisite(&author)
-        .to_creator()
+        .given_to_creator()
         .done();
     let co_author = R::new("co-author", "Co-Author")
         .at(&[S::Course])
