@@ -218,18 +218,7 @@ pub async fn grant(app: &TestApp, user: &Value, role: &str, scope: &str) {
 
 /// An API token acting as `user` (the feed's identity).
 pub async fn feed_token(app: &TestApp, user: &Value) -> String {
-    let id = registrar_domain::ids::UserId::parse(&s(user, "id")).unwrap();
-    issue_token(
-        app.store.as_ref(),
-        &Actor::cli(),
-        Some((app.tenant.id, id)),
-        TokenKind::Api,
-        "feed",
-        None,
-    )
-    .await
-    .unwrap()
-    .1
+    token_in(app, app.tenant.id, user).await
 }
 
 pub async fn scim_deactivate(app: &TestApp, token: &str, user: &Value) -> Response {
@@ -274,16 +263,7 @@ pub async fn preset_tenant(
     )
     .await
     .unwrap();
-    let (_, token) = issue_token(
-        app.store.as_ref(),
-        &Actor::cli(),
-        Some((tenant.id, admin.unwrap().id)),
-        TokenKind::Api,
-        "tests",
-        None,
-    )
-    .await
-    .unwrap();
+    let token = api_token(app, tenant.id, admin.unwrap().id).await;
     (tenant.id, token)
 }
 
@@ -294,10 +274,18 @@ pub async fn token_in(
     user: &Value,
 ) -> String {
     let id = registrar_domain::ids::UserId::parse(&s(user, "id")).unwrap();
+    api_token(app, tenant, id).await
+}
+
+async fn api_token(
+    app: &TestApp,
+    tenant: registrar_domain::ids::TenantId,
+    user: registrar_domain::ids::UserId,
+) -> String {
     issue_token(
         app.store.as_ref(),
         &Actor::cli(),
-        Some((tenant, id)),
+        Some((tenant, user)),
         TokenKind::Api,
         "tests",
         None,
