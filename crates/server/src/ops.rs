@@ -2,7 +2,8 @@
 //! grant made anywhere passes the same rules.
 
 use registrar_domain::access::{
-    AccessModel, Act, Authorized, Change, Grant, GrantId, Principal, Role, RoleCode, RoleId, Scope,
+    AccessModel, Act, Authorized, Change, Explanation, Grant, GrantId, Principal, Role, RoleCode,
+    RoleId, Scope,
 };
 use registrar_domain::ids::{TenantId, UserId};
 use registrar_store::{Actor, LogEntry};
@@ -149,9 +150,13 @@ pub(crate) fn role_entry(
 /// against; a refusal carries its reason.
 pub(crate) fn require(m: &AccessModel, user: UserId, act: &Act) -> ApiResult<Authorized> {
     let decision = m.decide(user, act, today())?;
-    decision
-        .authorized()
-        .ok_or_else(|| ApiError::Forbidden(format!("may not do that: {}", decision.explanation())))
+    decision.authorized().ok_or_else(|| {
+        let what = match decision.explanation() {
+            Explanation::Denied(d) => format!("{} on {}", d.permission, d.object),
+            Explanation::Allowed(a) => format!("{} on {}", a.permission, a.object),
+        };
+        ApiError::Forbidden(format!("may not {what}: {}", decision.explanation()))
+    })
 }
 
 /// Copies a role under a new code and name; the copy is never an owner role.
