@@ -223,6 +223,7 @@ fn random_change(r: &mut Rng, d: &AccessData) -> Option<Change> {
         34..=37 => Change::AddManager {
             manager: r.pick(&us)?,
             managee: r.pick(&us)?,
+            by_feed: r.chance(40),
         },
         38 => Change::RemoveManager {
             manager: r.pick(&us)?,
@@ -336,6 +337,7 @@ fn random_change(r: &mut Rng, d: &AccessData) -> Option<Change> {
             Change::SetSettings(AccessSettings {
                 default_role: if r.chance(70) { r.pick(&levels) } else { None },
                 former_owner_role: None,
+                feed_manager_role: if r.chance(50) { r.pick(&levels) } else { None },
             })
         }
         _ => Change::RemovePolicy {

@@ -719,7 +719,11 @@ impl Run<'_> {
         self.model
             .validate_manager(manager, managee, today())
             .map_err(|e| row_error(line, "managee", e))?;
-        self.apply(Change::AddManager { manager, managee })
+        self.apply(Change::AddManager {
+            manager,
+            managee,
+            by_feed: false,
+        })
             .map_err(|e| RowError { line, ..e })?;
         self.ops.push(ImportOp::AddManager(ManagerLink {
             manager,

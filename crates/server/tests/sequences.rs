@@ -2025,6 +2025,10 @@ impl World {
                         d.settings.default_role == Some(h.basis.role)
                             && !self.replays[t].settings_or_roles_by_user
                     }
+                    Origin::FeedManager => {
+                        d.settings.feed_manager_role == Some(h.basis.role)
+                            && d.feed_managers.iter().any(|(m, _)| m == u)
+                    }
                 };
                 ensure!(
                     ok,

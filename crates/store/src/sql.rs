@@ -1145,6 +1145,7 @@ where
                     access: vec![Change::AddManager {
                         manager: link.manager,
                         managee: link.managee,
+                        by_feed: link.source == ManagerSource::Feed,
                     }],
                 },
             )

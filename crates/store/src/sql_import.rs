@@ -291,6 +291,7 @@ where
                         access: access_json(&[Change::AddManager {
                             manager: link.manager,
                             managee: link.managee,
+                            by_feed: link.source == crate::ManagerSource::Feed,
                         }])?,
                     });
                 }

@@ -589,7 +589,11 @@ where
                     entity_id: managee.to_string(),
                     before: None,
                     after: Some(serde_json::json!({ "manager": manager, "source": "feed" })),
-                    access: vec![Change::AddManager { manager, managee }],
+                    access: vec![Change::AddManager {
+                        manager,
+                        managee,
+                        by_feed: true,
+                    }],
                 },
             )
             .await?;

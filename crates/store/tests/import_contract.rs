@@ -145,7 +145,7 @@ async fn an_import_commits_users_managers_and_log_rows_together(kind: Kind) {
     assert_eq!(log.len(), 4);
     assert!(matches!(&log[2].changes[0], Change::UpsertUser(u) if *u == AccessUser::from(&read)));
     assert!(
-        matches!(log[3].changes[0], Change::AddManager { manager, managee } if manager == ann.id && managee == bob.id)
+        matches!(log[3].changes[0], Change::AddManager { manager, managee, .. } if manager == ann.id && managee == bob.id)
     );
 }
 

@@ -70,6 +70,10 @@ pub struct AccessSettings {
     pub default_role: Option<RoleId>,
     /// The role an owner keeps after handing ownership over (Admin).
     pub former_owner_role: Option<RoleId>,
+    /// The platform role whoever the HR feed names as someone's manager holds, for as long as
+    /// they manage someone through it (seed 001: the people-data feed makes Managers).
+    #[serde(default)]
+    pub feed_manager_role: Option<RoleId>,
 }
 
 /// One change to a tenant's access data. The server turns each row of its change log into one
@@ -99,6 +103,9 @@ pub enum Change {
     AddManager {
         manager: UserId,
         managee: UserId,
+        /// The HR feed set the link (rather than an administrator or a file).
+        #[serde(default)]
+        by_feed: bool,
     },
     RemoveManager {
         manager: UserId,
@@ -170,6 +177,9 @@ pub struct AccessData {
     pub memberships: BTreeSet<(UserId, GroupId)>,
     /// (manager, managee).
     pub managers: BTreeSet<(UserId, UserId)>,
+    /// The links of `managers` the HR feed set.
+    #[serde(default)]
+    pub feed_managers: BTreeSet<(UserId, UserId)>,
     pub objects: BTreeMap<ObjectRef, LearningObject>,
     /// (user, course) -> status.
     pub enrollments: BTreeMap<(UserId, ObjectId), EnrollmentStatus>,
@@ -192,6 +202,7 @@ impl AccessData {
             groups: BTreeMap::new(),
             memberships: BTreeSet::new(),
             managers: BTreeSet::new(),
+            feed_managers: BTreeSet::new(),
             objects: BTreeMap::new(),
             enrollments: BTreeMap::new(),
             bookings: BTreeMap::new(),
@@ -274,7 +285,9 @@ impl AccessData {
                 self.check_principal(Principal::User(*user))?;
                 self.check_principal(Principal::Group(*group))
             }
-            Change::AddManager { manager, managee } => {
+            Change::AddManager {
+                manager, managee, ..
+            } => {
                 if manager == managee {
                     return Err(AccessError::SelfManager(*manager));
                 }
@@ -350,7 +363,10 @@ impl AccessData {
                 self.check_principal(*principal)
             }
             Change::SetSettings(s) => {
-                for r in [s.default_role, s.former_owner_role].into_iter().flatten() {
+                for r in [s.default_role, s.former_owner_role, s.feed_manager_role]
+                    .into_iter()
+                    .flatten()
+                {
                     match self.roles.get(&r) {
                         None => return Err(AccessError::UnknownRole(r.to_string())),
                         // Everyone without a level would become an owner: exempt from the
@@ -380,6 +396,7 @@ impl AccessData {
                 self.users.remove(&user);
                 self.memberships.retain(|(u, _)| *u != user);
                 self.managers.retain(|(m, e)| *m != user && *e != user);
+                self.feed_managers.retain(|(m, e)| *m != user && *e != user);
                 self.enrollments.retain(|(u, _), _| *u != user);
                 self.bookings.retain(|(u, _), _| *u != user);
                 self.grants
@@ -414,11 +431,21 @@ impl AccessData {
             Change::RemoveMember { user, group } => {
                 self.memberships.remove(&(*user, *group));
             }
-            Change::AddManager { manager, managee } => {
+            Change::AddManager {
+                manager,
+                managee,
+                by_feed,
+            } => {
                 self.managers.insert((*manager, *managee));
+                if *by_feed {
+                    self.feed_managers.insert((*manager, *managee));
+                } else {
+                    self.feed_managers.remove(&(*manager, *managee));
+                }
             }
             Change::RemoveManager { manager, managee } => {
                 self.managers.remove(&(*manager, *managee));
+                self.feed_managers.remove(&(*manager, *managee));
             }
             Change::UpsertObject(o) => {
                 self.objects.insert(o.object, o.clone());

@@ -145,6 +145,7 @@ impl fmt::Display for Basis {
                 write!(f, " (policy {policy} attached to {principal})")
             }
             Origin::DefaultRole => f.write_str(" (the tenant's default role)"),
+            Origin::FeedManager => f.write_str(" (given by the HR feed to the managers it names)"),
         }
     }
 }

@@ -42,6 +42,9 @@ pub enum Origin {
     },
     /// The tenant's default platform role, held because no other platform role is.
     DefaultRole,
+    /// The tenant's role for managers the HR feed names, held while one manages someone
+    /// through it.
+    FeedManager,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -247,7 +250,9 @@ impl AccessModel {
                     self.recompile(u);
                 }
             }
-            Change::AddManager { manager, managee }
+            Change::AddManager {
+                manager, managee, ..
+            }
             | Change::RemoveManager { manager, managee } => {
                 if let (Some(m), Some(e)) = (self.user_slot(*manager), self.user_slot(*managee)) {
                     if matches!(change, Change::AddManager { .. }) {
@@ -256,6 +261,10 @@ impl AccessModel {
                     } else {
                         self.users[e as usize].managers.remove(&m);
                         self.users[m as usize].managees.remove(&e);
+                    }
+                    // Managing someone through the feed may give (or take) a role.
+                    if self.data.settings.feed_manager_role.is_some() {
+                        self.recompile(m);
                     }
                 }
             }
@@ -683,6 +692,15 @@ impl AccessModel {
                 }
             }
         }
+        if let Some(r) = self.data.settings.feed_manager_role
+            && self.manages_through_feed(slot.id)
+        {
+            sources.push(Source {
+                origin: Origin::FeedManager,
+                role: r,
+                scope: Scope::Platform,
+            });
+        }
         let has_level = sources.iter().any(|s| {
             s.scope == Scope::Platform && self.data.roles.get(&s.role).is_some_and(|r| r.level)
         });
@@ -696,6 +714,15 @@ impl AccessModel {
         sources.sort();
         sources.dedup();
         sources
+    }
+
+    /// Whether the HR feed names `user` as someone's manager.
+    fn manages_through_feed(&self, user: UserId) -> bool {
+        self.data
+            .feed_managers
+            .range((user, UserId::from_uuid(uuid::Uuid::nil()))..)
+            .next()
+            .is_some_and(|(m, _)| *m == user)
     }
 
     fn scope_slot(&self, scope: &Scope) -> Option<u32> {

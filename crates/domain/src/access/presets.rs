@@ -322,6 +322,8 @@ pub fn classic_lms() -> PresetData {
     let settings = AccessSettings {
         default_role: Some(student.id),
         former_owner_role: None,
+        // Whoever the feed names as someone's manager is a Manager (seed 001).
+        feed_manager_role: Some(manager.id),
     };
     PresetData {
         preset: Preset::ClassicLms,
@@ -448,6 +450,7 @@ pub fn levels() -> PresetData {
     let settings = AccessSettings {
         default_role: Some(user.id),
         former_owner_role: None,
+        feed_manager_role: None,
     };
     PresetData {
         preset: Preset::Levels,
@@ -531,6 +534,7 @@ pub fn management_groups() -> PresetData {
     let settings = AccessSettings {
         default_role: Some(learner.id),
         former_owner_role: None,
+        feed_manager_role: None,
     };
     PresetData {
         preset: Preset::ManagementGroups,
@@ -720,6 +724,7 @@ pub fn group_roles() -> PresetData {
     let settings = AccessSettings {
         default_role: Some(member.id),
         former_owner_role: Some(platform_admin.id),
+        feed_manager_role: None,
     };
     PresetData {
         preset: Preset::GroupRoles,

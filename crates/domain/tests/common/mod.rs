@@ -62,7 +62,11 @@ impl World {
     }
 
     pub fn manages(&mut self, manager: UserId, managee: UserId) {
-        self.apply(Change::AddManager { manager, managee });
+        self.apply(Change::AddManager {
+            manager,
+            managee,
+            by_feed: false,
+        });
     }
 
     pub fn object(&mut self, kind: ObjectKind, parent: Option<ObjectRef>) -> ObjectRef {

@@ -96,6 +96,12 @@ pub fn sources(d: &AccessData, u: UserId) -> Vec<(&Role, Scope)> {
             }
         }
     }
+    // Whoever the feed names as someone's manager holds the tenant's feed-manager role.
+    if d.feed_managers.iter().any(|(m, _)| *m == u)
+        && let Some(r) = d.settings.feed_manager_role.and_then(|r| d.roles.get(&r))
+    {
+        out.push((r, Scope::Platform));
+    }
     if !out.iter().any(|(r, s)| r.level && *s == Scope::Platform)
         && let Some(r) = d.settings.default_role.and_then(|r| d.roles.get(&r))
     {
