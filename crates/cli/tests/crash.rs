@@ -116,8 +116,10 @@ async fn an_import_killed_mid_upload_and_mid_transaction_leaves_nothing_behind()
     let sent = Instant::now();
     let mut held = 0;
     while held < 5 {
+        // A bound on liveness, not a measure of speed: under the full parallel suite on two
+        // cores the server took over 30 s to start the import twice, so the bound is generous.
         assert!(
-            sent.elapsed() < Duration::from_secs(30),
+            sent.elapsed() < Duration::from_secs(120),
             "the import never took the write lock"
         );
         if sql.writer_busy().await {

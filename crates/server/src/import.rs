@@ -724,7 +724,7 @@ impl Run<'_> {
             managee,
             by_feed: false,
         })
-            .map_err(|e| RowError { line, ..e })?;
+        .map_err(|e| RowError { line, ..e })?;
         self.ops.push(ImportOp::AddManager(ManagerLink {
             manager,
             managee,

@@ -57,6 +57,10 @@ pub fn router(state: AppState) -> Router {
             get(tenants::current).patch(tenants::update_current),
         )
         .route(
+            "/tenant/feed-manager-role",
+            get(access::feed_manager_role).put(access::set_feed_manager_role),
+        )
+        .route(
             "/tenant/legal-representative",
             get(tenants::legal_representative)
                 .put(tenants::set_legal_representative)

@@ -4,9 +4,9 @@
 
 use crate::readmodel::Written;
 use registrar_domain::access::{
-    Act, Capability, Change, Constraints, Feature, Grant, GrantId, LearningObject, ObjectId,
-    ObjectKind, ObjectRef, Permission, Policy, PolicyId, PolicyItem, Principal, Risk, Role, Scope,
-    ScopeKind,
+    AccessSettings, Act, Capability, Change, Constraints, Feature, Grant, GrantId, LearningObject,
+    ObjectId, ObjectKind, ObjectRef, Permission, Policy, PolicyId, PolicyItem, Principal, Risk,
+    Role, Scope, ScopeKind,
 };
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -873,6 +873,78 @@ pub async fn put_object(
         })
         .await?;
     Ok(Json(value))
+}
+
+/// The role the HR feed's managers hold (seed 001: the feed makes Managers).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FeedManagerRoleIo {
+    /// A role code or id; `null` for none: a feed-given manager link then gives no role.
+    pub role: Option<String>,
+}
+
+/// The role whoever the HR feed names as someone's manager holds, while they manage someone
+/// through it.
+#[utoipa::path(get, path = "/api/v1/tenant/feed-manager-role", tag = "grants",
+    responses((status = 200, body = FeedManagerRoleIo)), security(("bearer" = [])))]
+pub async fn feed_manager_role(
+    State(state): State<AppState>,
+    member: Member,
+) -> ApiResult<Json<FeedManagerRoleIo>> {
+    state.authorize(&member, Act::ViewRoles).await?;
+    let role = state.access.read(member.tenant, |m| {
+        m.data()
+            .settings
+            .feed_manager_role
+            .and_then(|r| m.role(r))
+            .map(|r| r.code.to_string())
+    });
+    Ok(Json(FeedManagerRoleIo { role }))
+}
+
+/// Sets that role (`system.configure`). It is handed to people by the feed, so whoever sets it
+/// must hold what it gives, as when creating such a role (the delegation rule).
+#[utoipa::path(put, path = "/api/v1/tenant/feed-manager-role", tag = "grants",
+    request_body = FeedManagerRoleIo,
+    responses((status = 200, body = FeedManagerRoleIo), (status = 403, body = crate::error::Problem),
+              (status = 404, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn set_feed_manager_role(
+    State(state): State<AppState>,
+    member: Member,
+    Json(body): Json<FeedManagerRoleIo>,
+) -> ApiResult<Json<FeedManagerRoleIo>> {
+    let (role, _) = state
+        .access
+        .write(member.tenant, |m| {
+            let by = crate::ops::require(m, member.user.id, &Act::Configure)?;
+            let role = body.role.as_deref().map(|r| role_in(m, r)).transpose()?;
+            if let Some(role) = &role {
+                m.validate_role_edit(member.user.id, None, role)?;
+            }
+            let settings = AccessSettings {
+                feed_manager_role: role.as_ref().map(|r| r.id),
+                ..m.data().settings
+            };
+            let change = Change::SetSettings(settings);
+            m.data().validate(&change)?;
+            Ok(Written {
+                by: by.into(),
+                entries: vec![LogEntry {
+                    action: "tenant.feed_manager_role_set",
+                    entity: "tenant",
+                    entity_id: member.tenant.to_string(),
+                    before: None,
+                    after: Some(serde_json::json!({
+                        "feed_manager_role": role.as_ref().map(|r| r.code.to_string()),
+                    })),
+                    access: vec![change],
+                }],
+                made: role.map(|r| r.code.to_string()),
+            })
+        })
+        .await?;
+    Ok(Json(FeedManagerRoleIo { role }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

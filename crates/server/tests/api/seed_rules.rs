@@ -1016,3 +1016,79 @@ async fn event_administrators_are_told_of_bookings_awaiting_their_approval() {
     assert!(pending[0].body.contains("Lea Learner"), "{:?}", pending[0]);
     assert!(pending[0].body.contains("/approve"), "{:?}", pending[0]);
 }
+
+#[tokio::test]
+async fn the_people_data_feed_makes_managers_of_the_managers_it_names() {
+    let app = spawn_app().await;
+    let role = "/api/v1/tenant/feed-manager-role";
+    assert_eq!(
+        ok(app.get(role).await).await["role"],
+        "manager",
+        "the classic preset's"
+    );
+    let scim_user = |name: &str, manager: Option<&str>| {
+        let mut body = json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": name, "displayName": name, "active": true,
+        });
+        if let Some(m) = manager {
+            body["schemas"] = json!([
+                "urn:ietf:params:scim:schemas:core:2.0:User",
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+            ]);
+            body["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"] =
+                json!({ "manager": { "value": m } });
+        }
+        app.request(Method::POST, "/scim/v2/Users", &app.token)
+            .header("content-type", "application/scim+json")
+            .body(body.to_string())
+            .send()
+    };
+    let fiona: Value = scim_user("fiona", None)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let gary: Value = scim_user("gary", Some(fiona["id"].as_str().unwrap()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let app = &app;
+    let check = |who: &'static str, target: String| async move {
+        ok(app
+            .send(
+                Method::POST,
+                "/api/v1/check",
+                json!({ "user": who, "action": "enrollments.manage", "resource": target }),
+            )
+            .await)
+        .await
+    };
+    let gary_ref = format!("user:{}", gary["id"].as_str().unwrap());
+    let answer = check("fiona", gary_ref.clone()).await;
+    assert_eq!(answer["allowed"], true, "{answer}");
+    assert!(
+        answer["summary"].as_str().unwrap().contains("HR feed"),
+        "{answer}"
+    );
+    // A link set by hand gives no role: only the feed's managers are made Managers.
+    let hal = app.create_user("hal", json!({})).await;
+    let ida = app.create_user("ida", json!({})).await;
+    let put = app
+        .send(
+            Method::PUT,
+            &format!("/api/v1/users/{}/managers/{}", s(&ida, "id"), s(&hal, "id")),
+            json!(null),
+        )
+        .await;
+    assert_eq!(put.status(), 204);
+    let by_hand = check("hal", format!("user:{}", s(&ida, "id"))).await;
+    assert_eq!(by_hand["allowed"], false, "{by_hand}");
+    // Without the setting, the feed's link gives nothing either.
+    let none = ok(app.send(Method::PUT, role, json!({ "role": null })).await).await;
+    assert_eq!(none["role"], Value::Null);
+    assert_eq!(check("fiona", gary_ref).await["allowed"], false);
+}
