@@ -47,14 +47,6 @@ impl Actor {
     pub fn refused(decision: &Decision) -> Option<Self> {
         decision.refused().map(|u| Actor(Who::User(u)))
     }
-
-    /// The person acting, if a person is.
-    pub fn user(&self) -> Option<UserId> {
-        match self.0 {
-            Who::User(u) => Some(u),
-            _ => None,
-        }
-    }
 }
 
 impl From<Authorized> for Actor {

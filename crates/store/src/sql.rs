@@ -369,19 +369,29 @@ where
         let Some(group) = user.primary_group else {
             return Ok(());
         };
+        if Self::insert_membership(tx, tenant, group, user.id).await? {
+            Self::record(tx, Self::primary_membership(tenant, actor, user.id, group)).await?;
+        }
+        Ok(())
+    }
+
+    /// Makes `user` a member of `group`; whether they were not one already.
+    async fn insert_membership(
+        tx: &mut DB::Connection,
+        tenant: TenantId,
+        group: GroupId,
+        user: UserId,
+    ) -> StoreResult<bool> {
         let done = sqlx::query::<DB>(
             "INSERT INTO group_members (tenant_id, group_id, user_id) VALUES ($1, $2, $3) \
              ON CONFLICT (group_id, user_id) DO NOTHING",
         )
         .bind(tenant.to_string())
         .bind(group.to_string())
-        .bind(user.id.to_string())
+        .bind(user.to_string())
         .execute(&mut *tx)
         .await?;
-        if DB::rows_affected(&done) > 0 {
-            Self::record(tx, Self::primary_membership(tenant, actor, user.id, group)).await?;
-        }
-        Ok(())
+        Ok(DB::rows_affected(&done) > 0)
     }
 
     /// The change-log entry of joining one's primary group.
@@ -996,16 +1006,7 @@ where
         let mut tx = self.begin().await?;
         Self::load_group(&mut tx, tenant, group).await?;
         Self::load_user(&mut tx, tenant, user).await?;
-        let done = sqlx::query::<DB>(
-            "INSERT INTO group_members (tenant_id, group_id, user_id) VALUES ($1, $2, $3) \
-             ON CONFLICT (group_id, user_id) DO NOTHING",
-        )
-        .bind(tenant.to_string())
-        .bind(group.to_string())
-        .bind(user.to_string())
-        .execute(&mut *tx)
-        .await?;
-        let added = DB::rows_affected(&done) > 0;
+        let added = Self::insert_membership(&mut tx, tenant, group, user).await?;
         if added {
             Self::record(
                 &mut tx,

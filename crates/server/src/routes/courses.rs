@@ -16,10 +16,9 @@ use registrar_domain::lifecycle::{
 use registrar_domain::text::Name;
 use registrar_store::{CoursePatch, LogEntry, NewCourse, StoreError};
 use serde::{Deserialize, Serialize};
-use time::format_description::well_known::Rfc3339;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::dto::{PageQuery, double_option};
+use crate::dto::{PageQuery, double_option, timestamp};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Member, Query};
 use crate::state::AppState;
@@ -47,10 +46,6 @@ pub(crate) fn path_object(raw: &str) -> ApiResult<ObjectId> {
                 "invalid id {raw:?} in the URL path: expected a UUID"
             ))
         })
-}
-
-pub(crate) fn time(t: time::OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_default()
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -83,8 +78,8 @@ impl From<Course> for CourseOut {
             policy: c.policy.code(),
             group: c.group.map(|g| g.to_string()),
             created_by: c.created_by.map(|u| u.to_string()),
-            created_at: time(c.created_at),
-            updated_at: time(c.updated_at),
+            created_at: timestamp(c.created_at),
+            updated_at: timestamp(c.updated_at),
         }
     }
 }
@@ -133,8 +128,8 @@ impl From<Enrollment> for EnrollmentOut {
             course: e.course.to_string(),
             status: e.status.code(),
             show_in_app: e.show_in_app,
-            enrolled_at: time(e.enrolled_at),
-            updated_at: time(e.updated_at),
+            enrolled_at: timestamp(e.enrolled_at),
+            updated_at: timestamp(e.updated_at),
         }
     }
 }
@@ -389,8 +384,8 @@ pub async fn results(
                 course: r.course.to_string(),
                 title: r.title.to_string(),
                 status: r.status.code().to_owned(),
-                enrolled_at: time(r.enrolled_at),
-                updated_at: time(r.updated_at),
+                enrolled_at: timestamp(r.enrolled_at),
+                updated_at: timestamp(r.updated_at),
                 completed: r.status == EnrollmentStatus::Completed,
                 materials: r.materials,
                 materials_completed: r.completed,

@@ -16,8 +16,9 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-use super::courses::{EnrollmentOut, course_ref, path_object, time};
+use super::courses::{EnrollmentOut, course_ref, path_object};
 use crate::dto::double_option;
+use crate::dto::timestamp;
 use crate::error::ApiResult;
 use crate::extract::{Json, Member};
 use crate::state::{AppState, today};
@@ -49,8 +50,8 @@ impl From<Session> for SessionOut {
             course: s.course.to_string(),
             kind: s.kind.code(),
             title: s.title.to_string(),
-            starts_at: time(s.starts_at),
-            ends_at: time(s.ends_at),
+            starts_at: timestamp(s.starts_at),
+            ends_at: timestamp(s.ends_at),
             capacity: s.capacity,
             approval_required: s.approval_required,
         }
@@ -233,8 +234,8 @@ impl From<Booking> for BookingOut {
             session: b.session.to_string(),
             user: b.user.to_string(),
             status: b.status.code(),
-            booked_at: time(b.booked_at),
-            updated_at: time(b.updated_at),
+            booked_at: timestamp(b.booked_at),
+            updated_at: timestamp(b.updated_at),
         }
     }
 }

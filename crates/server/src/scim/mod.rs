@@ -244,10 +244,7 @@ pub fn resource_response(status: StatusCode, resource: Value) -> Response {
     response
 }
 
-pub fn timestamp(t: time::OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
+pub(crate) use crate::dto::timestamp;
 
 pub use crate::extract::etag;
 
