@@ -322,6 +322,7 @@ impl<'a> Builder<'a> {
                     status,
                     expires_on,
                     primary_group: primary,
+                    also_joins: Vec::new(),
                     superadmin: false,
                     password_hash: Some(self.hash.clone()),
                 },

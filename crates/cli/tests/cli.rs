@@ -357,6 +357,7 @@ async fn queue_mails(database_url: &str, n: usize) {
                 status: UserStatus::Activated,
                 expires_on: None,
                 primary_group: None,
+                also_joins: Vec::new(),
                 superadmin: false,
                 password_hash: None,
             },

@@ -384,6 +384,7 @@ async fn an_invitation_burst_killed_midway_loses_and_duplicates_no_mail() {
                     status: UserStatus::Activated,
                     expires_on: None,
                     primary_group: None,
+                    also_joins: Vec::new(),
                     superadmin: false,
                     password_hash: None,
                 },

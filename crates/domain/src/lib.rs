@@ -15,6 +15,7 @@ pub mod ids;
 pub mod import;
 pub mod lifecycle;
 pub mod session;
+pub mod team;
 pub mod tenant;
 pub mod text;
 pub mod user;

@@ -338,6 +338,7 @@ fn random_change(r: &mut Rng, d: &AccessData) -> Option<Change> {
                 default_role: if r.chance(70) { r.pick(&levels) } else { None },
                 former_owner_role: None,
                 feed_manager_role: if r.chance(50) { r.pick(&levels) } else { None },
+                default_group: None,
             })
         }
         _ => Change::RemovePolicy {
@@ -559,6 +560,7 @@ fn assert_vocabulary_agrees(d: &AccessData, m: &AccessModel, r: &mut Rng) {
             Act::ManageAppAccess(*x),
             Act::ViewAppAccess(*x),
             Act::ViewResults(*x),
+            Act::ReportOn(*x),
             Act::SendInvitation(*x),
         ]);
     }
@@ -601,7 +603,25 @@ fn assert_vocabulary_agrees(d: &AccessData, m: &AccessModel, r: &mut Rng) {
                 session: *o,
                 learner,
             });
+            acts.push(Act::ManageTeamMember {
+                team: *o,
+                person: learner,
+            });
         }
+        let group_targets = groups.iter().take(2).map(|g| ObjectRef::group(*g));
+        let catalogues = objects.iter().filter(|t| t.kind == ObjectKind::Catalogue);
+        for to in group_targets.chain(catalogues.take(2).copied()) {
+            acts.push(Act::Deploy { course: *o, to });
+        }
+        acts.push(Act::SelfEnroll {
+            course: *o,
+            catalogues: objects
+                .iter()
+                .filter(|t| t.kind == ObjectKind::Catalogue)
+                .take(2)
+                .copied()
+                .collect(),
+        });
     }
     for kind in ObjectKind::ALL {
         acts.push(Act::Create {

@@ -39,6 +39,7 @@ impl AdminSpec {
             status: UserStatus::Activated,
             expires_on: None,
             primary_group: None,
+            also_joins: Vec::new(),
             superadmin: true,
             password_hash: Some(hash_password(self.password).await?),
         })

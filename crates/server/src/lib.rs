@@ -194,6 +194,33 @@ pub fn router(state: AppState) -> Router {
             "/learning-plans/{id}/enrollments",
             post(courses::enroll_in_plan),
         )
+        .route("/teams", get(teams::list).post(teams::create))
+        .route(
+            "/teams/{id}",
+            get(teams::get).patch(teams::update).delete(teams::delete),
+        )
+        .route("/teams/{id}/members", get(teams::members))
+        .route(
+            "/teams/{id}/members/{user}",
+            put(teams::add_member).delete(teams::remove_member),
+        )
+        .route("/teams/{id}/results", get(teams::results))
+        .route(
+            "/courses/{id}/deployments",
+            get(deployments::list).post(deployments::deploy),
+        )
+        .route(
+            "/courses/{id}/deployments/{target}",
+            axum::routing::delete(deployments::withdraw),
+        )
+        .route(
+            "/courses/{id}/self-enrollment",
+            post(deployments::self_enroll),
+        )
+        .route(
+            "/catalogues/{id}/courses",
+            get(deployments::catalogue_courses),
+        )
         .route("/imports", post(imports::create))
         .route("/exports/{kind}", get(imports::export))
         .fallback(|| async { ApiError::NotFound("no such API endpoint".into()) });

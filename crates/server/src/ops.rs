@@ -63,6 +63,78 @@ pub async fn grant(
     Ok(grant)
 }
 
+/// A role to give a person as they are set up or sign up: a role code or id, at a scope.
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleAtIn {
+    pub role: String,
+    /// `platform`, `public_groups` or an object such as `group:<uuid>`.
+    pub scope: String,
+}
+
+/// What comes with a person being created: the grants of the roles they are given (checked,
+/// all or nothing, by the delegation rule for `granter`), and the tenant's default group when
+/// nothing else gives them a role. `field` names the list in errors (`roles[1]`).
+pub(crate) struct NewPersonAccess {
+    pub grants: Vec<LogEntry>,
+    pub also_joins: Vec<registrar_domain::ids::GroupId>,
+}
+
+pub(crate) fn new_person_access(
+    m: &AccessModel,
+    granter: UserId,
+    user: UserId,
+    roles: &[RoleAtIn],
+    joining: &[registrar_domain::ids::GroupId],
+    field: &str,
+) -> ApiResult<NewPersonAccess> {
+    let at = |i: usize| format!("{field}[{i}]");
+    let mut given = Vec::with_capacity(roles.len());
+    let mut codes = Vec::with_capacity(roles.len());
+    for (i, r) in roles.iter().enumerate() {
+        let role = role_in(m, &r.role).map_err(|e| ApiError::invalid(at(i), e.to_string()))?;
+        let scope = crate::routes::access::scope(&r.scope)
+            .map_err(|e| ApiError::invalid(at(i), e.to_string()))?;
+        given.push((role.id, scope));
+        codes.push(role.code);
+    }
+    m.validate_grants_to_new(granter, user, &given, today())
+        .map_err(|(i, e)| {
+            let detail = e.to_string();
+            match ApiError::from(e) {
+                ApiError::Forbidden(_) => ApiError::Forbidden(format!("{}: {detail}", at(i))),
+                _ => ApiError::invalid(at(i), detail),
+            }
+        })?;
+    let grants = given
+        .iter()
+        .zip(codes)
+        .map(|((role, scope), code)| {
+            let grant = Grant::new(Principal::User(user), *role, *scope);
+            LogEntry {
+                action: "grant.created",
+                entity: "grant",
+                entity_id: grant.id.to_string(),
+                before: None,
+                after: Some(serde_json::json!({
+                    "principal": grant.principal.to_string(),
+                    "role": code.to_string(),
+                    "scope": scope.to_string(),
+                    "reason": "given as the person was set up",
+                })),
+                access: vec![Change::UpsertGrant(grant)],
+            }
+        })
+        .collect();
+    Ok(NewPersonAccess {
+        grants,
+        also_joins: m
+            .default_group_for_new(&given, joining)
+            .into_iter()
+            .collect(),
+    })
+}
+
 /// Appends one change the engine's plain-data rules accept (objects, enrollments, features),
 /// as the command line's demo data does.
 pub async fn record(

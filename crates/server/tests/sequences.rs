@@ -684,6 +684,7 @@ fn new_user(username: &str, email: Option<String>, superadmin: bool) -> NewUser 
         status: UserStatus::Activated,
         expires_on: None,
         primary_group: None,
+        also_joins: Vec::new(),
         superadmin,
         password_hash: None,
     }

@@ -11,10 +11,12 @@ mod records;
 mod rows;
 mod sql;
 mod sql_courses;
+mod sql_deploy;
 mod sql_import;
 mod sql_mail;
 mod sql_scim;
 mod sql_sessions;
+mod sql_teams;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -22,11 +24,13 @@ pub use backend::{Backend, connect};
 pub use error::{StoreError, StoreResult};
 pub use records::*;
 pub use sql::SqlStore;
+pub use sql_deploy::{Deployment, DeploymentStore};
 pub use sql_import::{ImportOp, ImportSession, ImportStore};
 pub use sql_scim::{
     LeaverPolicy, ScimGroupRecord, ScimGroupWrite, ScimLookup, ScimStore, ScimUserRecord,
     ScimUserWrite,
 };
+pub use sql_teams::TeamStore;
 /// The database error type inside [`StoreError::Database`], so callers can tell an outage from a
 /// bug without depending on sqlx themselves.
 pub use sqlx::Error as DatabaseError;
@@ -324,7 +328,16 @@ pub trait MailStore: Send + Sync {
 /// explicitly: there is no way to name a row without saying whose it is.
 #[async_trait]
 pub trait Store:
-    CourseStore + SessionStore + MailStore + ScimStore + ImportStore + Send + Sync + 'static
+    CourseStore
+    + SessionStore
+    + TeamStore
+    + DeploymentStore
+    + MailStore
+    + ScimStore
+    + ImportStore
+    + Send
+    + Sync
+    + 'static
 {
     /// `sqlite` or `postgres`, for logs and metrics.
     fn backend(&self) -> &'static str;
@@ -348,6 +361,18 @@ pub trait Store:
 
     async fn create_user(&self, actor: &Actor, tenant: TenantId, new: NewUser)
     -> StoreResult<User>;
+    /// Creates a person under `id` with the grants that come with them (validated by the
+    /// engine for `id`), all in one transaction, provided the tenant is still at revision
+    /// `expected`: otherwise nothing is written and the answer is `Stale`.
+    async fn create_user_granted(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        id: UserId,
+        new: NewUser,
+        expected: i64,
+        grants: Vec<LogEntry>,
+    ) -> StoreResult<User>;
     async fn user(&self, tenant: TenantId, id: UserId) -> StoreResult<User>;
     async fn user_by_username(&self, tenant: TenantId, username: &Username) -> StoreResult<User>;
     async fn list_users(&self, tenant: TenantId, page: &PageRequest) -> StoreResult<Page<User>>;

@@ -87,6 +87,10 @@ pub struct NewUser {
     pub status: UserStatus,
     pub expires_on: Option<Date>,
     pub primary_group: Option<GroupId>,
+    /// Other groups the person joins as they are created: the tenant's default group, so that
+    /// they hold a role (`AccessModel::default_group_for_new`), or the group an invitation was
+    /// to.
+    pub also_joins: Vec<GroupId>,
     pub superadmin: bool,
     /// An argon2id PHC string; the store never sees a password.
     pub password_hash: Option<String>,

@@ -44,6 +44,22 @@ pub(crate) struct Entry<'a> {
     pub(crate) access: Vec<Change>,
 }
 
+impl<'a> Entry<'a> {
+    /// The row of an entry the server built (with the engine's validation) for `actor`.
+    pub(crate) fn logged(tenant: TenantId, actor: &'a Actor, e: LogEntry) -> Self {
+        Entry {
+            tenant: Some(tenant),
+            actor,
+            action: e.action,
+            entity: e.entity,
+            entity_id: e.entity_id,
+            before: e.before,
+            after: e.after,
+            access: e.access,
+        }
+    }
+}
+
 pub(crate) fn like_pattern(search: Option<&str>) -> String {
     match search.map(str::trim).filter(|s| !s.is_empty()) {
         None => "%".to_owned(),
@@ -208,7 +224,7 @@ where
         Self::version_in(tx, tenant, "user", id.to_string()).await
     }
 
-    async fn load_group(
+    pub(crate) async fn load_group(
         tx: &mut DB::Connection,
         tenant: TenantId,
         id: GroupId,
@@ -313,9 +329,21 @@ where
         tenant: TenantId,
         new: NewUser,
     ) -> StoreResult<User> {
+        Self::insert_user_as(tx, actor, tenant, UserId::new(), new).await
+    }
+
+    /// As [`Self::insert_user`], under an id chosen beforehand (so that what comes with the
+    /// person, such as their grants, could be validated first).
+    pub(crate) async fn insert_user_as(
+        tx: &mut DB::Connection,
+        actor: &Actor,
+        tenant: TenantId,
+        id: UserId,
+        new: NewUser,
+    ) -> StoreResult<User> {
         let at = now();
         let user = User {
-            id: UserId::new(),
+            id,
             tenant_id: tenant,
             username: new.username,
             email: new.email,
@@ -354,6 +382,12 @@ where
         )
         .await?;
         Self::join_primary_group(tx, actor, tenant, &user).await?;
+        for group in new.also_joins {
+            if Self::insert_membership(tx, tenant, group, user.id).await? {
+                Self::record(tx, Self::membership_entry(tenant, actor, user.id, group)).await?;
+                Self::enroll_deployed(tx, actor, tenant, group, user.id).await?;
+            }
+        }
         Ok(user)
     }
 
@@ -371,6 +405,7 @@ where
         };
         if Self::insert_membership(tx, tenant, group, user.id).await? {
             Self::record(tx, Self::primary_membership(tenant, actor, user.id, group)).await?;
+            Self::enroll_deployed(tx, actor, tenant, group, user.id).await?;
         }
         Ok(())
     }
@@ -392,6 +427,25 @@ where
         .execute(&mut *tx)
         .await?;
         Ok(DB::rows_affected(&done) > 0)
+    }
+
+    /// The change-log entry of joining a group.
+    fn membership_entry(
+        tenant: TenantId,
+        actor: &Actor,
+        user: UserId,
+        group: GroupId,
+    ) -> Entry<'_> {
+        Entry {
+            tenant: Some(tenant),
+            actor,
+            action: "group.member_added",
+            entity: "group",
+            entity_id: group.to_string(),
+            before: None,
+            after: Some(serde_json::json!({ "user": user })),
+            access: vec![Change::AddMember { user, group }],
+        }
     }
 
     /// The change-log entry of joining one's primary group.
@@ -690,6 +744,29 @@ where
         let mut tx = self.begin().await?;
         Self::load_tenant(&mut tx, tenant).await?;
         let user = Self::insert_user(&mut tx, actor, tenant, new).await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    async fn create_user_granted(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        id: UserId,
+        new: NewUser,
+        expected: i64,
+        grants: Vec<LogEntry>,
+    ) -> StoreResult<User> {
+        let mut tx = self.begin().await?;
+        Self::load_tenant(&mut tx, tenant).await?;
+        let actual = Self::revision_of(&mut tx, tenant).await?;
+        if actual != expected {
+            return Err(StoreError::Stale { expected, actual });
+        }
+        let user = Self::insert_user_as(&mut tx, actor, tenant, id, new).await?;
+        for e in grants {
+            Self::record(&mut tx, Entry::logged(tenant, actor, e)).await?;
+        }
         tx.commit().await?;
         Ok(user)
     }
@@ -1008,20 +1085,8 @@ where
         Self::load_user(&mut tx, tenant, user).await?;
         let added = Self::insert_membership(&mut tx, tenant, group, user).await?;
         if added {
-            Self::record(
-                &mut tx,
-                Entry {
-                    tenant: Some(tenant),
-                    actor,
-                    action: "group.member_added",
-                    entity: "group",
-                    entity_id: group.to_string(),
-                    before: None,
-                    after: Some(serde_json::json!({ "user": user })),
-                    access: vec![Change::AddMember { user, group }],
-                },
-            )
-            .await?;
+            Self::record(&mut tx, Self::membership_entry(tenant, actor, user, group)).await?;
+            Self::enroll_deployed(&mut tx, actor, tenant, group, user).await?;
         }
         tx.commit().await?;
         Ok(added)

@@ -240,7 +240,7 @@ where
     }
 
     /// Enrolls inside a transaction: waiting when the course needs approval or is full.
-    async fn enroll_in(
+    pub(crate) async fn enroll_in(
         tx: &mut DB::Connection,
         actor: &Actor,
         tenant: TenantId,

@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 use registrar_domain::access::{AccessUser, Change};
-use registrar_domain::ids::TenantId;
+use registrar_domain::ids::{GroupId, TenantId, UserId};
 use registrar_domain::user::User;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Transaction, Type};
 
@@ -62,6 +62,8 @@ struct SqlImport<DB: sqlx::Database> {
     /// Users inserted so far, and how many there were when the planner last learnt of them.
     inserted: usize,
     analyzed: usize,
+    /// Memberships this import made, for the courses deployed to those groups.
+    joined: Vec<(GroupId, UserId)>,
 }
 
 /// `($1, $2, ...), ($n+1, ...)` for `rows` rows of `cols` columns.
@@ -149,6 +151,7 @@ where
             tenant,
             inserted: 0,
             analyzed: 0,
+            joined: Vec::new(),
         }))
     }
 }
@@ -227,6 +230,7 @@ where
                             group,
                         ))?);
                         joining.push(u.clone());
+                        self.joined.push((group, u.id));
                     }
                     created.push(u);
                 }
@@ -255,6 +259,7 @@ where
                                 after.id,
                                 group,
                             ))?);
+                            self.joined.push((group, after.id));
                         }
                     }
                 }
@@ -300,6 +305,16 @@ where
         self.insert_users(&created).await?;
         self.join(joining).await?;
         self.insert_log(actor, log).await?;
+        // After the log rows of the people and memberships, so the engine learns of them first.
+        let joined = std::mem::take(&mut self.joined);
+        if !joined.is_empty()
+            && SqlStore::<DB>::deploys_to_groups(&mut self.tx, self.tenant).await?
+        {
+            for (group, user) in joined {
+                SqlStore::<DB>::enroll_deployed(&mut self.tx, actor, self.tenant, group, user)
+                    .await?;
+            }
+        }
         // Each time the tenant has doubled, so a few times per import (7 for 100k rows).
         if let Some(statement) = DB::REFRESH_STATISTICS
             && self.inserted >= 2 * self.analyzed.max(500)

@@ -674,6 +674,7 @@ where
                     status: w.status,
                     expires_on: None,
                     primary_group: None,
+                    also_joins: Vec::new(),
                     superadmin: false,
                     password_hash: None,
                 };
@@ -987,6 +988,7 @@ where
                 },
             )
             .await?;
+            Self::enroll_deployed(&mut tx, actor, tenant, id, *user).await?;
         }
         let record = Self::load_scim_group(&mut tx, tenant, id).await?;
         tx.commit().await?;

@@ -110,6 +110,7 @@ fn new_user(username: &str, email: Option<&str>) -> NewUser {
         status: UserStatus::Activated,
         expires_on: None,
         primary_group: None,
+        also_joins: Vec::new(),
         superadmin: false,
         password_hash: Some("$argon2id$fake".into()),
     }
@@ -678,6 +679,7 @@ async fn a_tenant_and_its_first_admin_are_created_together_or_not_at_all(kind: K
         preset: Preset::GroupRoles,
     };
     let admin = NewUser {
+        also_joins: Vec::new(),
         superadmin: true,
         ..new_user("admin", Some("admin@acme.io"))
     };

@@ -70,6 +70,10 @@ pub enum Act {
     /// Reading a learner's results (their enrollments, progress and completions): one's own
     /// always, anyone else's with `enrollments.view` on them.
     ViewResults(UserId),
+    /// Reporting on a learner (their enrollments, progress and completions in a report over a
+    /// team, a group or a course): oneself always, anyone else with `reports.run` on them, so
+    /// that a report is cut by the reach of whoever runs it.
+    ReportOn(UserId),
     /// Seeing who is enrolled in (or booked onto) an object.
     ViewEnrollments(ObjectRef),
     /// Enrolling or unenrolling `learner` in `object` (the learner's manager or the object's
@@ -92,6 +96,19 @@ pub enum Act {
     TakeAttendance(ObjectRef),
     /// Recording learning activity of `learner` in a course.
     RecordActivity { course: ObjectRef, learner: UserId },
+    /// Adding `person` to a team or taking them out: filling the team (`teams.members`, its
+    /// creator's) and seeing the person, so nobody learns of people through a team.
+    ManageTeamMember { team: ObjectRef, person: UserId },
+    /// Deploying a course to a group (its members are enrolled, and whoever joins later) or to
+    /// a catalogue (where learners may enroll themselves), or withdrawing it: managing the
+    /// course's enrollments, and managing the group's members or what the catalogue offers.
+    Deploy { course: ObjectRef, to: ObjectRef },
+    /// Enrolling oneself in a course offered in `catalogues` (those it is deployed to): seeing
+    /// one of them. Someone who manages the course's enrollments may enroll themselves anyway.
+    SelfEnroll {
+        course: ObjectRef,
+        catalogues: Vec<ObjectRef>,
+    },
     /// Reading `learner`'s status in a learning plan made of `courses`.
     ReadPlanStatus {
         plan: ObjectRef,
@@ -172,6 +189,14 @@ impl AccessModel {
                 ));
             }
             Act::ViewResults(user) => (P::EnrollmentsView, ObjectRef::user(*user)),
+            Act::ReportOn(user) if actor == *user => {
+                return Ok(super::acts::oneself(
+                    actor,
+                    P::ReportsRun,
+                    ObjectRef::user(*user),
+                ));
+            }
+            Act::ReportOn(user) => (P::ReportsRun, ObjectRef::user(*user)),
             Act::ViewEnrollments(object) => (P::EnrollmentsView, *object),
             Act::ManageEnrollment { object, learner } => {
                 return self.decide_manage_enrollment(actor, object, *learner, today);
@@ -202,6 +227,17 @@ impl AccessModel {
                 courses,
                 learner,
             } => return self.decide_read_plan_status(actor, plan, courses, *learner, today),
+            Act::ManageTeamMember { team, person } => {
+                let seeing = self.decide_view_user(actor, *person, today)?;
+                if !seeing.allowed() {
+                    return Ok(seeing);
+                }
+                (P::TeamsMembers, *team)
+            }
+            Act::Deploy { course, to } => return self.decide_deploy(actor, course, to, today),
+            Act::SelfEnroll { course, catalogues } => {
+                return self.decide_self_enroll(actor, course, catalogues, today);
+            }
             Act::ViewRoles => (P::RolesView, tenant),
             Act::EditRoles => (P::RolesEdit, tenant),
             Act::EditPolicies => (P::PoliciesEdit, tenant),

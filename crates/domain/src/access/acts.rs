@@ -182,6 +182,54 @@ impl AccessModel {
         self.check(actor, Permission::LearningPlansView, plan, today)
     }
 
+    /// Deploying `course` to a group or a catalogue: managing the course's enrollments, then
+    /// managing the group's people (the deployment enrolls all of them, and whoever joins
+    /// later, so it is the group administrator's power) or what the catalogue offers.
+    pub fn decide_deploy(
+        &self,
+        actor: UserId,
+        course: &ObjectRef,
+        to: &ObjectRef,
+        today: Date,
+    ) -> Result<Decision, AccessError> {
+        let target = match to.kind {
+            ObjectKind::Group => Permission::GroupsMembers,
+            ObjectKind::Catalogue => Permission::CataloguesManage,
+            _ => return Err(AccessError::NotALearningObject { object: *to }),
+        };
+        let managing = self.check(actor, Permission::EnrollmentsManage, course, today)?;
+        if !managing.allowed {
+            return Ok(managing);
+        }
+        self.check(actor, target, to, today)
+    }
+
+    /// Enrolling oneself in `course` through one of the `catalogues` it is offered in: seeing
+    /// one of them is enough (the course's enrollment policy then decides whether one waits).
+    /// Without a catalogue one can see, the answer is whether one manages the course's
+    /// enrollments, with that refusal's explanation.
+    pub fn decide_self_enroll(
+        &self,
+        actor: UserId,
+        course: &ObjectRef,
+        catalogues: &[ObjectRef],
+        today: Date,
+    ) -> Result<Decision, AccessError> {
+        let mut first_refusal = None;
+        for catalogue in catalogues {
+            let seeing = self.check(actor, Permission::CataloguesView, catalogue, today)?;
+            if seeing.allowed {
+                return Ok(seeing);
+            }
+            first_refusal.get_or_insert(seeing);
+        }
+        let managing = self.decide_manage_enrollment(actor, course, actor, today)?;
+        Ok(match first_refusal {
+            Some(refusal) if !managing.allowed => refusal,
+            _ => managing,
+        })
+    }
+
     /// Recording a learning object the platform holds, or changing it: its kind's edit
     /// permission on it when it exists, and its kind's create permission where it goes when it
     /// is new or moves (moving it is creating it in its new place).

@@ -74,6 +74,10 @@ pub struct AccessSettings {
     /// they manage someone through it (seed 001: the people-data feed makes Managers).
     #[serde(default)]
     pub feed_manager_role: Option<RoleId>,
+    /// The group a new person joins when nothing else gives them a role (seed 004: every user
+    /// holds at least one role, in some group): Learners, in the group-roles preset.
+    #[serde(default)]
+    pub default_group: Option<GroupId>,
 }
 
 /// One change to a tenant's access data. The server turns each row of its change log into one
@@ -363,6 +367,11 @@ impl AccessData {
                 self.check_principal(*principal)
             }
             Change::SetSettings(s) => {
+                if let Some(g) = s.default_group
+                    && !self.groups.contains_key(&g)
+                {
+                    return Err(AccessError::UnknownGroup(g));
+                }
                 for r in [s.default_role, s.former_owner_role, s.feed_manager_role]
                     .into_iter()
                     .flatten()
@@ -414,6 +423,9 @@ impl AccessData {
                     return Ok(());
                 }
                 self.memberships.retain(|(_, g)| *g != group);
+                if self.settings.default_group == Some(group) {
+                    self.settings.default_group = None;
+                }
                 for g in self.groups.values_mut() {
                     if g.parent == Some(group) {
                         g.parent = None;

@@ -99,6 +99,89 @@ impl AccessModel {
         Ok(Authorized::new(granter))
     }
 
+    /// Validates giving `roles` (each at its scope) to `user`, a person being created who so
+    /// holds nothing yet, as `validate_grant` would once they exist: the shape of each grant,
+    /// the role's eligibility and prerequisite among the roles given together, its holder
+    /// limit, and the delegation rule for `granter`. All or nothing: the first refusal names
+    /// its position in `roles`.
+    pub fn validate_grants_to_new(
+        &self,
+        granter: UserId,
+        user: UserId,
+        roles: &[(RoleId, Scope)],
+        today: Date,
+    ) -> Result<Authorized, (usize, AccessError)> {
+        let g = self
+            .user_slot(granter)
+            .ok_or((0, AccessError::UnknownUser(granter)))?;
+        let given = roles;
+        for (i, (role, scope)) in roles.iter().enumerate() {
+            let refuse = |e| (i, e);
+            let grant = &Grant::new(Principal::User(user), *role, *scope);
+            let role = self
+                .data
+                .roles
+                .get(&grant.role)
+                .ok_or_else(|| refuse(AccessError::UnknownRole(grant.role.to_string())))?;
+            self.validate_shape_of(role, grant, false).map_err(refuse)?;
+            let c = &role.constraints;
+            if !c.eligible.is_empty()
+                && !given
+                    .iter()
+                    .any(|(r, s)| *s == Scope::Platform && c.eligible.contains(r))
+            {
+                return Err(refuse(AccessError::Ineligible {
+                    role: role.code.to_string(),
+                    user,
+                    eligible: self.codes(&c.eligible),
+                }));
+            }
+            if let Some(pre) = c.prerequisite
+                && !given.iter().any(|(r, _)| *r == pre)
+            {
+                return Err(refuse(AccessError::PrerequisiteMissing {
+                    role: role.code.to_string(),
+                    prerequisite: self.codes(&[pre]),
+                    user,
+                }));
+            }
+            if let Some(max) = c.max_holders {
+                let holders = self
+                    .data
+                    .grants
+                    .values()
+                    .filter(|o| o.role == grant.role && o.scope == grant.scope)
+                    .count();
+                if holders >= max as usize {
+                    return Err(refuse(AccessError::TooManyHolders {
+                        role: role.code.to_string(),
+                        scope: grant.scope,
+                        max,
+                    }));
+                }
+            }
+            self.check_delegation(g, granter, role, grant, &BTreeSet::new(), today)
+                .map_err(refuse)?;
+        }
+        Ok(Authorized::new(granter))
+    }
+
+    /// The group a person being created joins so that they hold a role (seed 004: every user
+    /// holds at least one, in some group): the tenant's default group, when neither `roles`
+    /// nor any of the groups in `joining` gives them one.
+    pub fn default_group_for_new(
+        &self,
+        roles: &[(RoleId, Scope)],
+        joining: &[crate::ids::GroupId],
+    ) -> Option<crate::ids::GroupId> {
+        let group = self.data.settings.default_group?;
+        let given = !roles.is_empty()
+            || joining
+                .iter()
+                .any(|g| *g == group || !self.carried_by_group(*g).is_empty());
+        (!given).then_some(group)
+    }
+
     /// Validates attaching `policy` to `principal`: every item as if it were a grant.
     pub fn validate_attachment(
         &self,
@@ -122,6 +205,17 @@ impl AccessModel {
     /// Scope kind, scope object, principal, feature and precondition: what makes a grant
     /// meaningful regardless of who makes it.
     fn validate_shape(&self, role: &Role, grant: &Grant) -> Result<(), AccessError> {
+        self.validate_shape_of(role, grant, true)
+    }
+
+    /// As [`Self::validate_shape`]; `existing` says whether the principal must exist already
+    /// (not for a person being created).
+    fn validate_shape_of(
+        &self,
+        role: &Role,
+        grant: &Grant,
+        existing: bool,
+    ) -> Result<(), AccessError> {
         let kind = grant.scope.kind()?;
         if !role.scopes.contains(&kind) {
             return Err(AccessError::ScopeNotAllowed {
@@ -137,7 +231,7 @@ impl AccessModel {
         }
         self.data.check_scope(&grant.scope)?;
         match grant.principal {
-            Principal::User(u) if self.user_slot(u).is_none() => {
+            Principal::User(u) if existing && self.user_slot(u).is_none() => {
                 return Err(AccessError::UnknownUser(u));
             }
             Principal::Group(gr) if self.group_slot(gr).is_none() => {

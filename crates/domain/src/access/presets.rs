@@ -10,6 +10,7 @@ use super::data::{AccessData, AccessGroup, AccessSettings, Change};
 use super::error::AccessError;
 use super::grant::{Policy, PolicyId, PolicyItem, Principal};
 use super::model::AccessModel;
+use super::object::ObjectRef;
 use super::reach::Reach;
 use super::role::{
     Capability, Constraints, Precondition, Role, RoleCode, RoleId, Scope, ScopeKind,
@@ -324,6 +325,7 @@ pub fn classic_lms() -> PresetData {
         former_owner_role: None,
         // Whoever the feed names as someone's manager is a Manager (seed 001).
         feed_manager_role: Some(manager.id),
+        default_group: None,
     };
     PresetData {
         preset: Preset::ClassicLms,
@@ -451,6 +453,7 @@ pub fn levels() -> PresetData {
         default_role: Some(user.id),
         former_owner_role: None,
         feed_manager_role: None,
+        default_group: None,
     };
     PresetData {
         preset: Preset::Levels,
@@ -535,6 +538,7 @@ pub fn management_groups() -> PresetData {
         default_role: Some(learner.id),
         former_owner_role: None,
         feed_manager_role: None,
+        default_group: None,
     };
     PresetData {
         preset: Preset::ManagementGroups,
@@ -721,10 +725,27 @@ pub fn group_roles() -> PresetData {
         .level()
         .with(Team, &[P::UsersView, P::ReportsRun, P::EnrollmentsView])
         .done();
+    // Every user holds at least one role in some group (seed 004): whoever is given none
+    // joins Learners, where they are a Learner.
+    let learners = AccessGroup {
+        id: GroupId::new(),
+        parent: None,
+        public: false,
+    };
+    let learners_policy = Policy {
+        id: PolicyId::new(),
+        name: "Learners".to_owned(),
+        items: vec![PolicyItem {
+            role: learner.id,
+            scope: Scope::Object(ObjectRef::group(learners.id)),
+        }],
+    };
+    let learners_policy_id = learners_policy.id;
     let settings = AccessSettings {
         default_role: Some(member.id),
         former_owner_role: Some(platform_admin.id),
         feed_manager_role: None,
+        default_group: Some(learners.id),
     };
     PresetData {
         preset: Preset::GroupRoles,
@@ -742,9 +763,9 @@ pub fn group_roles() -> PresetData {
             manager,
             instructor,
         ],
-        groups: Vec::new(),
-        policies: Vec::new(),
-        attachments: Vec::new(),
+        groups: vec![(learners, "Learners".to_owned())],
+        policies: vec![learners_policy],
+        attachments: vec![(learners_policy_id, Principal::Group(learners.id))],
         settings,
         features: [Feature::LearnerApp].into(),
     }

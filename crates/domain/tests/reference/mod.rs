@@ -443,6 +443,7 @@ pub fn act(d: &AccessData, u: UserId, act: &Act, today: Date) -> Option<bool> {
         Act::Delete(o) => on(kind(o, 3)?, *o),
         Act::Take(o) => on(P::CoursesAccess, *o),
         Act::ViewResults(x) => *x == u || on(P::EnrollmentsView, user(x)),
+        Act::ReportOn(x) => *x == u || on(P::ReportsRun, user(x)),
         Act::ViewEnrollments(o) => on(P::EnrollmentsView, *o),
         Act::ManageEnrollment { object, learner } => {
             manage_enrollment(d, u, *object, *learner, today)
@@ -471,6 +472,21 @@ pub fn act(d: &AccessData, u: UserId, act: &Act, today: Date) -> Option<bool> {
             courses,
             learner,
         } => read_plan_status(d, u, *plan, courses, *learner, today),
+        Act::ManageTeamMember { team, person } => {
+            sees(d, u, *person, today) && on(P::TeamsMembers, *team)
+        }
+        Act::Deploy { course, to } => {
+            let target = match to.kind {
+                ObjectKind::Group => P::GroupsMembers,
+                ObjectKind::Catalogue => P::CataloguesManage,
+                _ => return None,
+            };
+            on(P::EnrollmentsManage, *course) && on(target, *to)
+        }
+        Act::SelfEnroll { course, catalogues } => {
+            catalogues.iter().any(|c| on(P::CataloguesView, *c))
+                || manage_enrollment(d, u, *course, u, today)
+        }
         Act::ViewRoles => on(P::RolesView, t),
         Act::EditRoles => on(P::RolesEdit, t),
         Act::EditPolicies => on(P::PoliciesEdit, t),

@@ -30,7 +30,7 @@ const MAX_BATCH: usize = 1000;
 
 // ---- parsing helpers -----------------------------------------------------------------------
 
-fn scope(input: &str) -> ApiResult<Scope> {
+pub(crate) fn scope(input: &str) -> ApiResult<Scope> {
     match input.trim() {
         "platform" => Ok(Scope::Platform),
         "public_groups" => Ok(Scope::PublicGroups),

@@ -377,21 +377,22 @@ pub async fn results(
     let id = super::path_id(registrar_domain::ids::UserId::parse, &id)?;
     state.authorize(&member, Act::ViewResults(id)).await?;
     let results = state.store.results(member.tenant, id).await?;
-    Ok(Json(
-        results
-            .into_iter()
-            .map(|r| ResultOut {
-                course: r.course.to_string(),
-                title: r.title.to_string(),
-                status: r.status.code().to_owned(),
-                enrolled_at: timestamp(r.enrolled_at),
-                updated_at: timestamp(r.updated_at),
-                completed: r.status == EnrollmentStatus::Completed,
-                materials: r.materials,
-                materials_completed: r.completed,
-            })
-            .collect(),
-    ))
+    Ok(Json(results.into_iter().map(Into::into).collect()))
+}
+
+impl From<registrar_store::CourseResult> for ResultOut {
+    fn from(r: registrar_store::CourseResult) -> Self {
+        ResultOut {
+            course: r.course.to_string(),
+            title: r.title.to_string(),
+            status: r.status.code().to_owned(),
+            enrolled_at: timestamp(r.enrolled_at),
+            updated_at: timestamp(r.updated_at),
+            completed: r.status == EnrollmentStatus::Completed,
+            materials: r.materials,
+            materials_completed: r.completed,
+        }
+    }
 }
 
 /// Enrolls a learner: whoever manages enrollments of the course, or of the learner (a manager

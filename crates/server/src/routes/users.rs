@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use registrar_domain::ids::{GroupId, UserId};
 use registrar_domain::text::{Email, Labels, Name, Password, Username};
 use registrar_domain::user::UserStatus;
-use registrar_store::{ManagerLink, ManagerSource, NewUser, UserPatch};
+use registrar_store::{ManagerLink, ManagerSource, NewUser, StoreError, UserPatch};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -39,6 +39,11 @@ pub struct NewUserIn {
     pub password: Option<String>,
     #[serde(default)]
     pub superadmin: bool,
+    /// Roles to give as the person is set up, each at its scope; each is checked by the
+    /// delegation rule and none is given unless all may be. In a group-roles tenant, a person
+    /// given no role (and no group that gives one) joins the tenant's default group (Learners).
+    #[serde(default)]
+    pub roles: Vec<crate::ops::RoleAtIn>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -131,6 +136,7 @@ pub async fn create(
             .map(|d| parse_date("expires_on", d))
             .transpose()?,
         primary_group: body.primary_group.as_deref().map(group_ref).transpose()?,
+        also_joins: Vec::new(),
         superadmin: body.superadmin,
         password_hash,
     };
@@ -138,11 +144,42 @@ pub async fn create(
     if let Some(group) = new.primary_group {
         may_join_primary_group(&state, &member, group, None).await?;
     }
-    let user = state
-        .store
-        .create_user(&by.into(), member.tenant, new)
-        .await?;
-    Ok((StatusCode::CREATED, Json(user.into())))
+    let actor: registrar_store::Actor = by.into();
+    let id = UserId::new();
+    let joining: Vec<_> = new.primary_group.into_iter().collect();
+    let access = |m: &registrar_domain::access::AccessModel| {
+        crate::ops::new_person_access(m, member.user.id, id, &body.roles, &joining, "roles")
+    };
+    if body.roles.is_empty() {
+        // Nothing delegated: no revision to hold the write to.
+        let also_joins = state.access.read(member.tenant, access)?.also_joins;
+        let new = NewUser { also_joins, ..new };
+        let user = state.store.create_user(&actor, member.tenant, new).await?;
+        return Ok((StatusCode::CREATED, Json(user.into())));
+    }
+    for _ in 0..5 {
+        state.access.sync().await?;
+        let (access, expected) = state.access.read_at(member.tenant, access);
+        let access = access?;
+        let new = NewUser {
+            also_joins: access.also_joins,
+            ..new.clone()
+        };
+        match state
+            .store
+            .create_user_granted(&actor, member.tenant, id, new, expected, access.grants)
+            .await
+        {
+            Ok(user) => return Ok((StatusCode::CREATED, Json(user.into()))),
+            Err(StoreError::Stale { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::Conflict {
+        field: "revision".into(),
+        detail: "the tenant kept changing while the person's roles were validated; try again"
+            .into(),
+    })
 }
 
 /// A primary group is a membership (SPEC 1), so giving one is adding a member: the engine's
