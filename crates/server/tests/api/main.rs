@@ -17,5 +17,6 @@ mod one_rule;
 mod operations;
 mod scim;
 mod seed_rules;
+mod seed_rules_teams;
 mod sessions;
 mod users;
