@@ -570,6 +570,7 @@ fn assert_vocabulary_agrees(d: &AccessData, m: &AccessModel, r: &mut Rng) {
             Act::CreateGroup { parent: Some(*g) },
             Act::EditGroup(*g),
             Act::ManageMembers(*g),
+            Act::InviteToGroup(*g),
             Act::DeleteGroup(*g),
         ]);
     }

@@ -194,6 +194,11 @@ pub fn router(state: AppState) -> Router {
             "/learning-plans/{id}/enrollments",
             post(courses::enroll_in_plan),
         )
+        .route(
+            "/groups/{id}/invitations",
+            get(invitations::list).post(invitations::invite),
+        )
+        .route("/invitations/accept", post(invitations::accept))
         .route("/teams", get(teams::list).post(teams::create))
         .route(
             "/teams/{id}",

@@ -46,6 +46,7 @@ use crate::routes::*;
         teams::add_member, teams::remove_member, teams::results,
         deployments::deploy, deployments::list, deployments::withdraw,
         deployments::catalogue_courses, deployments::self_enroll,
+        invitations::invite, invitations::list, invitations::accept,
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&BearerAuth)

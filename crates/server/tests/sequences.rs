@@ -1667,7 +1667,14 @@ fn expected_rows(
                 .filter(|(id, u)| before.users.get(id).is_some_and(|b| b.status != u.status))
                 .count(),
         )]),
-        Kind::CreateUser { .. } => Exactly(vec![("user.created", 1)]),
+        // A group-roles tenant puts whoever is given no role in its default group.
+        Kind::CreateUser { .. } => Exactly(vec![
+            ("user.created", 1),
+            (
+                "group.member_added",
+                after.memberships.difference(&before.memberships).count(),
+            ),
+        ]),
         Kind::CreateGroup { .. } => Exactly(vec![("group.created", 1)]),
         Kind::MoveGroup { .. } => Exactly(vec![(
             "group.updated",

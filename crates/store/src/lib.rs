@@ -13,6 +13,7 @@ mod sql;
 mod sql_courses;
 mod sql_deploy;
 mod sql_import;
+mod sql_invitations;
 mod sql_mail;
 mod sql_scim;
 mod sql_sessions;
@@ -26,6 +27,7 @@ pub use records::*;
 pub use sql::SqlStore;
 pub use sql_deploy::{Deployment, DeploymentStore};
 pub use sql_import::{ImportOp, ImportSession, ImportStore};
+pub use sql_invitations::{GroupInvitation, InvitationStore, NewGroupInvitation};
 pub use sql_scim::{
     LeaverPolicy, ScimGroupRecord, ScimGroupWrite, ScimLookup, ScimStore, ScimUserRecord,
     ScimUserWrite,
@@ -332,6 +334,7 @@ pub trait Store:
     + SessionStore
     + TeamStore
     + DeploymentStore
+    + InvitationStore
     + MailStore
     + ScimStore
     + ImportStore

@@ -46,6 +46,9 @@ pub enum Act {
     EditGroup(GroupId),
     /// Adding people to a group or taking them out.
     ManageMembers(GroupId),
+    /// Inviting someone by email to join a group (seed 004): creating people, and adding
+    /// members to the group. The roles the invitation carries are checked as grants.
+    InviteToGroup(GroupId),
     /// Deleting a group.
     DeleteGroup(GroupId),
 
@@ -166,6 +169,13 @@ impl AccessModel {
             }
             Act::EditGroup(group) => (P::GroupsEdit, ObjectRef::group(*group)),
             Act::ManageMembers(group) => (P::GroupsMembers, ObjectRef::group(*group)),
+            Act::InviteToGroup(group) => {
+                let creating = self.check(actor, P::UsersCreate, &tenant, today)?;
+                if !creating.allowed() {
+                    return Ok(creating);
+                }
+                (P::GroupsMembers, ObjectRef::group(*group))
+            }
             Act::DeleteGroup(group) => (P::GroupsDelete, ObjectRef::group(*group)),
             Act::View(object) => (rights_of(object)?.view, *object),
             Act::Create { kind, place } => {

@@ -435,6 +435,7 @@ pub fn act(d: &AccessData, u: UserId, act: &Act, today: Date) -> Option<bool> {
         Act::CreateGroup { parent } => on(P::GroupsCreate, parent.as_ref().map_or(t, group)),
         Act::EditGroup(g) => on(P::GroupsEdit, group(g)),
         Act::ManageMembers(g) => on(P::GroupsMembers, group(g)),
+        Act::InviteToGroup(g) => on(P::UsersCreate, t) && on(P::GroupsMembers, group(g)),
         Act::DeleteGroup(g) => on(P::GroupsDelete, group(g)),
         Act::View(o) => on(kind(o, 0)?, *o),
         Act::Create { kind: k, place } => on(kind_rights(*k)?[1], *place),

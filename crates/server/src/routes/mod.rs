@@ -8,6 +8,7 @@ pub mod deployments;
 pub mod groups;
 pub mod health;
 pub mod imports;
+pub mod invitations;
 pub mod session;
 pub mod sessions;
 pub mod teams;

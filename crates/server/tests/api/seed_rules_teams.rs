@@ -646,3 +646,116 @@ async fn every_group_roles_user_holds_a_role_learner_in_the_default_group_when_g
     .await;
     assert!(!groups.to_string().contains(&learners), "{groups}");
 }
+
+#[tokio::test]
+async fn an_invitation_to_a_group_carries_roles_that_apply_when_the_invitee_signs_up() {
+    let app = spawn_app().await;
+    let (tenant, admin) = preset_tenant(&app, "invites", Preset::GroupRoles).await;
+    let sales = ok(call(
+        &app,
+        &admin,
+        Method::POST,
+        "/api/v1/groups",
+        json!({ "name": "Sales" }),
+    )
+    .await)
+    .await;
+    let g = s(&sales, "id");
+    let path = format!("/api/v1/groups/{g}/invitations");
+    let invite = |body: Value| call(&app, &admin, Method::POST, &path, body);
+    let made = ok(invite(
+        json!({ "email": "nora@acme.example", "roles": ["author"], "expires_in_days": 7 }),
+    )
+    .await)
+    .await;
+    assert_eq!(made["status"], "pending");
+    assert_eq!(made["roles"], json!(["author"]));
+    let code = s(&made, "code");
+    // The mail carries the code; the listing does not.
+    let mail = app.store.pending_mail(50).await.unwrap();
+    let sent = mail
+        .iter()
+        .find(|m| m.recipient == "nora@acme.example")
+        .unwrap();
+    assert!(sent.body.contains(&code));
+    let listed = ok(call(&app, &admin, Method::GET, &path, json!({})).await).await;
+    assert!(listed[0].get("code").is_none(), "{listed}");
+    // Bad input is named; a role the tenant does not have is refused before anything is sent.
+    assert_problem(
+        invite(json!({ "email": "nora" })).await,
+        422,
+        Some("email"),
+        "",
+    )
+    .await;
+    assert_problem(
+        invite(json!({ "email": "x@acme.example", "expires_in_days": 365 })).await,
+        422,
+        Some("expires_in_days"),
+        "90",
+    )
+    .await;
+    assert_problem(
+        invite(json!({ "email": "x@acme.example", "roles": ["wizard"] })).await,
+        422,
+        Some("roles[0]"),
+        "wizard",
+    )
+    .await;
+
+    // Signing up needs no login: the person exists, in Sales, as an Author there.
+    let accept = |body: Value| {
+        app.client
+            .post(format!("{}/api/v1/invitations/accept", app.address))
+            .json(&body)
+            .send()
+    };
+    let nora = ok(accept(
+        json!({ "code": code, "display_name": "Nora", "password": "nora's long password" }),
+    )
+    .await
+    .unwrap())
+    .await;
+    assert_eq!(nora["username"], "nora@acme.example");
+    let groups = ok(call(
+        &app,
+        &admin,
+        Method::GET,
+        &format!("/api/v1/users/{}/groups", s(&nora, "id")),
+        json!({}),
+    )
+    .await)
+    .await;
+    assert!(groups.to_string().contains(&g), "{groups}");
+    let check = json!({ "user": s(&nora, "id"), "action": "courses.create", "resource": format!("group:{g}") });
+    let answer = ok(call(&app, &admin, Method::POST, "/api/v1/check", check).await).await;
+    assert_eq!(answer["allowed"], true, "{answer}");
+
+    // Used once: the same code, or an unknown one, gets the same answer.
+    let again =
+        accept(json!({ "code": code, "display_name": "Nora", "password": "nora's long password" }))
+            .await
+            .unwrap();
+    assert_problem(again, 404, None, "unknown, used or expired").await;
+    let unknown = accept(
+        json!({ "code": "rg_nothing", "display_name": "X", "password": "x's long password!" }),
+    )
+    .await
+    .unwrap();
+    assert_problem(unknown, 404, None, "unknown, used or expired").await;
+    let listed = ok(call(&app, &admin, Method::GET, &path, json!({})).await).await;
+    assert_eq!(listed[0]["status"], "accepted");
+    assert_eq!(listed[0]["user"], nora["id"]);
+
+    // Someone who may not create people may not invite.
+    let nora_t = token_in(&app, tenant, &nora).await;
+    let refused = call(
+        &app,
+        &nora_t,
+        Method::POST,
+        &path,
+        json!({ "email": "y@acme.example" }),
+    )
+    .await;
+    assert_problem(refused, 403, None, "users.create").await;
+}
