@@ -659,6 +659,13 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
+    /// Deploys a course to a group or a catalogue, as the administrator.
+    async fn deploy(&self, course: ObjectRef, to: ObjectRef) -> anyhow::Result<()> {
+        let by = self.allowed(self.admin, Act::Deploy { course, to }).await?;
+        self.store.deploy(&by, self.tenant, course.id, to).await?;
+        Ok(())
+    }
+
     async fn feature(&self, feature: Feature) -> anyhow::Result<()> {
         ops::record(
             self.access,
@@ -994,6 +1001,44 @@ async fn classic(
             None,
         )
         .await?;
+    // Deployed to Engineering: its members are enrolled, and whoever joins later.
+    let security = b
+        .course(
+            "Security Awareness (deployed to Engineering: members enrolled, and later joiners)",
+            "Security Awareness",
+            None,
+            CourseType::ELearning,
+            true,
+            None,
+            None,
+        )
+        .await?;
+    b.deploy(security, ObjectRef::group(b.groups["Engineering"]))
+        .await?;
+    // In the open catalogue: students enroll themselves (POST /courses/{id}/self-enrollment),
+    // the second of two places fills it and the next one waits.
+    let catalogue = b
+        .object(
+            ObjectKind::Catalogue,
+            "Open catalogue (students see it and enroll themselves)",
+            None,
+            false,
+            false,
+            None,
+        )
+        .await?;
+    let excel = b
+        .course(
+            "Excel Essentials (offered in the open catalogue, 2 places)",
+            "Excel Essentials",
+            None,
+            CourseType::ELearning,
+            true,
+            Some(2),
+            None,
+        )
+        .await?;
+    b.deploy(excel, catalogue).await?;
     let lesson1 = b
         .material("Selling Basics, material 1", selling, "Why customers buy")
         .await?;
@@ -1299,24 +1344,49 @@ async fn management(
     }
     b.member("lou.lm", "Learner management").await?;
     b.member("lisa.lm", "Learner management").await?;
-    b.object(
-        ObjectKind::Team,
-        "Lou's onboarding cohort (team made by lou.lm)",
-        None,
-        false,
-        false,
-        Some("lou.lm"),
-    )
-    .await?;
-    b.object(
-        ObjectKind::Team,
-        "Lisa's sales cohort (team made by lisa.lm)",
-        None,
-        false,
-        false,
-        Some("lisa.lm"),
-    )
-    .await?;
+    // Named teams (seed 003): each learner manager made one and fills it; the other reads it.
+    for (maker, name, about, members) in [
+        (
+            "lou.lm",
+            "Onboarding cohort",
+            "Onboarding cohort (named team made by lou.lm, with Pat)",
+            &["pat.learner"][..],
+        ),
+        (
+            "lisa.lm",
+            "Sales cohort",
+            "Sales cohort (named team made by lisa.lm, with Pat and Sam)",
+            &["pat.learner", "sam.learner"][..],
+        ),
+    ] {
+        let creator = b.people[maker];
+        let place = ObjectRef::tenant(b.tenant);
+        let by = b
+            .allowed(
+                creator,
+                Act::Create {
+                    kind: ObjectKind::Team,
+                    place,
+                },
+            )
+            .await?;
+        let team = b
+            .store
+            .create_team(&by, b.tenant, Name::parse("name", name)?, Some(creator))
+            .await?;
+        for m in members {
+            let person = b.people[*m];
+            let act = Act::ManageTeamMember {
+                team: team.object(),
+                person,
+            };
+            let by = b.allowed(creator, act).await?;
+            b.store
+                .add_team_member(&by, b.tenant, team.id, person)
+                .await?;
+        }
+        b.objects.push((team.object(), about));
+    }
     b.course(
         "TPS Reports 101",
         "TPS Reports 101",
@@ -1419,6 +1489,36 @@ async fn group_roles(
     for learner in ["lena.learner", "luis.learner"] {
         b.grant(learner, "learner", eng).await?;
     }
+    // An invitation to the Design Guild that makes its invitee an Author there on sign-up;
+    // its code waits in the outbox with the mail.
+    let design_guild = b.groups["Design Guild"];
+    let by = b.allowed(b.admin, Act::InviteToGroup(design_guild)).await?;
+    let author = b
+        .access
+        .read(b.tenant, |m| m.role_by_code("author").map(|r| r.id));
+    let code = registrar_server::auth::new_secret();
+    b.store
+        .invite(
+            &by,
+            b.tenant,
+            registrar_store::NewGroupInvitation {
+                group: design_guild,
+                email: Email::parse("new.designer@hooli.example")?,
+                roles: author.into_iter().collect(),
+                invited_by: b.admin,
+                token_hash: registrar_server::auth::secret_hash(&code),
+                expires_at: time::OffsetDateTime::now_utc() + time::Duration::days(14),
+                mail: NewMail {
+                    recipient: Email::parse("new.designer@hooli.example")?,
+                    subject: "You are invited to Design Guild at Hooli Campus".to_owned(),
+                    body: format!(
+                        "Your sign-up code: {code}\n\nChoose your password with it \
+                         (POST /api/v1/invitations/accept).\n"
+                    ),
+                },
+            },
+        )
+        .await?;
     // The name on the invoices: a tenant setting, not a role.
     b.store
         .set_legal_representative(
