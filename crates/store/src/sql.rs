@@ -1453,20 +1453,7 @@ where
         }
         let mut last = 0;
         for e in entries {
-            last = Self::record(
-                &mut tx,
-                Entry {
-                    tenant: Some(tenant),
-                    actor,
-                    action: e.action,
-                    entity: e.entity,
-                    entity_id: e.entity_id,
-                    before: e.before,
-                    after: e.after,
-                    access: e.access,
-                },
-            )
-            .await?;
+            last = Self::record(&mut tx, Entry::logged(tenant, actor, e)).await?;
         }
         tx.commit().await?;
         Ok(last)

@@ -610,20 +610,7 @@ where
             return Err(StoreError::Stale { expected, actual });
         }
         let enrollment = Self::enroll_in(&mut tx, actor, tenant, course, user).await?;
-        Self::record(
-            &mut tx,
-            Entry {
-                tenant: Some(tenant),
-                actor,
-                action: role.action,
-                entity: role.entity,
-                entity_id: role.entity_id,
-                before: role.before,
-                after: role.after,
-                access: role.access,
-            },
-        )
-        .await?;
+        Self::record(&mut tx, Entry::logged(tenant, actor, role)).await?;
         tx.commit().await?;
         Ok(enrollment)
     }

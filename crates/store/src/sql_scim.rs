@@ -741,20 +741,7 @@ where
             Self::suspend_enrollments(&mut tx, actor, tenant, id).await?;
         }
         for e in w.extra {
-            Self::record(
-                &mut tx,
-                Entry {
-                    tenant: Some(tenant),
-                    actor,
-                    action: e.action,
-                    entity: e.entity,
-                    entity_id: e.entity_id,
-                    before: e.before,
-                    after: e.after,
-                    access: e.access,
-                },
-            )
-            .await?;
+            Self::record(&mut tx, Entry::logged(tenant, actor, e)).await?;
         }
         let record = Self::load_scim_user(&mut tx, tenant, id).await?;
         tx.commit().await?;
