@@ -608,6 +608,10 @@ fn assert_vocabulary_agrees(d: &AccessData, m: &AccessModel, r: &mut Rng) {
                 team: *o,
                 person: learner,
             });
+            acts.push(Act::ReportOnEnrollment {
+                learner,
+                course: *o,
+            });
         }
         let group_targets = groups.iter().take(2).map(|g| ObjectRef::group(*g));
         let catalogues = objects.iter().filter(|t| t.kind == ObjectKind::Catalogue);

@@ -45,6 +45,36 @@ impl<W: Write> Out<W> {
     }
 }
 
+/// A whole table as neutralised CSV: for reports and the access review, which are cut and
+/// assembled in memory before they are written.
+pub fn table(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> ApiResult<Vec<u8>> {
+    let mut out = Out(csv::Writer::from_writer(Vec::new()));
+    out.row(header.iter().copied())?;
+    for row in rows {
+        out.row(row.iter().map(String::as_str))?;
+    }
+    out.0
+        .into_inner()
+        .map_err(|e| ApiError::Internal(format!("cannot write the export: {e}")))
+}
+
+/// A CSV download named `name`.
+pub fn download(name: &str, body: Vec<u8>) -> axum::response::Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
 /// The header of the users export.
 pub const USER_COLUMNS: &[&str] = &[
     "id",

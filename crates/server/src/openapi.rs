@@ -25,7 +25,7 @@ use crate::routes::*;
         groups::create, groups::list, groups::get, groups::update, groups::members,
         groups::add_member, groups::remove_member,
         tokens::create, tokens::list, tokens::revoke,
-        audit::list,
+        audit::list, review::get, reports::enrollments, reports::summary, reports::summary_chart,
         access::check, access::check_batch, access::objects_for, access::holders,
         access::permissions, access::list_roles, access::get_role, access::create_role,
         access::copy_role, access::update_role, access::delete_role,

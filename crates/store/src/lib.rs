@@ -15,6 +15,7 @@ mod sql_deploy;
 mod sql_import;
 mod sql_invitations;
 mod sql_mail;
+mod sql_reports;
 mod sql_scim;
 mod sql_sessions;
 mod sql_teams;
@@ -28,6 +29,7 @@ pub use sql::SqlStore;
 pub use sql_deploy::{Deployment, DeploymentStore};
 pub use sql_import::{ImportOp, ImportSession, ImportStore};
 pub use sql_invitations::{GroupInvitation, InvitationStore, NewGroupInvitation};
+pub use sql_reports::{REPORT_ROWS, ReportFilter, ReportRow, ReportStore};
 pub use sql_scim::{
     LeaverPolicy, ScimGroupRecord, ScimGroupWrite, ScimLookup, ScimStore, ScimUserRecord,
     ScimUserWrite,
@@ -335,6 +337,7 @@ pub trait Store:
     + TeamStore
     + DeploymentStore
     + InvitationStore
+    + ReportStore
     + MailStore
     + ScimStore
     + ImportStore
@@ -495,6 +498,14 @@ pub trait Store:
         &self,
         tenant: Option<TenantId>,
         after_revision: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<ChangeRecord>>;
+    /// A page of one tenant's audit log, filtered.
+    async fn audit(
+        &self,
+        tenant: TenantId,
+        filter: &AuditFilter,
+        cursor: AuditCursor,
         limit: u32,
     ) -> StoreResult<Vec<ChangeRecord>>;
     /// The newest revision written, 0 on an empty database.

@@ -255,6 +255,28 @@ pub struct ChangeRecord {
     pub at: OffsetDateTime,
 }
 
+/// Which audit rows to read: each field left `None` matches everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// `user:<id>`, `operator:<token id>` or `cli`, as the log names actors.
+    pub actor: Option<String>,
+    pub entity: Option<String>,
+    pub entity_id: Option<String>,
+    pub action: Option<String>,
+    /// From this moment on (inclusive).
+    pub from: Option<OffsetDateTime>,
+    /// Before this moment (exclusive).
+    pub to: Option<OffsetDateTime>,
+}
+
+/// Where a page of the audit log starts: after a revision going forwards (oldest first), or
+/// before one going backwards (newest first; `None` starts at the newest).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditCursor {
+    After(i64),
+    Before(Option<i64>),
+}
+
 /// A change the server has validated against the decision engine: what the audit log shows, and
 /// what the engine applies.
 #[derive(Debug, Clone)]

@@ -1431,6 +1431,39 @@ where
         convert(rows)
     }
 
+    async fn audit(
+        &self,
+        tenant: TenantId,
+        filter: &AuditFilter,
+        cursor: AuditCursor,
+        limit: u32,
+    ) -> StoreResult<Vec<ChangeRecord>> {
+        let (bound, order, at) = match cursor {
+            AuditCursor::After(r) => ("revision > $2", "ASC", r),
+            AuditCursor::Before(r) => ("revision < $2", "DESC", r.unwrap_or(i64::MAX)),
+        };
+        let sql = format!(
+            "SELECT {CHANGE_COLUMNS} FROM changes WHERE tenant_id = $1 AND {bound} \
+             AND ($3 = '' OR actor = $3) AND ($4 = '' OR entity = $4) \
+             AND ($5 = '' OR entity_id = $5) AND ($6 = '' OR action = $6) \
+             AND at >= $7 AND at < $8 ORDER BY revision {order} LIMIT $9"
+        );
+        let text = |v: &Option<String>| v.clone().unwrap_or_default();
+        let rows = sqlx::query_as::<DB, ChangeRow>(&sql)
+            .bind(tenant.to_string())
+            .bind(at)
+            .bind(text(&filter.actor))
+            .bind(text(&filter.entity))
+            .bind(text(&filter.entity_id))
+            .bind(text(&filter.action))
+            .bind(filter.from.map_or(i64::MIN, to_millis))
+            .bind(filter.to.map_or(i64::MAX, to_millis))
+            .bind(i64::from(limit.clamp(1, 10_000)))
+            .fetch_all(&self.read)
+            .await?;
+        convert(rows)
+    }
+
     async fn tenant_revision(&self, tenant: TenantId) -> StoreResult<i64> {
         let mut conn = self.read.acquire().await?;
         Self::revision_of(&mut conn, tenant).await

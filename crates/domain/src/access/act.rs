@@ -77,6 +77,9 @@ pub enum Act {
     /// team, a group or a course): oneself always, anyone else with `reports.run` on them, so
     /// that a report is cut by the reach of whoever runs it.
     ReportOn(UserId),
+    /// Reporting on `learner`'s enrollment in `course`: reporting on the learner, or
+    /// `reports.run` on the course (a tutor reports on the courses they tutor).
+    ReportOnEnrollment { learner: UserId, course: ObjectRef },
     /// Seeing who is enrolled in (or booked onto) an object.
     ViewEnrollments(ObjectRef),
     /// Enrolling or unenrolling `learner` in `object` (the learner's manager or the object's
@@ -207,6 +210,13 @@ impl AccessModel {
                 ));
             }
             Act::ReportOn(user) => (P::ReportsRun, ObjectRef::user(*user)),
+            Act::ReportOnEnrollment { learner, course } => {
+                let on_learner = self.decide(actor, &Act::ReportOn(*learner), today)?;
+                if on_learner.allowed() {
+                    return Ok(on_learner);
+                }
+                (P::ReportsRun, *course)
+            }
             Act::ViewEnrollments(object) => (P::EnrollmentsView, *object),
             Act::ManageEnrollment { object, learner } => {
                 return self.decide_manage_enrollment(actor, object, *learner, today);

@@ -28,6 +28,7 @@ pub mod model;
 pub mod object;
 pub mod presets;
 pub mod reach;
+pub mod review;
 pub mod role;
 
 pub use act::Act;
@@ -46,4 +47,5 @@ pub use model::{AccessModel, Origin};
 pub use object::{EnrollmentStatus, LearningObject, ObjectId, ObjectKind, ObjectRef};
 pub use presets::PresetData;
 pub use reach::Reach;
+pub use review::{ReviewLine, RiskFlag};
 pub use role::{Capability, Constraints, Precondition, Role, RoleCode, RoleId, Scope, ScopeKind};

@@ -445,6 +445,9 @@ pub fn act(d: &AccessData, u: UserId, act: &Act, today: Date) -> Option<bool> {
         Act::Take(o) => on(P::CoursesAccess, *o),
         Act::ViewResults(x) => *x == u || on(P::EnrollmentsView, user(x)),
         Act::ReportOn(x) => *x == u || on(P::ReportsRun, user(x)),
+        Act::ReportOnEnrollment { learner, course } => {
+            *learner == u || on(P::ReportsRun, user(learner)) || on(P::ReportsRun, *course)
+        }
         Act::ViewEnrollments(o) => on(P::EnrollmentsView, *o),
         Act::ManageEnrollment { object, learner } => {
             manage_enrollment(d, u, *object, *learner, today)

@@ -9,6 +9,8 @@ pub mod groups;
 pub mod health;
 pub mod imports;
 pub mod invitations;
+pub mod reports;
+pub mod review;
 pub mod session;
 pub mod sessions;
 pub mod teams;

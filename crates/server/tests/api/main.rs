@@ -15,6 +15,7 @@ mod isolation;
 mod one_decider;
 mod one_rule;
 mod operations;
+mod reports;
 mod scim;
 mod seed_rules;
 mod seed_rules_teams;
