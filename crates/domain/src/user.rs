@@ -59,6 +59,15 @@ pub enum EffectiveStatus {
 }
 
 impl EffectiveStatus {
+    pub fn code(self) -> &'static str {
+        match self {
+            EffectiveStatus::Activated => "activated",
+            EffectiveStatus::Active => "active",
+            EffectiveStatus::Deactivated => "deactivated",
+            EffectiveStatus::Expired => "expired",
+        }
+    }
+
     /// Whether a person in this status may log in at all.
     pub fn may_log_in(self) -> bool {
         matches!(self, EffectiveStatus::Activated | EffectiveStatus::Active)

@@ -20,6 +20,7 @@ pub mod readmodel;
 pub mod routes;
 pub mod scim;
 pub mod state;
+pub mod ui;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -252,6 +253,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/openapi.json", get(openapi::serve))
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(health::metrics))
+        .merge(ui::router())
         .fallback(|| async { ApiError::NotFound("not found".into()) })
         .layer(axum::middleware::from_fn_with_state(
             state.access.clone(),

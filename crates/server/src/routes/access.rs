@@ -115,6 +115,21 @@ pub struct BatchOut {
 }
 
 async fn decide(state: &AppState, member: &Member, item: &CheckItemIn) -> ApiResult<BatchItemOut> {
+    let decision = decision(state, member, item).await?;
+    Ok(BatchItemOut {
+        allowed: decision.allowed(),
+        summary: decision.explanation().to_string(),
+        explanation: json(decision.explanation()).unwrap_or_default(),
+    })
+}
+
+/// The engine's decision on a check, for whoever may ask it: what `/check` and the explain
+/// page answer.
+pub(crate) async fn decision(
+    state: &AppState,
+    member: &Member,
+    item: &CheckItemIn,
+) -> ApiResult<registrar_domain::access::Decision> {
     let permission = Permission::parse(&item.action)?;
     let resource = ObjectRef::parse(&item.resource)?;
     // The engine's explanation would name the user: to a caller who may not see them, say no
@@ -128,13 +143,7 @@ async fn decide(state: &AppState, member: &Member, item: &CheckItemIn) -> ApiRes
         })
         .await;
     let (_, decision) = person.conceal(member, answer)?;
-    let decision = decision
-        .ok_or_else(|| ApiError::Internal("an allowed check came without its decision".into()))?;
-    Ok(BatchItemOut {
-        allowed: decision.allowed(),
-        summary: decision.explanation().to_string(),
-        explanation: json(decision.explanation()).unwrap_or_default(),
-    })
+    decision.ok_or_else(|| ApiError::Internal("an allowed check came without its decision".into()))
 }
 
 async fn freshness(state: &AppState, at_least: Option<i64>) -> ApiResult<i64> {

@@ -36,14 +36,15 @@ pub struct ImportQuery {
 /// Writes the upload to an anonymous temporary file (created unlinked, readable by this process
 /// only), so that no copy of the personal data it holds outlives the request, even when the
 /// server is killed mid-import. Returns the file positioned at its start.
-async fn spool(body: Body) -> ApiResult<std::fs::File> {
+pub(crate) async fn spool<E: std::fmt::Display>(
+    mut stream: impl futures_util::Stream<Item = Result<axum::body::Bytes, E>> + Unpin,
+) -> ApiResult<std::fs::File> {
     let io = |e: std::io::Error| ApiError::Internal(format!("cannot spool the upload: {e}"));
     let std_file = tokio::task::spawn_blocking(tempfile::tempfile)
         .await
         .map_err(|e| ApiError::Internal(format!("cannot spool the upload: {e}")))?
         .map_err(io)?;
     let mut file = tokio::fs::File::from_std(std_file);
-    let mut stream = body.into_data_stream();
     let mut total = 0u64;
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("upload failed: {e}")))?;
@@ -80,7 +81,7 @@ pub async fn create(
         dry_run: q.dry_run,
         source: "upload".into(),
     };
-    let file = spool(body).await?;
+    let file = spool(body.into_data_stream()).await?;
     let report = run(
         state.store.as_ref(),
         &state.access,

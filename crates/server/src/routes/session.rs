@@ -57,6 +57,52 @@ pub async fn login(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Json(body): Json<LoginRequest>,
 ) -> ApiResult<Response> {
+    let signed = sign_in(&state, &body, peer).await?;
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::SET_COOKIE,
+        cookie(&state, SESSION_COOKIE, &signed.secret)?,
+    );
+    let body = LoginResponse {
+        token: signed.secret,
+        csrf_token: signed.csrf,
+        expires_at: signed
+            .expires_at
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+        user: signed.user.into(),
+    };
+    Ok((StatusCode::OK, headers, Json(body)).into_response())
+}
+
+/// A session just opened: its secret (the cookie), its CSRF secret and who it is for.
+pub(crate) struct SignedIn {
+    pub user: registrar_domain::user::User,
+    pub secret: String,
+    pub csrf: String,
+    pub expires_at: OffsetDateTime,
+}
+
+/// A `Set-Cookie` value for a session-long, script-proof, same-site cookie.
+pub(crate) fn cookie(state: &AppState, name: &str, value: &str) -> ApiResult<HeaderValue> {
+    let secure = if state.settings.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    let max_age = state.settings.session_hours * 3600;
+    let cookie =
+        format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}");
+    HeaderValue::from_str(&cookie).map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// Checks a login (throttled per account and address, the same answer for every wrong
+/// credential) and opens a session: for the JSON API and the admin pages alike.
+pub(crate) async fn sign_in(
+    state: &AppState,
+    body: &LoginRequest,
+    peer: SocketAddr,
+) -> ApiResult<SignedIn> {
     let account = format!(
         "{}/{}",
         body.tenant.trim(),
@@ -86,7 +132,7 @@ pub async fn login(
         Some(u) => state.store.password_hash(u.tenant_id, u.id).await?,
         None => None,
     };
-    let verified = verify_password(body.password, hash).await?;
+    let verified = verify_password(body.password.clone(), hash).await?;
     let user = match user {
         Some(u) if verified => u,
         _ => return Err(wrong_credentials()),
@@ -130,35 +176,25 @@ pub async fn login(
             },
         )
         .await?;
-    let secure = if state.settings.secure_cookies {
-        "; Secure"
-    } else {
-        ""
-    };
-    let cookie = format!(
-        "{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
-        hours * 3600
-    );
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        header::SET_COOKIE,
-        HeaderValue::from_str(&cookie).map_err(|e| ApiError::Internal(e.to_string()))?,
-    );
-    let body = LoginResponse {
-        token: secret,
-        csrf_token: csrf,
-        expires_at: expires_at
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default(),
-        user: user.into(),
-    };
-    Ok((StatusCode::OK, headers, Json(body)).into_response())
+    Ok(SignedIn {
+        user,
+        secret,
+        csrf,
+        expires_at,
+    })
 }
 
 /// Ends the session the request was made with (an API token is revoked through /tokens).
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "session",
     responses((status = 204), (status = 401, body = crate::error::Problem)))]
 pub async fn logout(State(state): State<AppState>, member: Member) -> ApiResult<Response> {
+    sign_out(&state, &member).await?;
+    let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, clear)]).into_response())
+}
+
+/// Ends the member's session, when they came with one.
+pub(crate) async fn sign_out(state: &AppState, member: &Member) -> ApiResult<()> {
     if member.token.kind == TokenKind::Session {
         state
             .store
@@ -169,8 +205,7 @@ pub async fn logout(State(state): State<AppState>, member: Member) -> ApiResult<
             )
             .await?;
     }
-    let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
-    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, clear)]).into_response())
+    Ok(())
 }
 
 /// The caller.

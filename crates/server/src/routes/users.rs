@@ -523,14 +523,26 @@ pub async fn set_statuses(
     member: Member,
     Json(body): Json<BulkStatusIn>,
 ) -> ApiResult<Json<Vec<UserOut>>> {
-    if body.users.is_empty() || body.users.len() > 1000 {
+    let users = bulk_status(&state, &member, &body.users, &body.status).await?;
+    Ok(Json(users.into_iter().map(Into::into).collect()))
+}
+
+/// Activates or deactivates people (by id or username), all or nothing: each is decided apart
+/// by the engine's status rule (never oneself, never someone who holds more), and every proof
+/// names the caller, who makes the one write. The JSON API and the people page both ask this.
+pub(crate) async fn bulk_status(
+    state: &AppState,
+    member: &Member,
+    users: &[String],
+    status: &str,
+) -> ApiResult<Vec<registrar_domain::user::User>> {
+    if users.is_empty() || users.len() > 1000 {
         return Err(ApiError::invalid("users", "name 1 to 1000 users"));
     }
-    let status = settable_status(&body.status)?;
-    let mut ids = Vec::with_capacity(body.users.len());
-    // Each person is decided apart; every proof names the caller, who makes the one write.
+    let status = settable_status(status)?;
+    let mut ids = Vec::with_capacity(users.len());
     let mut by = None;
-    for (i, raw) in body.users.iter().enumerate() {
+    for (i, raw) in users.iter().enumerate() {
         let at = |e: ApiError| match e {
             ApiError::Invalid { detail, .. } | ApiError::NotFound(detail) => {
                 ApiError::invalid(format!("users[{i}]"), detail)
@@ -538,11 +550,11 @@ pub async fn set_statuses(
             ApiError::Forbidden(d) => ApiError::Forbidden(format!("users[{i}]: {d}")),
             other => other,
         };
-        let person = super::person(&state, &member, raw).await.map_err(at)?;
+        let person = super::person(state, member, raw).await.map_err(at)?;
         let id = person.id;
         let proof = person
             .conceal(
-                &member,
+                member,
                 state
                     .access
                     .read(member.tenant, |m| {
@@ -560,9 +572,8 @@ pub async fn set_statuses(
         by = Some(proof);
     }
     let by = by.ok_or_else(|| ApiError::invalid("users", "name 1 to 1000 users"))?;
-    let users = state
+    Ok(state
         .store
         .set_statuses(&by.into(), member.tenant, &ids, status)
-        .await?;
-    Ok(Json(users.into_iter().map(Into::into).collect()))
+        .await?)
 }

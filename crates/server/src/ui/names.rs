@@ -1,0 +1,100 @@
+//! People and objects named on the pages: an explanation speaks of `course:<uuid>`, a person
+//! reads "Rust for Platform Teams (course)". A person is named only to a viewer who sees them.
+
+use registrar_domain::access::{Act, ObjectKind, ObjectRef};
+use registrar_domain::ids::{GroupId, UserId};
+
+use super::Viewer;
+use crate::state::AppState;
+
+/// What to call `r` on a page, or `None` when it has no name (or none this viewer may read).
+pub async fn name_of(state: &AppState, viewer: &Viewer, r: ObjectRef) -> Option<String> {
+    let tenant = viewer.member.tenant;
+    let id = r.id.as_uuid();
+    match r.kind {
+        ObjectKind::User => {
+            let user = UserId::from_uuid(id);
+            if !state.allows(&viewer.member, &Act::ViewUser(user)) {
+                return None;
+            }
+            let u = state.store.user(tenant, user).await.ok()?;
+            Some(format!("{} ({})", u.display_name, u.username))
+        }
+        ObjectKind::Group => {
+            let g = state
+                .store
+                .group(tenant, GroupId::from_uuid(id))
+                .await
+                .ok()?;
+            Some(format!("{} (group)", g.name))
+        }
+        ObjectKind::Course => {
+            let c = state.store.course(tenant, r.id).await.ok()?;
+            Some(format!("{} (course)", c.title))
+        }
+        ObjectKind::Team => {
+            let t = state.store.team(tenant, r.id).await.ok()?;
+            Some(format!("{} (team)", t.name))
+        }
+        ObjectKind::Session | ObjectKind::Event => {
+            let s = state.store.session(tenant, r.id).await.ok()?;
+            Some(format!("{} ({})", s.title, r.kind))
+        }
+        _ => None,
+    }
+}
+
+/// `text` with every `kind:<uuid>` in it followed by the object's name.
+pub async fn named(state: &AppState, viewer: &Viewer, text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some((start, r, len)) = next_ref(rest) {
+        out.push_str(&rest[..start + len]);
+        if let Some(name) = name_of(state, viewer, r).await {
+            out.push_str(&format!(" «{name}»"));
+        }
+        rest = &rest[start + len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The first `kind:<uuid>` in `text`: where it starts, what it names, and its length.
+fn next_ref(text: &str) -> Option<(usize, ObjectRef, usize)> {
+    let mut best: Option<(usize, ObjectRef, usize)> = None;
+    for kind in ObjectKind::ALL {
+        let prefix = format!("{}:", kind.code());
+        let mut from = 0;
+        while let Some(at) = text[from..].find(&prefix) {
+            let start = from + at;
+            let end = start + prefix.len() + 36;
+            let candidate = text.get(start..end).and_then(|s| ObjectRef::parse(s).ok());
+            let boundary = start == 0 || !text[..start].ends_with(|c: char| c.is_alphanumeric());
+            if let (Some(r), true) = (candidate, boundary) {
+                if best.is_none_or(|(b, _, _)| start < b) {
+                    best = Some((start, r, end - start));
+                }
+                break;
+            }
+            from = start + prefix.len();
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_first_reference_of_any_kind() {
+        let text = "role x at group:0190c0de-0000-7000-8000-000000000001 (grant user:0190c0de-0000-7000-8000-000000000002)";
+        let (start, r, len) = next_ref(text).unwrap();
+        assert_eq!(
+            &text[start..start + len],
+            "group:0190c0de-0000-7000-8000-000000000001"
+        );
+        assert_eq!(r.kind, ObjectKind::Group);
+        assert!(next_ref("no references here: course:nope").is_none());
+    }
+}
