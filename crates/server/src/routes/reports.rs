@@ -424,16 +424,20 @@ pub(crate) fn chart(lines: &[SummaryLine], title: &str) -> ApiResult<String> {
     let failed =
         |e: &dyn std::fmt::Display| ApiError::Internal(format!("cannot draw the chart: {e}"));
     let shown = &lines[..lines.len().min(40)];
-    let height = 90 + 26 * u32::try_from(shown.len().max(1)).unwrap_or(40);
+    let rows = shown.len().max(1);
+    let height = 110 + 26 * u32::try_from(rows).unwrap_or(40);
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (760, height)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| failed(&e))?;
+        let (head, body) = root.split_vertically(64);
+        head.draw(&Text::new(title, (16, 10), ("sans-serif", 18)))
+            .map_err(|e| failed(&e))?;
         for (i, (name, color)) in SERIES.iter().enumerate() {
-            let x = 200 + 110 * i32::try_from(i).unwrap_or(0);
-            root.draw(&Rectangle::new([(x, 34), (x + 12, 46)], color.filled()))
+            let x = 16 + 120 * i32::try_from(i).unwrap_or(0);
+            head.draw(&Rectangle::new([(x, 40), (x + 12, 52)], color.filled()))
                 .map_err(|e| failed(&e))?;
-            root.draw(&Text::new(*name, (x + 16, 35), ("sans-serif", 13)))
+            head.draw(&Text::new(*name, (x + 18, 40), ("sans-serif", 13)))
                 .map_err(|e| failed(&e))?;
         }
         let max = shown
@@ -442,16 +446,16 @@ pub(crate) fn chart(lines: &[SummaryLine], title: &str) -> ApiResult<String> {
             .max()
             .unwrap_or(0)
             .max(1);
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 18))
+        // Segments 0..=rows-1, one per line, the first line at the top.
+        let at = |i: usize| rows - 1 - i;
+        let mut chart = ChartBuilder::on(&body)
             .margin(10)
-            .margin_top(30)
-            .x_label_area_size(24)
+            .x_label_area_size(30)
             .y_label_area_size(190)
-            .build_cartesian_2d(0..max, (0..shown.len().max(1)).into_segmented())
+            .build_cartesian_2d(0..max, (0..rows - 1).into_segmented())
             .map_err(|e| failed(&e))?;
         let label = |v: &SegmentValue<usize>| match v {
-            SegmentValue::CenterOf(i) => shown.get(*i).map_or_else(String::new, |l| {
+            SegmentValue::CenterOf(j) => shown.get(rows - 1 - *j).map_or_else(String::new, |l| {
                 if l.name.chars().count() > LABEL_CHARS {
                     let cut: String = l.name.chars().take(LABEL_CHARS - 1).collect();
                     format!("{cut}…")
@@ -475,13 +479,14 @@ pub(crate) fn chart(lines: &[SummaryLine], title: &str) -> ApiResult<String> {
                 if n == 0 {
                     continue;
                 }
-                let bar = Rectangle::new(
+                let mut bar = Rectangle::new(
                     [
-                        (x0, SegmentValue::Exact(i)),
-                        (x0 + n, SegmentValue::Exact(i + 1)),
+                        (x0, SegmentValue::Exact(at(i))),
+                        (x0 + n, SegmentValue::Exact(at(i) + 1)),
                     ],
                     color.filled(),
                 );
+                bar.set_margin(3, 3, 0, 0);
                 chart
                     .draw_series(std::iter::once(bar))
                     .map_err(|e| failed(&e))?;

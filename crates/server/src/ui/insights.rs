@@ -326,7 +326,8 @@ pub async fn audit(
             action: c.action,
             entity: named(&state, &viewer, &format!("{}:{}", c.entity, c.entity_id)).await,
             diff: diff(c.before.as_ref(), c.after.as_ref()),
-            at: c.at,
+            // `2026-12-01T14:39:00.969Z` reads as `2026-12-01 14:39:00`.
+            at: c.at.get(..19).unwrap_or(&c.at).replace('T', " "),
         });
     }
     Ok(Page::render(&AuditPage {

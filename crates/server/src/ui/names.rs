@@ -44,14 +44,16 @@ pub async fn name_of(state: &AppState, viewer: &Viewer, r: ObjectRef) -> Option<
     }
 }
 
-/// `text` with every `kind:<uuid>` in it followed by the object's name.
+/// `text` with every `kind:<uuid>` (and `user <uuid>`) in it replaced by the object's name,
+/// where it has one the viewer may read.
 pub async fn named(state: &AppState, viewer: &Viewer, text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some((start, r, len)) = next_ref(rest) {
-        out.push_str(&rest[..start + len]);
-        if let Some(name) = name_of(state, viewer, r).await {
-            out.push_str(&format!(" «{name}»"));
+        out.push_str(&rest[..start]);
+        match name_of(state, viewer, r).await {
+            Some(name) => out.push_str(&name),
+            None => out.push_str(&rest[start..start + len]),
         }
         rest = &rest[start + len..];
     }
@@ -59,16 +61,23 @@ pub async fn named(state: &AppState, viewer: &Viewer, text: &str) -> String {
     out
 }
 
-/// The first `kind:<uuid>` in `text`: where it starts, what it names, and its length.
+/// The first `kind:<uuid>` (or `user <uuid>`, as explanations name people) in `text`: where
+/// it starts, what it names, and its length.
 fn next_ref(text: &str) -> Option<(usize, ObjectRef, usize)> {
     let mut best: Option<(usize, ObjectRef, usize)> = None;
-    for kind in ObjectKind::ALL {
-        let prefix = format!("{}:", kind.code());
+    let prefixes = ObjectKind::ALL
+        .into_iter()
+        .map(|k| (k, format!("{}:", k.code())))
+        .chain([(ObjectKind::User, "user ".to_owned())]);
+    for (kind, prefix) in prefixes {
         let mut from = 0;
         while let Some(at) = text[from..].find(&prefix) {
             let start = from + at;
             let end = start + prefix.len() + 36;
-            let candidate = text.get(start..end).and_then(|s| ObjectRef::parse(s).ok());
+            let candidate = text
+                .get(start + prefix.len()..end)
+                .and_then(|id| uuid::Uuid::parse_str(id).ok())
+                .map(|id| ObjectRef::new(kind, registrar_domain::access::ObjectId::from_uuid(id)));
             let boundary = start == 0 || !text[..start].ends_with(|c: char| c.is_alphanumeric());
             if let (Some(r), true) = (candidate, boundary) {
                 if best.is_none_or(|(b, _, _)| start < b) {
@@ -96,5 +105,7 @@ mod tests {
         );
         assert_eq!(r.kind, ObjectKind::Group);
         assert!(next_ref("no references here: course:nope").is_none());
+        let (_, r, _) = next_ref("user 0190c0de-0000-7000-8000-000000000002 may not").unwrap();
+        assert_eq!(r.kind, ObjectKind::User);
     }
 }

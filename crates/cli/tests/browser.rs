@@ -1,0 +1,390 @@
+//! The admin pages in headless Chromium (Debian's `chromium` and `chromium-driver`), driven
+//! over WebDriver by fantoccini against `registrar serve --demo`: what each demo person sees,
+//! a bulk deactivation, an import with a bad row, a denial's missing link, a manager's report.
+//! Screenshots of the main pages go to `docs/screenshots/` when `REGISTRAR_SCREENSHOTS` is set.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+use common::{Scratch, Server};
+
+const DEMO_ADMIN: &str = "demo-admin-password";
+const DEMO_PERSON: &str = "demo-learner-password";
+
+/// A chromedriver process and a headless Chromium session, closed when dropped.
+struct Browser {
+    client: Client,
+    driver: Child,
+    base: String,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Browser {
+    async fn open(base: &str) -> Browser {
+        let port = free_port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver (apt-get install chromium chromium-driver)");
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": "/usr/bin/chromium",
+                "args": ["--headless", "--no-sandbox", "--disable-gpu",
+                         "--disable-background-networking", "--disable-component-update",
+                         "--no-first-run", "--window-size=1366,900"],
+            }),
+        );
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let client = loop {
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            match ClientBuilder::new(connector)
+                .capabilities(caps.clone())
+                .connect(&format!("http://127.0.0.1:{port}"))
+                .await
+            {
+                Ok(c) => break c,
+                Err(e) if Instant::now() > deadline => panic!("no WebDriver session: {e}"),
+                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        };
+        Browser {
+            client,
+            driver,
+            base: base.to_owned(),
+        }
+    }
+
+    async fn go(&self, path: &str) {
+        self.client
+            .goto(&format!("{}{path}", self.base))
+            .await
+            .unwrap();
+    }
+
+    async fn login(&self, tenant: &str, user: &str, password: &str) {
+        self.go("/login").await;
+        for (id, value) in [
+            ("tenant", tenant),
+            ("username", user),
+            ("password", password),
+        ] {
+            let field = self.client.find(Locator::Id(id)).await.unwrap();
+            field.clear().await.unwrap();
+            field.send_keys(value).await.unwrap();
+        }
+        self.click("login").await;
+        self.wait_for("h1").await;
+    }
+
+    async fn logout(&self) {
+        self.click("logout").await;
+        self.wait_for("#login").await;
+    }
+
+    async fn click(&self, id: &str) {
+        self.client
+            .find(Locator::Id(id))
+            .await
+            .unwrap_or_else(|e| panic!("no #{id}: {e}"))
+            .click()
+            .await
+            .unwrap();
+    }
+
+    async fn wait_for(&self, css: &str) -> fantoccini::elements::Element {
+        match self
+            .client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css(css))
+            .await
+        {
+            Ok(e) => e,
+            Err(e) => {
+                let page = self.client.source().await.unwrap_or_default();
+                panic!("no {css}: {e}\n{page}")
+            }
+        }
+    }
+
+    async fn text(&self, css: &str) -> String {
+        self.wait_for(css).await.text().await.unwrap()
+    }
+
+    /// The section links of the page's header.
+    async fn nav(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for a in self
+            .client
+            .find_all(Locator::Css("header nav a"))
+            .await
+            .unwrap()
+        {
+            out.push(a.text().await.unwrap());
+        }
+        out
+    }
+
+    /// Saves a screenshot of the page under `docs/screenshots/` when asked to.
+    async fn shot(&self, name: &str) {
+        if std::env::var_os("REGISTRAR_SCREENSHOTS").is_none() {
+            return;
+        }
+        let png = self.client.screenshot().await.unwrap();
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/screenshots");
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(format!("{dir}/{name}.png"), png).unwrap();
+    }
+}
+
+fn demo_server(scratch: &Scratch) -> Server {
+    let db = format!("sqlite://{}", scratch.dir.join("demo.db").display());
+    Server::start(&db, scratch, &["--demo", "--insecure-cookies"])
+}
+
+#[tokio::test]
+async fn each_demo_person_sees_what_their_preset_gives_and_nothing_else() {
+    let scratch = Scratch::new("browser-roles");
+    let server = demo_server(&scratch);
+    let b = Browser::open(&server.base).await;
+
+    // The administrator: every section, and everyone.
+    b.login("demo", "admin", DEMO_ADMIN).await;
+    let nav = b.nav().await;
+    for section in [
+        "People",
+        "Reports",
+        "Explain access",
+        "Access review",
+        "Audit log",
+        "Import",
+    ] {
+        assert!(nav.contains(&section.to_owned()), "{nav:?}");
+    }
+    let people = b.text("#people").await;
+    for name in [
+        "grace.hopper",
+        "nina.north",
+        "terry.tutor",
+        "olaf.north",
+        "ken.platform",
+    ] {
+        assert!(people.contains(name), "{name} missing for the admin");
+    }
+    b.shot("people").await;
+    b.logout().await;
+
+    // A manager: her team only, no review, no audit, no import.
+    b.login("demo", "nina.north", DEMO_PERSON).await;
+    let nav = b.nav().await;
+    assert!(
+        !nav.iter()
+            .any(|s| s == "Access review" || s == "Audit log" || s == "Import"),
+        "{nav:?}"
+    );
+    let people = b.text("#people").await;
+    assert!(people.contains("olaf.north"), "{people}");
+    assert!(
+        !people.contains("ken.platform") && !people.contains("grace.hopper"),
+        "{people}"
+    );
+    assert!(
+        b.client.find(Locator::Id("bulk-deactivate")).await.is_err(),
+        "a manager may not change statuses"
+    );
+    b.go("/audit").await;
+    assert!(b.text("#problem").await.contains("audit.view"));
+    b.go("/people").await;
+    b.logout().await;
+
+    // A course tutor: the people of his course, nothing to review.
+    b.login("demo", "terry.tutor", DEMO_PERSON).await;
+    let nav = b.nav().await;
+    assert!(
+        !nav.iter().any(|s| s == "Access review" || s == "Audit log"),
+        "{nav:?}"
+    );
+    let people = b.text("#people").await;
+    assert!(!people.contains("ken.platform"), "{people}");
+    b.logout().await;
+
+    // A learner manager: the tenant's learners and its teams in reports, no audit.
+    b.login("mgmt-demo", "lou.lm", DEMO_PERSON).await;
+    let people = b.text("#people").await;
+    assert!(
+        people.contains("pat.learner") && people.contains("sam.learner"),
+        "{people}"
+    );
+    assert!(
+        !b.nav()
+            .await
+            .iter()
+            .any(|s| s == "Audit log" || s == "Access review")
+    );
+    b.go("/reports?by=team").await;
+    let page = b.text("main").await;
+    assert!(
+        page.contains("Onboarding cohort") && page.contains("Sales cohort"),
+        "{page}"
+    );
+    b.shot("reports-learner-manager").await;
+}
+
+#[tokio::test]
+async fn an_administrator_deactivates_people_in_bulk_and_never_themselves() {
+    let scratch = Scratch::new("browser-bulk");
+    let server = demo_server(&scratch);
+    let b = Browser::open(&server.base).await;
+    b.login("demo", "grace.hopper", DEMO_PERSON).await;
+    // Her own row has no checkbox: nobody changes their own status.
+    let own = b
+        .client
+        .find(Locator::Css("input[data-username='grace.hopper']"))
+        .await;
+    assert!(own.is_err(), "grace could select herself");
+    for user in ["ada.mobile", "olaf.north"] {
+        b.client
+            .find(Locator::Css(&format!("input[data-username='{user}']")))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+    b.click("bulk-deactivate").await;
+    assert_eq!(b.text(".notice").await, "2 people changed.");
+    b.go("/people?status=deactivated").await;
+    let people = b.text("#people").await;
+    assert!(
+        people.contains("ada.mobile") && people.contains("olaf.north"),
+        "{people}"
+    );
+}
+
+#[tokio::test]
+async fn an_import_with_a_bad_row_shows_that_rows_error_and_changes_nothing() {
+    let scratch = Scratch::new("browser-import");
+    let server = demo_server(&scratch);
+    let b = Browser::open(&server.base).await;
+    b.login("demo", "admin", DEMO_ADMIN).await;
+    let file = scratch.dir.join("people.csv");
+    std::fs::write(
+        &file,
+        "username,email,display_name\nnew.one,new.one@example.com,New One\nbad one,not-an-email,Bad\n",
+    )
+    .unwrap();
+    b.go("/import").await;
+    b.shot("import").await;
+    let input = b.wait_for("#import-file").await;
+    input.send_keys(&file.display().to_string()).await.unwrap();
+    b.click("import-apply").await;
+    let refused = b.text("#refused").await;
+    assert!(refused.contains('3'), "line 3 is the bad one: {refused}");
+    assert!(b.text("#outcome h2").await.contains("Nothing was imported"));
+    b.shot("import-refused").await;
+    b.go("/people?q=new.one").await;
+    assert!(b.text("#people").await.contains("Nobody matches"));
+}
+
+#[tokio::test]
+async fn the_explain_page_shows_a_denials_missing_link_with_names() {
+    let scratch = Scratch::new("browser-explain");
+    let server = demo_server(&scratch);
+    let b = Browser::open(&server.base).await;
+    b.login("demo", "admin", DEMO_ADMIN).await;
+    // Terry tutors Selling Basics, not Rust for Platform Teams.
+    b.go("/people?q=terry").await;
+    b.go("/explain").await;
+    let courses = b
+        .client
+        .find_all(Locator::Css("#objects option"))
+        .await
+        .unwrap();
+    let mut rust = None;
+    for o in courses {
+        let label = o.prop("textContent").await.unwrap().unwrap_or_default();
+        if label.contains("Rust for Platform Teams") {
+            rust = o.attr("value").await.unwrap();
+        }
+    }
+    let rust = rust.expect("the Rust course is offered");
+    b.wait_for("#explain-user")
+        .await
+        .send_keys("terry.tutor")
+        .await
+        .unwrap();
+    let action = b.wait_for("#explain-action").await;
+    action.select_by_value("enrollments.approve").await.unwrap();
+    b.wait_for("#explain-object")
+        .await
+        .send_keys(&rust)
+        .await
+        .unwrap();
+    b.click("explain").await;
+    let answer = b.text("#answer").await;
+    assert!(answer.starts_with("Denied"), "{answer}");
+    let missing = b.text("#missing").await;
+    assert!(
+        missing.contains("Rust for Platform Teams"),
+        "named, not only an id: {missing}"
+    );
+    b.shot("explain-denied").await;
+}
+
+#[tokio::test]
+async fn a_managers_report_never_shows_a_person_outside_their_team() {
+    let scratch = Scratch::new("browser-report");
+    let server = demo_server(&scratch);
+    let b = Browser::open(&server.base).await;
+    b.login("demo", "nina.north", DEMO_PERSON).await;
+    b.go("/reports").await;
+    let rows = b.text("#rows").await;
+    assert!(rows.contains("olaf.north"), "{rows}");
+    for outsider in ["ken.platform", "tomas.south", "grace.hopper"] {
+        assert!(
+            !rows.contains(outsider),
+            "{outsider} in Nina's report: {rows}"
+        );
+    }
+    b.shot("reports-manager").await;
+    b.logout().await;
+    b.login("demo", "admin", DEMO_ADMIN).await;
+    for (path, name) in [
+        ("/reports?by=group", "reports"),
+        ("/access-review", "access-review"),
+        ("/audit", "audit"),
+    ] {
+        b.go(path).await;
+        b.wait_for("main h1").await;
+        b.shot(name).await;
+    }
+    b.go("/people?q=olaf.north").await;
+    b.wait_for("td.name a").await.click().await.unwrap();
+    b.wait_for("#grant-form").await;
+    b.shot("person").await;
+}
