@@ -123,9 +123,8 @@ pub(crate) async fn review(
     let mut people: HashMap<UserId, registrar_domain::user::User> = HashMap::new();
     let mut out = Vec::with_capacity(lines.len());
     for line in lines {
-        if !people.contains_key(&line.user) {
-            let user = state.store.user(member.tenant, line.user).await?;
-            people.insert(line.user, user);
+        if let std::collections::hash_map::Entry::Vacant(slot) = people.entry(line.user) {
+            slot.insert(state.store.user(member.tenant, line.user).await?);
         }
         let person = &people[&line.user];
         let (via, through) = via(&line);

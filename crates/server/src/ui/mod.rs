@@ -160,9 +160,9 @@ impl FromRequestParts<AppState> for Viewer {
 
 impl Viewer {
     /// Refuses a form that does not carry this session's CSRF secret.
-    pub fn verify(&self, presented: &str) -> Result<(), Response> {
+    pub fn verify(&self, presented: &str) -> Result<(), Refusal> {
         if self.csrf.is_empty() || presented != self.csrf {
-            return Err(Page::error(ApiError::Forbidden(
+            return Err(fail(ApiError::Forbidden(
                 "this form is stale or was not sent from Registrar's pages: reload the page and \
                  try again"
                     .into(),
@@ -279,9 +279,19 @@ fn html_response(status: StatusCode, html: String) -> Response {
 }
 
 /// A handler's outcome: a page, or the error page.
-pub type PageResult = Result<Response, Response>;
+pub type PageResult = Result<Response, Refusal>;
+
+/// The error page a handler answers with instead of its page (boxed: a response is large).
+#[derive(Debug)]
+pub struct Refusal(Box<Response>);
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        *self.0
+    }
+}
 
 /// Turns an API error into the error page, for `?`.
-pub fn fail(e: impl Into<ApiError>) -> Response {
-    Page::error(e.into())
+pub fn fail(e: impl Into<ApiError>) -> Refusal {
+    Refusal(Box::new(Page::error(e.into())))
 }
