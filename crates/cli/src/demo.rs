@@ -1115,6 +1115,10 @@ async fn classic(
         b.enroll(learner, selling, EnrollmentStatus::Enrolled)
             .await?;
     }
+    // Barbara asked to join: her enrollment waits for a course tutor's approval (Terry may,
+    // Petra, the course administrator, may not).
+    b.enroll("barbara.mobile", selling, EnrollmentStatus::Waiting)
+        .await?;
     // Olaf is half-way, Petra finished, Uma has only looked; Tomas is suspended.
     b.activity("olaf.north", selling, Activity::OpenedCourse, None)
         .await?;

@@ -388,3 +388,115 @@ async fn a_managers_report_never_shows_a_person_outside_their_team() {
     b.wait_for("#grant-form").await;
     b.shot("person").await;
 }
+
+#[tokio::test]
+async fn a_course_tutor_sees_the_approve_button_and_a_course_administrator_does_not() {
+    let scratch = Scratch::new("browser-approve");
+    let server = demo_server(&scratch);
+    let b = Browser::open(&server.base).await;
+    // Petra administers Selling Basics: she sees who is enrolled but cannot approve.
+    b.login("demo", "petra.north", DEMO_PERSON).await;
+    b.go("/courses").await;
+    b.client
+        .find(Locator::LinkText("Selling Basics"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let list = b.text("#enrollments").await;
+    assert!(
+        list.contains("barbara.mobile") && list.contains("waiting"),
+        "{list}"
+    );
+    assert!(
+        b.client.find(Locator::Css("button.approve")).await.is_err(),
+        "Petra may not approve"
+    );
+    b.logout().await;
+    // Terry tutors it: he approves Barbara.
+    b.login("demo", "terry.tutor", DEMO_PERSON).await;
+    b.go("/courses").await;
+    b.client
+        .find(Locator::LinkText("Selling Basics"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.shot("course").await;
+    b.wait_for("button.approve").await.click().await.unwrap();
+    assert!(b.text(".notice").await.contains("Approved"), "no approval");
+    assert!(b.client.find(Locator::Css("button.approve")).await.is_err());
+}
+
+#[tokio::test]
+async fn a_learner_manager_creates_fills_and_deletes_a_team_and_reads_the_others() {
+    let scratch = Scratch::new("browser-teams");
+    let server = demo_server(&scratch);
+    let b = Browser::open(&server.base).await;
+    b.login("mgmt-demo", "lou.lm", DEMO_PERSON).await;
+    b.go("/groups").await;
+    b.wait_for("#team-name")
+        .await
+        .send_keys("Company A Team")
+        .await
+        .unwrap();
+    b.click("create-team").await;
+    b.wait_for("#add-user")
+        .await
+        .send_keys("sam.learner")
+        .await
+        .unwrap();
+    b.click("add").await;
+    assert!(b.text("#members").await.contains("sam.learner"));
+    b.shot("team").await;
+    // Lisa's team is readable, not editable.
+    b.go("/groups").await;
+    b.client
+        .find(Locator::LinkText("Sales cohort"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(b.text("#members").await.contains("pat.learner"));
+    assert!(
+        b.client.find(Locator::Id("add-member")).await.is_err(),
+        "Lou may not fill Lisa's team"
+    );
+    assert!(b.client.find(Locator::Id("delete-team")).await.is_err());
+    // Her own is hers to delete.
+    b.go("/groups").await;
+    b.client
+        .find(Locator::LinkText("Company A Team"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.click("delete-team").await;
+    b.wait_for("#teams").await;
+    assert!(!b.text("#teams").await.contains("Company A Team"));
+}
+
+#[tokio::test]
+async fn the_role_matrix_refuses_an_edit_that_gives_more_than_the_editor_holds() {
+    let scratch = Scratch::new("browser-roles");
+    let server = demo_server(&scratch);
+    let b = Browser::open(&server.base).await;
+    // Hana, a training coordinator, edits roles but holds no system configuration.
+    b.login("demo", "hana.hr", DEMO_PERSON).await;
+    b.go("/roles/student").await;
+    b.shot("role").await;
+    b.wait_for("input[value='system.configure:tenant']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    b.click("save-role").await;
+    let problem = b.text("#problem").await;
+    assert!(problem.contains("system.configure"), "{problem}");
+    let cell = b.wait_for("input[value='system.configure:tenant']").await;
+    assert!(!cell.is_selected().await.unwrap(), "nothing was saved");
+}

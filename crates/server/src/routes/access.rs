@@ -456,12 +456,23 @@ pub async fn update_role(
     Path(role): Path<String>,
     Json(body): Json<RolePatchIn>,
 ) -> ApiResult<Json<Role>> {
-    state.authorize(&member, Act::EditRoles).await?;
+    Ok(Json(edit_role(&state, &member, &role, body).await?))
+}
+
+/// Edits a role under the delegation rule (nobody makes a role give more than they hold): the
+/// JSON API's `PATCH` and the role page's matrix.
+pub(crate) async fn edit_role(
+    state: &AppState,
+    member: &Member,
+    role: &str,
+    body: RolePatchIn,
+) -> ApiResult<Role> {
+    state.authorize(member, Act::EditRoles).await?;
     let name = body.name.as_deref().map(role_name).transpose()?;
     let (role, _) = state
         .access
         .write(member.tenant, |m| {
-            let before = role_in(m, &role)?;
+            let before = role_in(m, role)?;
             let mut after = before.clone();
             if let Some(n) = &name {
                 after.name = n.clone();
@@ -486,7 +497,7 @@ pub async fn update_role(
             role_entry(m, member.user.id, Some(&before), after, "role.updated")
         })
         .await?;
-    Ok(Json(role))
+    Ok(role)
 }
 
 /// Deletes a role nobody holds.

@@ -6,11 +6,14 @@
 //! session before it reads anything else of the form.
 
 mod auth;
+mod courses;
 mod explain;
+mod groups;
 mod imports;
 mod insights;
 mod names;
 mod people;
+mod roles;
 
 use askama::Template;
 use axum::Router;
@@ -41,6 +44,20 @@ pub fn router() -> Router<AppState> {
         .route("/people/{id}", get(people::profile))
         .route("/people/{id}/grants", post(people::grant))
         .route("/grants/{id}/revoke", post(people::revoke))
+        .route("/groups", get(groups::list))
+        .route("/groups/{id}", get(groups::group))
+        .route("/groups/{id}/members", post(groups::group_member))
+        .route("/teams", post(groups::create_team))
+        .route("/teams/{id}", get(groups::team).post(groups::edit_team))
+        .route("/teams/{id}/members", post(groups::team_member))
+        .route("/courses", get(courses::list))
+        .route("/courses/{id}", get(courses::detail))
+        .route(
+            "/courses/{id}/enrollments/{user}/approve",
+            post(courses::approve),
+        )
+        .route("/roles", get(roles::list))
+        .route("/roles/{code}", get(roles::detail).post(roles::save))
         .route("/explain", get(explain::page))
         .route("/reports", get(insights::reports))
         .route("/access-review", get(insights::review))
@@ -177,6 +194,9 @@ impl Viewer {
         let m = &self.member;
         let sections = [
             ("/people", "People", true),
+            ("/groups", "Groups and teams", true),
+            ("/courses", "Courses", true),
+            ("/roles", "Roles", state.allows(m, &Act::ViewRoles)),
             ("/reports", "Reports", true),
             ("/explain", "Explain access", true),
             (

@@ -1,0 +1,454 @@
+//! Groups and teams. Groups: their nesting and members, adding and taking out members where
+//! the engine allows it (joining a group that carries roles is a grant, checked as one).
+//! Teams: learner managers create them, fill, rename and delete their own, read the others;
+//! every form goes through the JSON API's functions and the engine's acts.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect};
+use registrar_domain::access::{Act, ObjectKind, ObjectRef};
+use registrar_domain::ids::GroupId;
+use registrar_domain::text::Name;
+use serde::Deserialize;
+
+use super::{Frame, Page, PageResult, Viewer, fail};
+use crate::routes::courses::path_object;
+use crate::routes::{path_id, visible_page};
+use crate::state::{AppState, today};
+
+pub struct GroupRow {
+    pub id: String,
+    pub name: String,
+    pub parent: String,
+    pub public: bool,
+}
+
+pub struct MemberRow {
+    pub id: String,
+    pub name: String,
+    pub username: String,
+}
+
+#[derive(Template)]
+#[template(path = "groups.html")]
+struct GroupsPage {
+    frame: Frame,
+    groups: Vec<GroupRow>,
+    teams: Vec<GroupRow>,
+    may_create_team: bool,
+}
+
+pub async fn list(State(state): State<AppState>, viewer: Viewer) -> PageResult {
+    render_list(&state, &viewer, None).await
+}
+
+async fn render_list(state: &AppState, viewer: &Viewer, problem: Option<String>) -> PageResult {
+    let member = &viewer.member;
+    let tenant = member.tenant;
+    let first = registrar_store::PageRequest::first(500);
+    let all = state
+        .store
+        .list_groups(tenant, &first)
+        .await
+        .map_err(fail)?
+        .items;
+    let name_of = |id: GroupId| {
+        all.iter()
+            .find(|g| g.id == id)
+            .map(|g| g.name.to_string())
+            .unwrap_or_default()
+    };
+    let mut groups: Vec<GroupRow> = all
+        .iter()
+        .filter(|g| state.allows(member, &Act::ViewGroup(g.id)))
+        .map(|g| GroupRow {
+            id: g.id.to_string(),
+            name: g.name.to_string(),
+            parent: g.parent.map(name_of).unwrap_or_default(),
+            public: g.public,
+        })
+        .collect();
+    groups.sort_by(|a, b| (&a.parent, &a.name).cmp(&(&b.parent, &b.name)));
+    let store = &state.store;
+    let teams = visible_page(
+        first.clone(),
+        |r| async move { store.list_teams(tenant, &r).await },
+        |t| state.allows(member, &Act::View(t.object())),
+        |t| t.id.to_string(),
+    )
+    .await
+    .map_err(fail)?
+    .items
+    .into_iter()
+    .map(|t| GroupRow {
+        id: t.id.to_string(),
+        name: t.name.to_string(),
+        parent: format!("{} members", t.members),
+        public: false,
+    })
+    .collect();
+    let may_create_team = state.allows(
+        member,
+        &Act::Create {
+            kind: ObjectKind::Team,
+            place: ObjectRef::tenant(tenant),
+        },
+    );
+    let mut frame = viewer.frame(state, "Groups and teams", "/groups");
+    frame.problem = problem;
+    Ok(Page::render(&GroupsPage {
+        frame,
+        groups,
+        teams,
+        may_create_team,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "group.html")]
+struct GroupPage {
+    frame: Frame,
+    /// `groups` or `teams`: where the forms post.
+    base: &'static str,
+    id: String,
+    about: Vec<(String, String)>,
+    members: Vec<MemberRow>,
+    may_manage: bool,
+    may_edit: bool,
+    may_delete: bool,
+}
+
+pub async fn group(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> PageResult {
+    let id = path_id(GroupId::parse, &id).map_err(fail)?;
+    render_group(&state, &viewer, id, None, None).await
+}
+
+async fn render_group(
+    state: &AppState,
+    viewer: &Viewer,
+    id: GroupId,
+    notice: Option<String>,
+    problem: Option<String>,
+) -> PageResult {
+    let member = &viewer.member;
+    state
+        .authorize(member, Act::ViewGroup(id))
+        .await
+        .map_err(fail)?;
+    let g = state.store.group(member.tenant, id).await.map_err(fail)?;
+    let tenant = member.tenant;
+    let store = &state.store;
+    let members = visible_page(
+        registrar_store::PageRequest::first(500),
+        |r| async move { store.group_members(tenant, id, &r).await },
+        |u| state.sees(member, u.id),
+        |u| u.username.to_string(),
+    )
+    .await
+    .map_err(fail)?
+    .items
+    .into_iter()
+    .map(|u| MemberRow {
+        id: u.id.to_string(),
+        name: u.display_name.to_string(),
+        username: u.username.to_string(),
+    })
+    .collect();
+    let mut about = vec![(
+        "Confidentiality".to_owned(),
+        if g.public {
+            "public".to_owned()
+        } else {
+            "private".to_owned()
+        },
+    )];
+    if !g.description.is_empty() {
+        about.push(("Description".to_owned(), g.description.clone()));
+    }
+    if let Some(p) = g.parent
+        && let Ok(parent) = state.store.group(tenant, p).await
+    {
+        about.push(("Inside".to_owned(), parent.name.to_string()));
+    }
+    let mut frame = viewer.frame(state, g.name.to_string(), "/groups");
+    frame.notice = notice;
+    frame.problem = problem;
+    Ok(Page::render(&GroupPage {
+        frame,
+        base: "groups",
+        id: id.to_string(),
+        about,
+        members,
+        may_manage: state.allows(member, &Act::ManageMembers(id)),
+        may_edit: false,
+        may_delete: false,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MemberForm {
+    csrf: String,
+    /// A username or id (to add), or an id (to take out).
+    user: String,
+    #[serde(default)]
+    remove: bool,
+}
+
+pub async fn group_member(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Form(form): Form<MemberForm>,
+) -> PageResult {
+    viewer.verify(&form.csrf)?;
+    let group = path_id(GroupId::parse, &id).map_err(fail)?;
+    let member = &viewer.member;
+    let outcome = async {
+        let person = crate::routes::person(&state, member, form.user.trim()).await?;
+        let act = async {
+            let by = state.authorize(member, Act::ManageMembers(group)).await?;
+            let user = person.require()?.id;
+            if form.remove {
+                state
+                    .store
+                    .remove_member(&by.into(), member.tenant, group, user)
+                    .await?;
+            } else {
+                state.access.read(member.tenant, |m| {
+                    m.validate_membership(member.user.id, user, group, today())
+                })?;
+                state
+                    .store
+                    .add_member(&by.into(), member.tenant, group, user)
+                    .await?;
+            }
+            Ok::<_, crate::error::ApiError>(())
+        }
+        .await;
+        person.conceal(member, act)
+    }
+    .await;
+    match outcome {
+        Ok(()) => {
+            let done = if form.remove {
+                "Taken out of the group."
+            } else {
+                "Added to the group."
+            };
+            render_group(&state, &viewer, group, Some(done.into()), None).await
+        }
+        Err(e) => render_group(&state, &viewer, group, None, Some(e.to_string())).await,
+    }
+}
+
+pub async fn team(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> PageResult {
+    let id = path_object(&id).map_err(fail)?;
+    render_team(&state, &viewer, id, None, None).await
+}
+
+fn team_ref(id: registrar_domain::access::ObjectId) -> ObjectRef {
+    ObjectRef::new(ObjectKind::Team, id)
+}
+
+async fn render_team(
+    state: &AppState,
+    viewer: &Viewer,
+    id: registrar_domain::access::ObjectId,
+    notice: Option<String>,
+    problem: Option<String>,
+) -> PageResult {
+    let member = &viewer.member;
+    let team = team_ref(id);
+    state
+        .authorize(member, Act::View(team))
+        .await
+        .map_err(fail)?;
+    let t = state.store.team(member.tenant, id).await.map_err(fail)?;
+    let tenant = member.tenant;
+    let store = &state.store;
+    let members = visible_page(
+        registrar_store::PageRequest::first(500),
+        |r| async move { store.team_members(tenant, id, &r).await },
+        |u| state.sees(member, u.id),
+        |u| u.username.to_string(),
+    )
+    .await
+    .map_err(fail)?
+    .items
+    .into_iter()
+    .map(|u| MemberRow {
+        id: u.id.to_string(),
+        name: u.display_name.to_string(),
+        username: u.username.to_string(),
+    })
+    .collect();
+    let mut about = vec![("Members".to_owned(), t.members.to_string())];
+    if let Some(creator) = t.created_by
+        && state.sees(member, creator)
+        && let Ok(u) = state.store.user(tenant, creator).await
+    {
+        about.push(("Made by".to_owned(), u.display_name.to_string()));
+    }
+    // Filling the team is asked about the viewer themselves, whom they always see: what is
+    // left is whether they may fill this team.
+    let may_manage = state.allows(
+        member,
+        &Act::ManageTeamMember {
+            team,
+            person: member.user.id,
+        },
+    );
+    let mut frame = viewer.frame(state, t.name.to_string(), "/groups");
+    frame.notice = notice;
+    frame.problem = problem;
+    Ok(Page::render(&GroupPage {
+        frame,
+        base: "teams",
+        id: id.to_string(),
+        about,
+        members,
+        may_manage,
+        may_edit: state.allows(member, &Act::Edit(team)),
+        may_delete: state.allows(member, &Act::Delete(team)),
+    }))
+}
+
+pub async fn team_member(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Form(form): Form<MemberForm>,
+) -> PageResult {
+    viewer.verify(&form.csrf)?;
+    let id = path_object(&id).map_err(fail)?;
+    let member = &viewer.member;
+    let outcome = async {
+        let person = crate::routes::person(&state, member, form.user.trim()).await?;
+        let act = Act::ManageTeamMember {
+            team: team_ref(id),
+            person: person.id,
+        };
+        let done = async {
+            let by = state.authorize(member, act).await?;
+            let user = person.require()?.id;
+            if form.remove {
+                state
+                    .store
+                    .remove_team_member(&by.into(), member.tenant, id, user)
+                    .await?;
+            } else {
+                state
+                    .store
+                    .add_team_member(&by.into(), member.tenant, id, user)
+                    .await?;
+            }
+            Ok::<_, crate::error::ApiError>(())
+        }
+        .await;
+        person.conceal(member, done)
+    }
+    .await;
+    match outcome {
+        Ok(()) => {
+            let done = if form.remove {
+                "Taken out of the team."
+            } else {
+                "Added to the team."
+            };
+            render_team(&state, &viewer, id, Some(done.into()), None).await
+        }
+        Err(e) => render_team(&state, &viewer, id, None, Some(e.to_string())).await,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TeamForm {
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    delete: bool,
+}
+
+/// Creates a team (its creator edits it) and opens it.
+pub async fn create_team(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(form): Form<TeamForm>,
+) -> PageResult {
+    viewer.verify(&form.csrf)?;
+    let member = &viewer.member;
+    let outcome = async {
+        let name = Name::parse("name", &form.name)?;
+        let by = state
+            .authorize(
+                member,
+                Act::Create {
+                    kind: ObjectKind::Team,
+                    place: ObjectRef::tenant(member.tenant),
+                },
+            )
+            .await?;
+        Ok::<_, crate::error::ApiError>(
+            state
+                .store
+                .create_team(&by.into(), member.tenant, name, Some(member.user.id))
+                .await?,
+        )
+    }
+    .await;
+    match outcome {
+        Ok(t) => Ok(Redirect::to(&format!("/teams/{}", t.id)).into_response()),
+        Err(e) => render_list(&state, &viewer, Some(e.to_string())).await,
+    }
+}
+
+/// Renames or deletes a team: its creator's (or whoever edits every team).
+pub async fn edit_team(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Form(form): Form<TeamForm>,
+) -> PageResult {
+    viewer.verify(&form.csrf)?;
+    let id = path_object(&id).map_err(fail)?;
+    let member = &viewer.member;
+    if form.delete {
+        let done = async {
+            let by = state.authorize(member, Act::Delete(team_ref(id))).await?;
+            state
+                .store
+                .delete_team(&by.into(), member.tenant, id)
+                .await?;
+            Ok::<_, crate::error::ApiError>(())
+        }
+        .await;
+        return match done {
+            Ok(()) => Ok(Redirect::to("/groups").into_response()),
+            Err(e) => render_team(&state, &viewer, id, None, Some(e.to_string())).await,
+        };
+    }
+    let done = async {
+        let name = Name::parse("name", &form.name)?;
+        let by = state.authorize(member, Act::Edit(team_ref(id))).await?;
+        state
+            .store
+            .rename_team(&by.into(), member.tenant, id, name)
+            .await?;
+        Ok::<_, crate::error::ApiError>(())
+    }
+    .await;
+    match done {
+        Ok(()) => render_team(&state, &viewer, id, Some("Renamed.".into()), None).await,
+        Err(e) => render_team(&state, &viewer, id, None, Some(e.to_string())).await,
+    }
+}
