@@ -500,3 +500,37 @@ async fn the_role_matrix_refuses_an_edit_that_gives_more_than_the_editor_holds()
     let cell = b.wait_for("input[value='system.configure:tenant']").await;
     assert!(!cell.is_selected().await.unwrap(), "nothing was saved");
 }
+
+#[tokio::test]
+async fn settings_and_a_persons_details_are_changed_through_the_apis_rules() {
+    let scratch = Scratch::new("browser-settings");
+    let server = demo_server(&scratch);
+    let b = Browser::open(&server.base).await;
+    b.login("demo", "admin", DEMO_ADMIN).await;
+    // A template without the password is refused, naming what is missing.
+    b.go("/settings").await;
+    b.shot("settings").await;
+    let body = b.wait_for("#app-settings textarea").await;
+    body.clear().await.unwrap();
+    body.send_keys("Hello {name}, log in as {username}")
+        .await
+        .unwrap();
+    b.wait_for("#app-settings button")
+        .await
+        .click()
+        .await
+        .unwrap();
+    assert!(b.text("#problem").await.contains("{password}"));
+    // Moving an expired contractor's last day restores him.
+    b.go("/people?q=carl.contractor").await;
+    b.wait_for("td.name a").await.click().await.unwrap();
+    let day = b.wait_for("#edit-person input[name='expires_on']").await;
+    day.send_keys("12312099").await.unwrap();
+    b.click("save-person").await;
+    assert_eq!(b.text(".notice").await, "Saved.");
+    let details = b.text("dl.details").await;
+    assert!(
+        details.contains("activated") && details.contains("2099-12-31"),
+        "{details}"
+    );
+}

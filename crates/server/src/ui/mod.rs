@@ -14,6 +14,7 @@ mod insights;
 mod names;
 mod people;
 mod roles;
+mod settings;
 
 use askama::Template;
 use axum::Router;
@@ -41,7 +42,7 @@ pub fn router() -> Router<AppState> {
         .route("/logout", post(auth::logout))
         .route("/people", get(people::list))
         .route("/people/status", post(people::bulk_status))
-        .route("/people/{id}", get(people::profile))
+        .route("/people/{id}", get(people::profile).post(people::edit))
         .route("/people/{id}/grants", post(people::grant))
         .route("/grants/{id}/revoke", post(people::revoke))
         .route("/groups", get(groups::list))
@@ -58,6 +59,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/roles", get(roles::list))
         .route("/roles/{code}", get(roles::detail).post(roles::save))
+        .route("/settings", get(settings::page).post(settings::save))
         .route("/explain", get(explain::page))
         .route("/reports", get(insights::reports))
         .route("/access-review", get(insights::review))
@@ -206,6 +208,7 @@ impl Viewer {
             ),
             ("/audit", "Audit log", state.allows(m, &Act::ViewAudit)),
             ("/import", "Import", state.allows(m, &Act::CreateUser)),
+            ("/settings", "Settings", state.allows(m, &Act::Configure)),
         ];
         Frame {
             title: title.into(),

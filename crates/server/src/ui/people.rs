@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect};
 use registrar_domain::access::{Act, GrantId, Principal, UserChange};
 use registrar_domain::ids::{GroupId, UserId};
-use registrar_domain::user::User;
+use registrar_domain::user::{User, UserStatus};
 use serde::Deserialize;
 
 use super::{Frame, Page, PageResult, Viewer, fail};
@@ -328,6 +328,18 @@ struct PersonPage {
     roles: Vec<Choice>,
     results: Option<Vec<ResultRow>>,
     app_access: Option<Vec<Line>>,
+    /// The edit form's values, when the viewer may change this person.
+    edit: Option<EditValues>,
+}
+
+pub struct EditValues {
+    pub display_name: String,
+    pub username: String,
+    pub email: String,
+    pub expires_on: String,
+    pub status: String,
+    /// Whether the viewer may change their status (never their own).
+    pub status_editable: bool,
 }
 
 pub async fn profile(
@@ -514,10 +526,37 @@ async fn render_profile(
     } else {
         None
     };
+    let edit = state
+        .allows(member, &Act::EditUser(id))
+        .then(|| EditValues {
+            display_name: user.display_name.to_string(),
+            username: user.username.to_string(),
+            email: user
+                .email
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            expires_on: user.expires_on.map(|d| d.to_string()).unwrap_or_default(),
+            status: user.status.code().to_owned(),
+            status_editable: state.access.read(tenant, |m| {
+                m.validate_user_change(
+                    member.user.id,
+                    id,
+                    UserChange {
+                        login: false,
+                        status: true,
+                        expiry: false,
+                    },
+                    today,
+                )
+                .is_ok()
+            }),
+        });
     let mut frame = viewer.frame(state, user.display_name.to_string(), "/people");
     frame.notice = notice;
     frame.problem = problem;
     Ok(Page::render(&PersonPage {
+        edit,
         frame,
         id: id.to_string(),
         name: user.display_name.to_string(),
@@ -532,6 +571,73 @@ async fn render_profile(
         results,
         app_access,
     }))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct EditForm {
+    csrf: String,
+    display_name: String,
+    username: String,
+    email: String,
+    expires_on: String,
+    #[serde(default)]
+    status: String,
+}
+
+/// Saves the changed fields of a person: the JSON API's `PATCH /users/{id}` itself, so the
+/// login, status and expiry rules are the engine's as there.
+pub async fn edit(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Form(form): Form<EditForm>,
+) -> PageResult {
+    viewer.verify(&form.csrf)?;
+    let id = path_id(UserId::parse, &id).map_err(fail)?;
+    let member = &viewer.member;
+    let user = state.store.user(member.tenant, id).await.map_err(fail)?;
+    let changed = |new: &str, old: &str| (new.trim() != old).then(|| new.trim().to_owned());
+    let email = user
+        .email
+        .as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    let expires = user.expires_on.map(|d| d.to_string()).unwrap_or_default();
+    let optional = |v: Option<String>| v.map(|v| (!v.is_empty()).then_some(v));
+    let patch = crate::routes::users::UserPatchIn {
+        username: changed(&form.username, user.username.as_str()),
+        use_email_as_username: false,
+        email: optional(changed(&form.email, &email)),
+        display_name: changed(&form.display_name, user.display_name.as_str()),
+        labels: None,
+        // Active is activated with learning done: only a move to or from deactivated is one.
+        status: match (form.status.as_str(), user.status == UserStatus::Deactivated) {
+            ("deactivated", false) | ("activated", true) => Some(form.status.clone()),
+            _ => None,
+        },
+        expires_on: optional(changed(&form.expires_on, &expires)),
+        primary_group: None,
+    };
+    let login_changes = patch.username.is_some() || patch.email.is_some();
+    let outcome = crate::routes::users::update(
+        axum::extract::State(state.clone()),
+        member.clone(),
+        Path(id.to_string()),
+        crate::extract::IfMatch(None),
+        crate::extract::Json(patch),
+    )
+    .await;
+    match outcome {
+        Ok(_) => {
+            let done = if login_changes {
+                "Saved. Their login changed: tell them their new username or email."
+            } else {
+                "Saved."
+            };
+            render_profile(&state, &viewer, id, Some(done.into()), None).await
+        }
+        Err(e) => render_profile(&state, &viewer, id, None, Some(e.to_string())).await,
+    }
 }
 
 #[derive(Debug, Deserialize)]
