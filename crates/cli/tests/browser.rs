@@ -534,3 +534,27 @@ async fn settings_and_a_persons_details_are_changed_through_the_apis_rules() {
         "{details}"
     );
 }
+
+#[tokio::test]
+async fn the_learner_app_tab_switches_access_and_greys_the_invitation_without_a_template() {
+    let scratch = Scratch::new("browser-app");
+    let server = demo_server(&scratch);
+    let b = Browser::open(&server.base).await;
+    // Northwind has a template and "access on sends the invitation".
+    b.login("demo", "admin", DEMO_ADMIN).await;
+    b.go("/people?q=ken.platform").await;
+    b.wait_for("td.name a").await.click().await.unwrap();
+    b.click("app-on").await;
+    b.click("save-app").await;
+    assert!(b.text(".notice").await.contains("invitation is on its way"));
+    b.shot("person-app").await;
+    b.go("/people").await;
+    b.logout().await;
+    // Globex has no template: the button is greyed, with the reason.
+    b.login("levels-demo", "admin", DEMO_ADMIN).await;
+    b.go("/people?q=lea.learner").await;
+    b.wait_for("td.name a").await.click().await.unwrap();
+    let button = b.wait_for("#send-invitation").await;
+    assert!(!button.is_enabled().await.unwrap());
+    assert!(b.text("#no-template").await.contains("template"));
+}

@@ -44,6 +44,7 @@ pub fn router() -> Router<AppState> {
         .route("/people/status", post(people::bulk_status))
         .route("/people/{id}", get(people::profile).post(people::edit))
         .route("/people/{id}/grants", post(people::grant))
+        .route("/people/{id}/app-access", post(people::app_access))
         .route("/grants/{id}/revoke", post(people::revoke))
         .route("/groups", get(groups::list))
         .route("/groups/{id}", get(groups::group))

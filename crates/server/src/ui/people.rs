@@ -327,9 +327,30 @@ struct PersonPage {
     may_grant: bool,
     roles: Vec<Choice>,
     results: Option<Vec<ResultRow>>,
-    app_access: Option<Vec<Line>>,
+    app_access: Option<AppTab>,
     /// The edit form's values, when the viewer may change this person.
     edit: Option<EditValues>,
+}
+
+/// The learner-app tab: the API's view of their access, and what the viewer may do with it.
+pub struct AppTab {
+    pub on: bool,
+    pub until: String,
+    pub usable: bool,
+    pub elearning: bool,
+    pub invitation: String,
+    pub manage: bool,
+    pub may_invite: bool,
+    /// Why the invitation cannot be sent, while the tenant has no template.
+    pub no_template: Option<String>,
+    pub courses: Vec<AppCourse>,
+}
+
+pub struct AppCourse {
+    pub course: String,
+    pub title: String,
+    pub status: String,
+    pub shown: bool,
 }
 
 pub struct EditValues {
@@ -496,32 +517,48 @@ async fn render_profile(
         None
     };
     let app_access = if state.allows(member, &Act::ViewAppAccess(id)) {
-        let access = state.store.app_access(tenant, id).await.map_err(fail)?;
-        Some(match access {
-            Some(a) => vec![
-                Line {
-                    label: "Learner app".into(),
-                    value: "on".into(),
+        let crate::extract::Json(view) = crate::routes::app::app_access(
+            axum::extract::State(state.clone()),
+            member.clone(),
+            Path(id.to_string()),
+        )
+        .await
+        .map_err(fail)?;
+        let template = state
+            .store
+            .tenant_settings(tenant)
+            .await
+            .map_err(fail)?
+            .invitation;
+        let day = |t: &str| t.get(..10).unwrap_or(t).to_owned();
+        Some(AppTab {
+            on: view.on,
+            until: view.until.clone().unwrap_or_default(),
+            usable: view.usable,
+            elearning: view.elearning,
+            invitation: view.invitation.as_ref().map_or_else(
+                || "never invited".to_owned(),
+                |i| match &i.delivered_at {
+                    Some(at) => format!("delivered {}", day(at)),
+                    None => format!("queued {}", day(&i.queued_at)),
                 },
-                Line {
-                    label: "Until".into(),
-                    value: a
-                        .until
-                        .map_or_else(|| "no end date".into(), |d| d.to_string()),
-                },
-                Line {
-                    label: "E-learning".into(),
-                    value: if a.elearning {
-                        "yes".into()
-                    } else {
-                        "no".into()
-                    },
-                },
-            ],
-            None => vec![Line {
-                label: "Learner app".into(),
-                value: "off".into(),
-            }],
+            ),
+            manage: state.allows(member, &Act::ManageAppAccess(id)),
+            may_invite: state.allows(member, &Act::SendInvitation(id)),
+            // The API's own refusal, shown beside the greyed button.
+            no_template: template.is_none().then(|| {
+                registrar_domain::lifecycle::LifecycleError::NoInvitationTemplate.to_string()
+            }),
+            courses: view
+                .courses
+                .into_iter()
+                .map(|c| AppCourse {
+                    course: c.course,
+                    title: c.title,
+                    status: c.status,
+                    shown: c.show_in_app,
+                })
+                .collect(),
         })
     } else {
         None
@@ -637,6 +674,82 @@ pub async fn edit(
             render_profile(&state, &viewer, id, Some(done.into()), None).await
         }
         Err(e) => render_profile(&state, &viewer, id, None, Some(e.to_string())).await,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AppForm {
+    csrf: String,
+    /// `access` (the switch and dates), `invite`, or `course` (one course's switch).
+    part: String,
+    #[serde(default)]
+    on: Option<String>,
+    #[serde(default)]
+    until: String,
+    #[serde(default)]
+    elearning: Option<String>,
+    #[serde(default)]
+    course: String,
+}
+
+/// The learner-app tab's forms, each the JSON API's handler: the switch (with its end date and
+/// e-learning), sending the invitation, and whether one course shows in the app.
+pub async fn app_access(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Form(f): Form<AppForm>,
+) -> PageResult {
+    viewer.verify(&f.csrf)?;
+    let user = path_id(UserId::parse, &id).map_err(fail)?;
+    let member = viewer.member.clone();
+    let at = || axum::extract::State(state.clone());
+    let outcome = match f.part.as_str() {
+        "access" => {
+            let body = crate::routes::app::AppAccessIn {
+                on: f.on.is_some(),
+                until: (!f.until.trim().is_empty()).then(|| f.until.trim().to_owned()),
+                elearning: f.elearning.is_some(),
+            };
+            crate::routes::app::set_app_access(
+                at(),
+                member,
+                Path(id.clone()),
+                crate::extract::Json(body),
+            )
+            .await
+            .map(|out| match out.0.note {
+                Some(note) => format!("Saved. {note}"),
+                None if out.0.invitation_sent => "Saved; the invitation is on its way.".into(),
+                None => "Saved.".into(),
+            })
+        }
+        "invite" => crate::routes::app::invite(at(), member, Path(id.clone()))
+            .await
+            .map(|_| "The invitation is on its way.".to_owned()),
+        "course" => {
+            let body = crate::routes::courses::EnrollmentPatchIn {
+                status: None,
+                show_in_app: Some(f.on.is_some()),
+                role: None,
+            };
+            crate::routes::courses::set_status(
+                at(),
+                member,
+                Path((f.course.clone(), id.clone())),
+                crate::extract::Json(body),
+            )
+            .await
+            .map(|_| "Saved.".to_owned())
+        }
+        other => Err(crate::error::ApiError::invalid(
+            "part",
+            format!("{other:?} is no part of the learner-app tab"),
+        )),
+    };
+    match outcome {
+        Ok(done) => render_profile(&state, &viewer, user, Some(done), None).await,
+        Err(e) => render_profile(&state, &viewer, user, None, Some(e.to_string())).await,
     }
 }
 
