@@ -558,3 +558,41 @@ async fn the_learner_app_tab_switches_access_and_greys_the_invitation_without_a_
     assert!(!button.is_enabled().await.unwrap());
     assert!(b.text("#no-template").await.contains("template"));
 }
+
+#[tokio::test]
+async fn a_tutor_approves_a_booking_and_marks_attendance_and_moves_an_enrollment() {
+    let scratch = Scratch::new("browser-sessions");
+    let server = demo_server(&scratch);
+    let b = Browser::open(&server.base).await;
+    // Tessa tutors Rust for Platform Teams: Ken's booking awaits her approval.
+    b.login("demo", "tessa.tutor", DEMO_PERSON).await;
+    b.go("/courses").await;
+    b.client
+        .find(Locator::LinkText("Rust for Platform Teams"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait_for("button.approve-booking")
+        .await
+        .click()
+        .await
+        .unwrap();
+    assert!(
+        b.text(".notice").await.starts_with("Booking"),
+        "no booking approval"
+    );
+    b.shot("course-sessions").await;
+    // A status moved by hand, among those the engine offers her.
+    let select = b.wait_for("#enrollments select").await;
+    select.select_by_value("suspended").await.unwrap();
+    b.client
+        .find(Locator::Css("#enrollments form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(b.text(".notice").await, "Now suspended.");
+}

@@ -5,7 +5,7 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
-use registrar_domain::access::{Act, EnrollmentStatus, ObjectKind, ObjectRef};
+use registrar_domain::access::{Act, EnrollmentStatus, ObjectRef};
 use registrar_domain::ids::UserId;
 use serde::Deserialize;
 
@@ -69,6 +69,27 @@ pub struct EnrollmentRow {
     pub status: String,
     /// Waiting or to confirm, and the viewer may approve here.
     pub approvable: bool,
+    /// The statuses the viewer may move this enrollment to by hand (the engine's answer for
+    /// each), empty when none.
+    pub moves: Vec<String>,
+    /// Whether the viewer may set up this learner's app access.
+    pub app: bool,
+}
+
+pub struct SessionView {
+    pub id: String,
+    pub title: String,
+    pub kind: String,
+    pub when: String,
+    pub bookings: Vec<BookingRow>,
+}
+
+pub struct BookingRow {
+    pub user: String,
+    pub name: String,
+    pub status: String,
+    pub approvable: bool,
+    pub attendable: bool,
 }
 
 #[derive(Template)]
@@ -78,6 +99,9 @@ struct CoursePage {
     id: String,
     details: Vec<(String, String)>,
     enrollments: Option<Vec<EnrollmentRow>>,
+    may_enroll: bool,
+    any_app: bool,
+    sessions: Vec<SessionView>,
 }
 
 pub async fn detail(
@@ -133,6 +157,22 @@ async fn render(
         let mut rows = Vec::with_capacity(page.items.len());
         for e in page.items {
             let person = state.store.user(tenant, e.user).await.map_err(fail)?;
+            let moves = EnrollmentStatus::ALL
+                .into_iter()
+                .filter(|to| *to != e.status)
+                .filter(|to| {
+                    state.allows(
+                        member,
+                        &Act::ChangeEnrollmentStatus {
+                            object: course,
+                            learner: e.user,
+                            from: e.status,
+                            to: *to,
+                        },
+                    )
+                })
+                .map(|to| to.code().to_owned())
+                .collect();
             rows.push(EnrollmentRow {
                 user: e.user.to_string(),
                 name: format!("{} ({})", person.display_name, person.username),
@@ -142,6 +182,8 @@ async fn render(
                         e.status,
                         EnrollmentStatus::Waiting | EnrollmentStatus::ToConfirm
                     ),
+                moves,
+                app: state.allows(member, &Act::ManageAppAccess(e.user)),
             });
         }
         rows.sort_by(|a, b| a.name.cmp(&b.name));
@@ -149,6 +191,17 @@ async fn render(
     } else {
         None
     };
+    let sessions = sessions(state, viewer, id).await?;
+    let may_enroll = state.allows(
+        member,
+        &Act::ManageEnrollment {
+            object: course,
+            learner: member.user.id,
+        },
+    );
+    let any_app = enrollments
+        .as_ref()
+        .is_some_and(|rows| rows.iter().any(|r| r.app));
     let mut frame = viewer.frame(state, c.title.to_string(), "/courses");
     frame.notice = notice;
     frame.problem = problem;
@@ -157,7 +210,148 @@ async fn render(
         id: id.to_string(),
         details,
         enrollments,
+        may_enroll,
+        any_app,
+        sessions,
     }))
+}
+
+/// The course's sessions and events with their bookings, as the API lists them to the viewer;
+/// approve and attendance buttons where the engine allows them.
+async fn sessions(
+    state: &AppState,
+    viewer: &Viewer,
+    course: registrar_domain::access::ObjectId,
+) -> Result<Vec<SessionView>, super::Refusal> {
+    let member = &viewer.member;
+    let at = || axum::extract::State(state.clone());
+    let Ok(crate::extract::Json(list)) =
+        crate::routes::sessions::list(at(), member.clone(), Path(course.to_string())).await
+    else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::with_capacity(list.len());
+    for s in list {
+        let object = ObjectRef::parse(&s.object).map_err(fail)?;
+        let bookings =
+            match crate::routes::sessions::bookings(at(), member.clone(), Path(s.id.clone())).await
+            {
+                Ok(crate::extract::Json(b)) => b,
+                Err(_) => Vec::new(),
+            };
+        let may_approve = state.allows(member, &Act::ApproveEnrollments(object));
+        let may_attend = state.allows(member, &Act::TakeAttendance(object));
+        let mut rows = Vec::with_capacity(bookings.len());
+        for b in bookings {
+            let user = path_id(UserId::parse, &b.user).map_err(fail)?;
+            let name = match state.store.user(member.tenant, user).await {
+                Ok(u) if state.sees(member, user) => {
+                    format!("{} ({})", u.display_name, u.username)
+                }
+                _ => "someone you may not see".to_owned(),
+            };
+            rows.push(BookingRow {
+                user: b.user,
+                name,
+                approvable: may_approve && matches!(b.status, "to_confirm" | "waiting"),
+                attendable: may_attend && b.status == "booked",
+                status: b.status.to_owned(),
+            });
+        }
+        out.push(SessionView {
+            id: s.id,
+            title: s.title,
+            kind: s.kind.to_owned(),
+            when: format!(
+                "{} to {}",
+                s.starts_at
+                    .get(..16)
+                    .unwrap_or(&s.starts_at)
+                    .replace('T', " "),
+                s.ends_at.get(11..16).unwrap_or(&s.ends_at)
+            ),
+            bookings: rows,
+        });
+    }
+    Ok(out)
+}
+
+/// The course page's forms, each the JSON API's handler: enrolling someone, moving an
+/// enrollment by hand, approving a booking, marking attendance, and setting up learner-app
+/// access for the checked learners (the bulk set-up, all or nothing).
+pub async fn act(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> PageResult {
+    let one = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    viewer.verify(&one("csrf"))?;
+    let course = path_object(&id).map_err(fail)?;
+    let member = viewer.member.clone();
+    let at = || axum::extract::State(state.clone());
+    use crate::extract::Json;
+    let (user, session) = (one("user"), one("session"));
+    let outcome: Result<String, crate::error::ApiError> = match one("part").as_str() {
+        "enroll" => {
+            let body = crate::routes::courses::EnrollIn {
+                user: user.trim().to_owned(),
+                role: None,
+            };
+            crate::routes::courses::enroll(at(), member, Path(id.clone()), Json(body))
+                .await
+                .map(|(_, Json(e))| format!("Enrolled: {}.", e.status))
+        }
+        "status" => {
+            let body = crate::routes::courses::EnrollmentPatchIn {
+                status: Some(one("status")),
+                show_in_app: None,
+                role: None,
+            };
+            crate::routes::courses::set_status(at(), member, Path((id.clone(), user)), Json(body))
+                .await
+                .map(|Json(e)| format!("Now {}.", e.status))
+        }
+        "book-approve" => crate::routes::sessions::approve(at(), member, Path((session, user)))
+            .await
+            .map(|Json(r)| format!("Booking {}.", r.booking.status)),
+        "attend" => {
+            let body = crate::routes::sessions::LearnerIn { user };
+            crate::routes::sessions::attendance(at(), member, Path(session), Json(body))
+                .await
+                .map(|_| "Attendance marked.".to_owned())
+        }
+        "app" => {
+            let users: Vec<String> = fields
+                .iter()
+                .filter(|(k, _)| k == "learner")
+                .map(|(_, v)| v.clone())
+                .collect();
+            let until = one("until");
+            let body = crate::routes::app::BulkAppAccessIn {
+                users,
+                until: (!until.trim().is_empty()).then(|| until.trim().to_owned()),
+                elearning: false,
+            };
+            crate::routes::app::course_app_access(at(), member, Path(id.clone()), Json(body))
+                .await
+                .map(|Json(done)| format!("Learner-app access set up for {} learners.", done.len()))
+        }
+        other => Err(crate::error::ApiError::invalid(
+            "part",
+            format!("{other:?} is no part of the course page"),
+        )),
+    };
+    match outcome {
+        Ok(done) => render(&state, &viewer, course, Some(done), None).await,
+        Err(e) => render(&state, &viewer, course, None, Some(e.to_string())).await,
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -165,8 +359,8 @@ pub struct ApproveForm {
     csrf: String,
 }
 
-/// Approves a waiting enrollment: the engine's `ApproveEnrollments`, then the store's approval
-/// (a free place is needed), as `POST /api/v1/courses/{id}/enrollments/{user}/approve`.
+/// Approves a waiting enrollment: `POST /api/v1/courses/{id}/enrollments/{user}/approve`
+/// itself (the engine's `ApproveEnrollments`, then a free place).
 pub async fn approve(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -174,34 +368,18 @@ pub async fn approve(
     Form(form): Form<ApproveForm>,
 ) -> PageResult {
     viewer.verify(&form.csrf)?;
-    let id = path_object(&id).map_err(fail)?;
-    let user = path_id(UserId::parse, &user).map_err(fail)?;
-    let member = &viewer.member;
-    let outcome = async {
-        let by = state
-            .authorize(
-                member,
-                Act::ApproveEnrollments(ObjectRef::new(ObjectKind::Course, id)),
-            )
-            .await?;
-        state
-            .store
-            .approve_enrollment(&by.into(), member.tenant, id, user)
-            .await
-            .map_err(crate::error::ApiError::from)
-    }
+    let course = path_object(&id).map_err(fail)?;
+    let outcome = crate::routes::courses::approve(
+        axum::extract::State(state.clone()),
+        viewer.member.clone(),
+        Path((id, user)),
+    )
     .await;
     match outcome {
-        Ok(e) => {
-            render(
-                &state,
-                &viewer,
-                id,
-                Some(format!("Approved: now {}.", e.status.code())),
-                None,
-            )
-            .await
+        Ok(crate::extract::Json(e)) => {
+            let done = format!("Approved: now {}.", e.status);
+            render(&state, &viewer, course, Some(done), None).await
         }
-        Err(e) => render(&state, &viewer, id, None, Some(e.to_string())).await,
+        Err(e) => render(&state, &viewer, course, None, Some(e.to_string())).await,
     }
 }

@@ -53,7 +53,7 @@ pub fn router() -> Router<AppState> {
         .route("/teams/{id}", get(groups::team).post(groups::edit_team))
         .route("/teams/{id}/members", post(groups::team_member))
         .route("/courses", get(courses::list))
-        .route("/courses/{id}", get(courses::detail))
+        .route("/courses/{id}", get(courses::detail).post(courses::act))
         .route(
             "/courses/{id}/enrollments/{user}/approve",
             post(courses::approve),
