@@ -596,3 +596,43 @@ async fn a_tutor_approves_a_booking_and_marks_attendance_and_moves_an_enrollment
         .unwrap();
     assert_eq!(b.text(".notice").await, "Now suspended.");
 }
+
+#[tokio::test]
+async fn an_administrator_creates_a_role_from_scratch_and_fills_its_matrix() {
+    let scratch = Scratch::new("browser-new-role");
+    let server = demo_server(&scratch);
+    let b = Browser::open(&server.base).await;
+    b.login("demo", "admin", DEMO_ADMIN).await;
+    b.go("/roles").await;
+    b.wait_for("#new-role-code")
+        .await
+        .send_keys("regional-trainer")
+        .await
+        .unwrap();
+    b.wait_for("#new-role-name")
+        .await
+        .send_keys("Regional Trainer")
+        .await
+        .unwrap();
+    b.wait_for("#new-role input[value='group']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    b.click("create-role").await;
+    assert!(b.text("h1").await.contains("Regional Trainer"));
+    b.wait_for("input[value='courses.view:assigned']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    b.click("save-role").await;
+    assert_eq!(b.text(".notice").await, "Role saved.");
+    assert!(
+        b.wait_for("input[value='courses.view:assigned']")
+            .await
+            .is_selected()
+            .await
+            .unwrap()
+    );
+}

@@ -58,7 +58,7 @@ pub fn router() -> Router<AppState> {
             "/courses/{id}/enrollments/{user}/approve",
             post(courses::approve),
         )
-        .route("/roles", get(roles::list))
+        .route("/roles", get(roles::list).post(roles::act))
         .route("/roles/{code}", get(roles::detail).post(roles::save))
         .route("/settings", get(settings::page).post(settings::save))
         .route("/explain", get(explain::page))

@@ -6,7 +6,11 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
-use registrar_domain::access::{Act, Capability, Permission, Reach, RiskFlag};
+use axum::response::{IntoResponse, Redirect};
+use registrar_domain::access::{Act, Capability, Permission, Reach, RiskFlag, ScopeKind};
+
+use super::names::named;
+use crate::extract::Json;
 
 use super::{Frame, Page, PageResult, Viewer, fail};
 use crate::routes::access::{RolePatchIn, edit_role};
@@ -20,12 +24,38 @@ pub struct RoleRow {
     pub flags: Vec<&'static str>,
 }
 
+pub struct PolicyRow {
+    pub id: String,
+    pub name: String,
+    pub items: Vec<String>,
+    /// (principal, its name).
+    pub attached: Vec<(String, String)>,
+}
+
 #[derive(Template)]
 #[template(path = "roles.html")]
 struct RolesPage {
     frame: Frame,
     roles: Vec<RoleRow>,
+    may_edit: bool,
+    scopes: Vec<&'static str>,
+    policies: Vec<PolicyRow>,
+    may_attach: bool,
+    /// Groups to attach a policy to: (`group:<id>`, name).
+    groups: Vec<(String, String)>,
 }
+
+/// Where a role may be given, in the order the form offers them.
+const SCOPES: [ScopeKind; 8] = [
+    ScopeKind::Platform,
+    ScopeKind::PublicGroups,
+    ScopeKind::Group,
+    ScopeKind::Course,
+    ScopeKind::Event,
+    ScopeKind::Session,
+    ScopeKind::Channel,
+    ScopeKind::User,
+];
 
 fn flags_of(caps: impl Iterator<Item = Permission>) -> Vec<&'static str> {
     let mut flags: Vec<&'static str> = Vec::new();
@@ -41,6 +71,15 @@ fn flags_of(caps: impl Iterator<Item = Permission>) -> Vec<&'static str> {
 }
 
 pub async fn list(State(state): State<AppState>, viewer: Viewer) -> PageResult {
+    render_list(&state, &viewer, None, None).await
+}
+
+async fn render_list(
+    state: &AppState,
+    viewer: &Viewer,
+    notice: Option<String>,
+    problem: Option<String>,
+) -> PageResult {
     state
         .authorize(&viewer.member, Act::ViewRoles)
         .await
@@ -64,10 +103,161 @@ pub async fn list(State(state): State<AppState>, viewer: Viewer) -> PageResult {
             .collect()
     });
     roles.sort_by(|a, b| a.name.cmp(&b.name));
+    let member = &viewer.member;
+    let raw: Vec<(String, String, Vec<String>, Vec<String>)> =
+        state.access.read(member.tenant, |m| {
+            let d = m.data();
+            d.policies
+                .values()
+                .map(|p| {
+                    let items = p
+                        .items
+                        .iter()
+                        .map(|i| {
+                            let role = m
+                                .role(i.role)
+                                .map_or_else(|| i.role.to_string(), |r| r.name.clone());
+                            format!("{role} at {}", i.scope)
+                        })
+                        .collect();
+                    let attached = d
+                        .attachments
+                        .iter()
+                        .filter(|(id, _)| *id == p.id)
+                        .map(|(_, who)| who.to_string())
+                        .collect();
+                    (p.id.to_string(), p.name.clone(), items, attached)
+                })
+                .collect()
+        });
+    let mut policies = Vec::with_capacity(raw.len());
+    for (id, name, items, attached) in raw {
+        let mut named_items = Vec::with_capacity(items.len());
+        for i in items {
+            named_items.push(named(state, viewer, &i).await);
+        }
+        let mut named_attached = Vec::with_capacity(attached.len());
+        for a in attached {
+            let n = named(state, viewer, &a).await;
+            named_attached.push((a, n));
+        }
+        policies.push(PolicyRow {
+            id,
+            name,
+            items: named_items,
+            attached: named_attached,
+        });
+    }
+    let may_attach = state.allows(member, &Act::EditPolicies);
+    let groups = if may_attach {
+        state
+            .store
+            .list_groups(member.tenant, &registrar_store::PageRequest::first(500))
+            .await
+            .map_err(fail)?
+            .items
+            .into_iter()
+            .filter(|g| state.allows(member, &Act::ViewGroup(g.id)))
+            .map(|g| (format!("group:{}", g.id), g.name.to_string()))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut frame = viewer.frame(state, "Roles", "/roles");
+    frame.notice = notice;
+    frame.problem = problem;
     Ok(Page::render(&RolesPage {
-        frame: viewer.frame(&state, "Roles", "/roles"),
+        frame,
         roles,
+        may_edit: state.allows(member, &Act::EditRoles),
+        scopes: SCOPES.iter().map(|s| s.code()).collect(),
+        policies,
+        may_attach,
+        groups,
     }))
+}
+
+/// Creates a role from scratch (no permission yet: the matrix fills it), copies one, or
+/// attaches or detaches a policy: the JSON API's handlers.
+pub async fn act(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> PageResult {
+    let one = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim().to_owned())
+            .unwrap_or_default()
+    };
+    viewer.verify(&one("csrf"))?;
+    let member = viewer.member.clone();
+    let at = || axum::extract::State(state.clone());
+    let (code, name) = (one("code"), one("name"));
+    match one("part").as_str() {
+        "create" => {
+            let mut scopes = std::collections::BTreeSet::new();
+            for (k, v) in &fields {
+                if k == "scope" {
+                    match SCOPES.iter().find(|s| s.code() == v) {
+                        Some(s) => {
+                            scopes.insert(*s);
+                        }
+                        None => {
+                            let why = format!("{v:?} is no scope a role is given at");
+                            return render_list(&state, &viewer, None, Some(why)).await;
+                        }
+                    }
+                }
+            }
+            let body = crate::routes::access::RoleIn {
+                code: code.clone(),
+                name,
+                level: one("level") == "on",
+                capabilities: std::collections::BTreeSet::new(),
+                scopes,
+                constraints: Default::default(),
+                assigns: false,
+                makes_team: false,
+            };
+            match crate::routes::access::create_role(at(), member, Json(body)).await {
+                Ok((_, Json(r))) => Ok(Redirect::to(&format!("/roles/{}", r.code)).into_response()),
+                Err(e) => render_list(&state, &viewer, None, Some(e.to_string())).await,
+            }
+        }
+        "copy" => {
+            let from = one("from");
+            let body = crate::routes::access::CopyRoleIn { code, name };
+            match crate::routes::access::copy_role(at(), member, Path(from.clone()), Json(body))
+                .await
+            {
+                Ok((_, Json(r))) => Ok(Redirect::to(&format!("/roles/{}", r.code)).into_response()),
+                Err(e) => render(&state, &viewer, &from, None, Some(e.to_string())).await,
+            }
+        }
+        "attach" | "detach" => {
+            let (policy, principal) = (one("policy"), one("principal"));
+            let done = if one("part") == "attach" {
+                let body = crate::routes::access::AttachmentIn { principal };
+                crate::routes::access::attach_policy(at(), member, Path(policy), Json(body))
+                    .await
+                    .map(|_| "Policy attached.")
+            } else {
+                crate::routes::access::detach_policy(at(), member, Path((policy, principal)))
+                    .await
+                    .map(|_| "Policy detached.")
+            };
+            match done {
+                Ok(done) => render_list(&state, &viewer, Some(done.into()), None).await,
+                Err(e) => render_list(&state, &viewer, None, Some(e.to_string())).await,
+            }
+        }
+        other => {
+            let why = format!("{other:?} is no part of the roles page");
+            render_list(&state, &viewer, None, Some(why)).await
+        }
+    }
 }
 
 pub struct Cell {
@@ -91,6 +281,7 @@ struct RolePage {
     reaches: Vec<&'static str>,
     rows: Vec<MatrixRow>,
     editable: bool,
+    may_copy: bool,
 }
 
 pub async fn detail(
@@ -136,6 +327,7 @@ async fn render(
     frame.notice = notice;
     frame.problem = problem;
     Ok(Page::render(&RolePage {
+        may_copy: state.allows(member, &Act::EditRoles),
         frame,
         code: role.code.to_string(),
         reaches: Reach::ALL.iter().map(|r| r.code()).collect(),
