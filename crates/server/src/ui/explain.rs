@@ -80,7 +80,7 @@ pub async fn page(
             selected: p.code() == q.action,
         })
         .collect();
-    let (people, objects) = suggestions(&state, &viewer).await.map_err(fail)?;
+    let (people, objects) = suggestions(&state, &viewer, "").await.map_err(fail)?;
     Ok(Page::render(&ExplainPage {
         frame,
         user: q.user,
@@ -153,15 +153,54 @@ async fn answer(state: &AppState, viewer: &Viewer, e: &Explanation) -> Answer {
     }
 }
 
-/// The people and objects the viewer may pick from: the first 200 of each they see.
+#[derive(Debug, Default, Deserialize)]
+pub struct SuggestQuery {
+    #[serde(default)]
+    user: Option<String>,
+    #[serde(default)]
+    object: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "options.html")]
+struct Options {
+    options: Vec<Pick>,
+}
+
+/// Suggestions as the viewer types (htmx swaps them into the field's list): the people or
+/// objects whose names contain what was typed, among those the viewer may see.
+pub async fn suggest(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(q): Query<SuggestQuery>,
+) -> PageResult {
+    let (people, objects) = match (&q.user, &q.object) {
+        (Some(typed), _) => (suggestions(&state, &viewer, typed).await.map_err(fail)?.0, Vec::new()),
+        (None, Some(typed)) => (Vec::new(), suggestions(&state, &viewer, typed).await.map_err(fail)?.1),
+        (None, None) => (Vec::new(), Vec::new()),
+    };
+    let options = if q.user.is_some() { people } else { objects };
+    Ok(Page::render(&Options { options }))
+}
+
+/// The people and objects the viewer may pick from whose names contain `typed`: the first 200
+/// of each they see.
 async fn suggestions(
     state: &AppState,
     viewer: &Viewer,
+    typed: &str,
 ) -> crate::error::ApiResult<(Vec<Pick>, Vec<Pick>)> {
     use registrar_domain::access::Act;
     let member = &viewer.member;
     let tenant = member.tenant;
-    let first = registrar_store::PageRequest::first(200);
+    let typed = typed.trim();
+    // A reference typed whole (`course:<id>`) is looked for by what it names, not as text.
+    let search = (!typed.is_empty() && !typed.contains(':')).then(|| typed.to_owned());
+    let first = registrar_store::PageRequest {
+        after: None,
+        limit: 200,
+        search,
+    };
     let people = state
         .store
         .list_users(tenant, &first)

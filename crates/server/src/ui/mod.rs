@@ -62,6 +62,7 @@ pub fn router() -> Router<AppState> {
         .route("/roles/{code}", get(roles::detail).post(roles::save))
         .route("/settings", get(settings::page).post(settings::save))
         .route("/explain", get(explain::page))
+        .route("/explain/suggest", get(explain::suggest))
         .route("/reports", get(insights::reports))
         .route("/access-review", get(insights::review))
         .route("/audit", get(insights::audit))
