@@ -175,8 +175,14 @@ pub async fn suggest(
     Query(q): Query<SuggestQuery>,
 ) -> PageResult {
     let (people, objects) = match (&q.user, &q.object) {
-        (Some(typed), _) => (suggestions(&state, &viewer, typed).await.map_err(fail)?.0, Vec::new()),
-        (None, Some(typed)) => (Vec::new(), suggestions(&state, &viewer, typed).await.map_err(fail)?.1),
+        (Some(typed), _) => (
+            suggestions(&state, &viewer, typed).await.map_err(fail)?.0,
+            Vec::new(),
+        ),
+        (None, Some(typed)) => (
+            Vec::new(),
+            suggestions(&state, &viewer, typed).await.map_err(fail)?.1,
+        ),
         (None, None) => (Vec::new(), Vec::new()),
     };
     let options = if q.user.is_some() { people } else { objects };

@@ -20,4 +20,5 @@ mod scim;
 mod seed_rules;
 mod seed_rules_teams;
 mod sessions;
+mod ui;
 mod users;

@@ -1,0 +1,178 @@
+//! The admin pages over HTTP: the login, the session cookies and their flags, CSRF on forms,
+//! escaped output, strict headers and the same refusals as the API.
+
+use reqwest::header::{COOKIE, SET_COOKIE};
+use reqwest::{Response, StatusCode};
+use serde_json::json;
+
+use crate::helpers::{ADMIN_PASSWORD, TestApp, spawn_app};
+
+/// The `name=value` pairs a response sets, for the next request's `Cookie` header.
+fn cookies(r: &Response) -> Vec<(String, String)> {
+    r.headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| {
+            v.split(';')
+                .next()?
+                .split_once('=')
+                .map(|(n, v)| (n.to_owned(), v.to_owned()))
+        })
+        .collect()
+}
+
+fn header(jar: &[(String, String)]) -> String {
+    jar.iter()
+        .map(|(n, v)| format!("{n}={v}"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Logs in through the login page; the cookies of the session.
+async fn log_in(
+    app: &TestApp,
+    username: &str,
+    password: &str,
+) -> (Response, Vec<(String, String)>) {
+    let form = app
+        .client
+        .get(format!("{}/login", app.address))
+        .send()
+        .await
+        .unwrap();
+    let jar = cookies(&form);
+    let page = form.text().await.unwrap();
+    let secret = page
+        .split("name=\"secret\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .to_owned();
+    let r = app
+        .client
+        .post(format!("{}/login", app.address))
+        .header(COOKIE, header(&jar))
+        .form(&[
+            ("secret", secret.as_str()),
+            ("tenant", app.tenant.slug.as_str()),
+            ("username", username),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let jar = cookies(&r);
+    (r, jar)
+}
+
+#[tokio::test]
+async fn the_pages_sit_behind_the_login_with_strict_cookies_and_headers() {
+    let app = spawn_app().await;
+    let anonymous = app
+        .client
+        .get(format!("{}/people", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::SEE_OTHER);
+    assert_eq!(anonymous.headers()["location"], "/login");
+
+    let (r, jar) = log_in(&app, "admin", ADMIN_PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    for set in r.headers().get_all(SET_COOKIE) {
+        let set = set.to_str().unwrap();
+        for flag in ["HttpOnly", "SameSite=Strict", "Secure"] {
+            assert!(set.contains(flag), "{set} lacks {flag}");
+        }
+    }
+    let page = app
+        .client
+        .get(format!("{}/people", app.address))
+        .header(COOKIE, header(&jar))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
+    let html = page.text().await.unwrap();
+    assert!(
+        !html.contains("<script>") && !html.contains(" style="),
+        "no inline script or style"
+    );
+}
+
+#[tokio::test]
+async fn a_form_without_the_sessions_csrf_secret_changes_nothing() {
+    let app = spawn_app().await;
+    let victim = app.create_user("victim", json!({})).await;
+    let (_, jar) = log_in(&app, "admin", ADMIN_PASSWORD).await;
+    let id = victim["id"].as_str().unwrap();
+    for csrf in ["", "rgr_forged"] {
+        let r = app
+            .client
+            .post(format!("{}/people/status", app.address))
+            .header(COOKIE, header(&jar))
+            .form(&[("csrf", csrf), ("status", "deactivated"), ("user", id)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        assert!(
+            r.text()
+                .await
+                .unwrap()
+                .contains("stale or was not sent from Registrar")
+        );
+    }
+    let after = app
+        .get(&format!("/api/v1/users/{id}"))
+        .await
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    assert_eq!(after["status"], "activated");
+}
+
+#[tokio::test]
+async fn names_are_escaped_and_refusals_read_as_in_the_api() {
+    let app = spawn_app().await;
+    app.create_user(
+        "mallory",
+        json!({ "display_name": "<img src=x onerror=alert(1)>", "password": "mallory's password", "status": "deactivated" }),
+    )
+    .await;
+    let (_, jar) = log_in(&app, "admin", ADMIN_PASSWORD).await;
+    let html = app
+        .client
+        .get(format!("{}/people?q=mallory", app.address))
+        .header(COOKIE, header(&jar))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("&#60;img src=x onerror=alert(1)&#62;") || html.contains("&lt;img"),
+        "{html}"
+    );
+    assert!(!html.contains("<img src=x"));
+    // A deactivated person is refused with the API's words, on the login page.
+    let (r, _) = log_in(&app, "mallory", "mallory's password").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("this account is deactivated")
+    );
+}
