@@ -106,7 +106,29 @@ impl Browser {
         self.wait_for("#login").await;
     }
 
+    /// Clicks what leads to another page, and waits until that page replaced this one.
     async fn click(&self, id: &str) {
+        let element = self
+            .client
+            .find(Locator::Id(id))
+            .await
+            .unwrap_or_else(|e| panic!("no #{id}: {e}"));
+        self.follow(element).await;
+    }
+
+    /// Clicks `element` and waits for the next page: the old page's root goes stale.
+    async fn follow(&self, element: fantoccini::elements::Element) {
+        let old = self.client.find(Locator::Css("html")).await.unwrap();
+        element.click().await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while old.tag_name().await.is_ok() {
+            assert!(Instant::now() < deadline, "the click led to no new page");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Clicks what changes this page in place (a checkbox, an htmx form).
+    async fn press(&self, id: &str) {
         self.client
             .find(Locator::Id(id))
             .await
@@ -302,7 +324,7 @@ async fn an_import_with_a_bad_row_shows_that_rows_error_and_changes_nothing() {
     b.shot("import").await;
     let input = b.wait_for("#import-file").await;
     input.send_keys(&file.display().to_string()).await.unwrap();
-    b.click("import-apply").await;
+    b.press("import-apply").await;
     let refused = b.text("#refused").await;
     assert!(refused.contains('3'), "line 3 is the bad one: {refused}");
     assert!(b.text("#outcome h2").await.contains("Nothing was imported"));
@@ -384,7 +406,7 @@ async fn a_managers_report_never_shows_a_person_outside_their_team() {
         b.shot(name).await;
     }
     b.go("/people?q=olaf.north").await;
-    b.wait_for("td.name a").await.click().await.unwrap();
+    b.follow(b.wait_for("td.name a").await).await;
     b.wait_for("#grant-form").await;
     b.shot("person").await;
 }
@@ -397,13 +419,13 @@ async fn a_course_tutor_sees_the_approve_button_and_a_course_administrator_does_
     // Petra administers Selling Basics: she sees who is enrolled but cannot approve.
     b.login("demo", "petra.north", DEMO_PERSON).await;
     b.go("/courses").await;
-    b.client
-        .find(Locator::LinkText("Selling Basics"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.follow(
+        b.client
+            .find(Locator::LinkText("Selling Basics"))
+            .await
+            .unwrap(),
+    )
+    .await;
     let list = b.text("#enrollments").await;
     assert!(
         list.contains("barbara.mobile") && list.contains("waiting"),
@@ -417,15 +439,15 @@ async fn a_course_tutor_sees_the_approve_button_and_a_course_administrator_does_
     // Terry tutors it: he approves Barbara.
     b.login("demo", "terry.tutor", DEMO_PERSON).await;
     b.go("/courses").await;
-    b.client
-        .find(Locator::LinkText("Selling Basics"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.follow(
+        b.client
+            .find(Locator::LinkText("Selling Basics"))
+            .await
+            .unwrap(),
+    )
+    .await;
     b.shot("course").await;
-    b.wait_for("button.approve").await.click().await.unwrap();
+    b.follow(b.wait_for("button.approve").await).await;
     assert!(b.text(".notice").await.contains("Approved"), "no approval");
     assert!(b.client.find(Locator::Css("button.approve")).await.is_err());
 }
@@ -453,13 +475,13 @@ async fn a_learner_manager_creates_fills_and_deletes_a_team_and_reads_the_others
     b.shot("team").await;
     // Lisa's team is readable, not editable.
     b.go("/groups").await;
-    b.client
-        .find(Locator::LinkText("Sales cohort"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.follow(
+        b.client
+            .find(Locator::LinkText("Sales cohort"))
+            .await
+            .unwrap(),
+    )
+    .await;
     assert!(b.text("#members").await.contains("pat.learner"));
     assert!(
         b.client.find(Locator::Id("add-member")).await.is_err(),
@@ -468,13 +490,13 @@ async fn a_learner_manager_creates_fills_and_deletes_a_team_and_reads_the_others
     assert!(b.client.find(Locator::Id("delete-team")).await.is_err());
     // Her own is hers to delete.
     b.go("/groups").await;
-    b.client
-        .find(Locator::LinkText("Company A Team"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.follow(
+        b.client
+            .find(Locator::LinkText("Company A Team"))
+            .await
+            .unwrap(),
+    )
+    .await;
     b.click("delete-team").await;
     b.wait_for("#teams").await;
     assert!(!b.text("#teams").await.contains("Company A Team"));
@@ -515,15 +537,11 @@ async fn settings_and_a_persons_details_are_changed_through_the_apis_rules() {
     body.send_keys("Hello {name}, log in as {username}")
         .await
         .unwrap();
-    b.wait_for("#app-settings button")
-        .await
-        .click()
-        .await
-        .unwrap();
+    b.follow(b.wait_for("#app-settings button").await).await;
     assert!(b.text("#problem").await.contains("{password}"));
     // Moving an expired contractor's last day restores him.
     b.go("/people?q=carl.contractor").await;
-    b.wait_for("td.name a").await.click().await.unwrap();
+    b.follow(b.wait_for("td.name a").await).await;
     let day = b.wait_for("#edit-person input[name='expires_on']").await;
     day.send_keys("12312099").await.unwrap();
     b.click("save-person").await;
@@ -543,8 +561,8 @@ async fn the_learner_app_tab_switches_access_and_greys_the_invitation_without_a_
     // Northwind has a template and "access on sends the invitation".
     b.login("demo", "admin", DEMO_ADMIN).await;
     b.go("/people?q=ken.platform").await;
-    b.wait_for("td.name a").await.click().await.unwrap();
-    b.click("app-on").await;
+    b.follow(b.wait_for("td.name a").await).await;
+    b.press("app-on").await;
     b.click("save-app").await;
     assert!(b.text(".notice").await.contains("invitation is on its way"));
     b.shot("person-app").await;
@@ -553,7 +571,7 @@ async fn the_learner_app_tab_switches_access_and_greys_the_invitation_without_a_
     // Globex has no template: the button is greyed, with the reason.
     b.login("levels-demo", "admin", DEMO_ADMIN).await;
     b.go("/people?q=lea.learner").await;
-    b.wait_for("td.name a").await.click().await.unwrap();
+    b.follow(b.wait_for("td.name a").await).await;
     let button = b.wait_for("#send-invitation").await;
     assert!(!button.is_enabled().await.unwrap());
     assert!(b.text("#no-template").await.contains("template"));
@@ -567,18 +585,14 @@ async fn a_tutor_approves_a_booking_and_marks_attendance_and_moves_an_enrollment
     // Tessa tutors Rust for Platform Teams: Ken's booking awaits her approval.
     b.login("demo", "tessa.tutor", DEMO_PERSON).await;
     b.go("/courses").await;
-    b.client
-        .find(Locator::LinkText("Rust for Platform Teams"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    b.wait_for("button.approve-booking")
-        .await
-        .click()
-        .await
-        .unwrap();
+    b.follow(
+        b.client
+            .find(Locator::LinkText("Rust for Platform Teams"))
+            .await
+            .unwrap(),
+    )
+    .await;
+    b.follow(b.wait_for("button.approve-booking").await).await;
     assert!(
         b.text(".notice").await.starts_with("Booking"),
         "no booking approval"
@@ -587,13 +601,13 @@ async fn a_tutor_approves_a_booking_and_marks_attendance_and_moves_an_enrollment
     // A status moved by hand, among those the engine offers her.
     let select = b.wait_for("#enrollments select").await;
     select.select_by_value("suspended").await.unwrap();
-    b.client
-        .find(Locator::Css("#enrollments form button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.follow(
+        b.client
+            .find(Locator::Css("#enrollments form button"))
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(b.text(".notice").await, "Now suspended.");
 }
 
