@@ -807,6 +807,45 @@ where
         }))
     }
 
+    async fn list_users_in_status(
+        &self,
+        tenant: TenantId,
+        page: &PageRequest,
+        status: registrar_domain::user::EffectiveStatus,
+        today: time::Date,
+    ) -> StoreResult<Page<User>> {
+        use registrar_domain::user::EffectiveStatus;
+        // The effective status as the domain defines it (`User::effective_status`): past the
+        // last day is expired, otherwise the stored status.
+        let (condition, stored) = match status {
+            EffectiveStatus::Expired => {
+                ("expires_on IS NOT NULL AND expires_on < $5 AND $6 = ''", "")
+            }
+            other => (
+                "status = $6 AND (expires_on IS NULL OR expires_on >= $5)",
+                other.code(),
+            ),
+        };
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND username > $2 \
+             AND (username LIKE $3 ESCAPE '\\' OR LOWER(COALESCE(email, '')) LIKE $3 ESCAPE '\\' \
+                  OR LOWER(display_name) LIKE $3 ESCAPE '\\') \
+             AND {condition} ORDER BY username LIMIT $4"
+        );
+        let rows = sqlx::query_as::<DB, UserRow>(&sql)
+            .bind(tenant.to_string())
+            .bind(page.after.clone().unwrap_or_default())
+            .bind(like_pattern(page.search.as_deref()))
+            .bind(limit(page) + 1)
+            .bind(date_text(today))
+            .bind(stored.to_owned())
+            .fetch_all(&self.read)
+            .await?;
+        Ok(paginate(convert(rows)?, page, |u: &User| {
+            u.username.to_string()
+        }))
+    }
+
     async fn update_user(
         &self,
         actor: &Actor,

@@ -62,7 +62,77 @@ contract!(
     app_access_settings_and_the_outbox_round_trip,
     an_enrollment_and_its_role_are_written_together_or_not_at_all,
     bookings_move_the_enrollment_and_attendance_completes_it,
+    people_are_listed_by_their_effective_status,
 );
+
+/// The people list's status filter runs in the database with the domain's rule: past its last
+/// day an account is expired, whatever its stored status.
+async fn people_are_listed_by_their_effective_status(kind: Kind) {
+    use registrar_domain::user::EffectiveStatus as S;
+    let f = fixture(kind).await;
+    let t = tenant(&f.store, "acme").await;
+    let cli = Actor::cli();
+    let today = date!(2026 - 06 - 15);
+    for (name, status, expires_on) in [
+        ("ann", UserStatus::Activated, None),
+        ("bob", UserStatus::Deactivated, Some(date!(2030 - 01 - 01))),
+        ("cid", UserStatus::Activated, Some(date!(2026 - 06 - 14))),
+        ("dee", UserStatus::Deactivated, Some(date!(2020 - 01 - 01))),
+        ("eve", UserStatus::Active, Some(date!(2026 - 06 - 15))),
+    ] {
+        let new = NewUser {
+            status,
+            expires_on,
+            ..new_user(name, None)
+        };
+        f.store.create_user(&cli, t, new).await.unwrap();
+    }
+    let names = |page: Page<registrar_domain::user::User>| -> Vec<String> {
+        page.items.iter().map(|u| u.username.to_string()).collect()
+    };
+    let all = PageRequest::first(50);
+    for (status, expected) in [
+        (S::Activated, vec!["ann"]),
+        (S::Active, vec!["eve"]),
+        (S::Deactivated, vec!["bob"]),
+        (S::Expired, vec!["cid", "dee"]),
+    ] {
+        let got = f
+            .store
+            .list_users_in_status(t, &all, status, today)
+            .await
+            .unwrap();
+        assert_eq!(names(got), expected, "{status:?}");
+    }
+    // Paged and searched as the plain list is.
+    let first = PageRequest::first(1);
+    let page = f
+        .store
+        .list_users_in_status(t, &first, S::Expired, today)
+        .await
+        .unwrap();
+    assert_eq!(names(page.clone()), ["cid"]);
+    let next = PageRequest {
+        after: page.next,
+        ..first
+    };
+    let page = f
+        .store
+        .list_users_in_status(t, &next, S::Expired, today)
+        .await
+        .unwrap();
+    assert_eq!(names(page), ["dee"]);
+    let search = PageRequest {
+        search: Some("de".into()),
+        ..all
+    };
+    let page = f
+        .store
+        .list_users_in_status(t, &search, S::Expired, today)
+        .await
+        .unwrap();
+    assert_eq!(names(page), ["dee"]);
+}
 
 struct Fixture {
     store: Arc<dyn Store>,

@@ -169,9 +169,22 @@ async fn render_list(
         limit: PAGE,
         search: (!q.q.trim().is_empty()).then(|| q.q.trim().to_owned()),
     };
+    use registrar_domain::user::EffectiveStatus as S;
+    let in_status = match q.status.as_str() {
+        "activated" => Some(S::Activated),
+        "active" => Some(S::Active),
+        "deactivated" => Some(S::Deactivated),
+        "expired" => Some(S::Expired),
+        _ => None,
+    };
     let page = visible_page(
         request,
-        |r| async move { store.list_users(tenant, &r).await },
+        |r| async move {
+            match in_status {
+                Some(status) => store.list_users_in_status(tenant, &r, status, today).await,
+                None => store.list_users(tenant, &r).await,
+            }
+        },
         wanted,
         |u| u.username.to_string(),
     )
