@@ -66,15 +66,8 @@ pub async fn submit(
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    let presented = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|p| p.trim().split_once('='))
-        .find(|(n, _)| *n == LOGIN_COOKIE)
-        .map(|(_, v)| v.to_owned());
-    if presented.as_deref() != Some(form.secret.as_str()) {
+    let presented = crate::extract::cookie(&headers, LOGIN_COOKIE);
+    if presented != Some(form.secret.as_str()) {
         let why = "this login form is stale or was not sent from Registrar: try again".to_owned();
         return login_page(&state, form.tenant, form.username, Some(why));
     }

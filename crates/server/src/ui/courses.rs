@@ -9,7 +9,7 @@ use registrar_domain::access::{Act, EnrollmentStatus, ObjectRef};
 use registrar_domain::ids::UserId;
 use serde::Deserialize;
 
-use super::{Frame, Page, PageResult, Viewer, fail};
+use super::{Frame, Page, PageResult, Viewer, fail, field, fields_named};
 use crate::routes::courses::{course_ref, path_object};
 use crate::routes::{path_id, visible_page};
 use crate::state::AppState;
@@ -285,13 +285,7 @@ pub async fn act(
     Path(id): Path<String>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> PageResult {
-    let one = |name: &str| {
-        fields
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
+    let one = |name: &str| field(&fields, name);
     viewer.verify(&one("csrf"))?;
     let course = path_object(&id).map_err(fail)?;
     let member = viewer.member.clone();
@@ -328,11 +322,7 @@ pub async fn act(
                 .map(|_| "Attendance marked.".to_owned())
         }
         "app" => {
-            let users: Vec<String> = fields
-                .iter()
-                .filter(|(k, _)| k == "learner")
-                .map(|(_, v)| v.clone())
-                .collect();
+            let users = fields_named(&fields, "learner");
             let until = one("until");
             let body = crate::routes::app::BulkAppAccessIn {
                 users,

@@ -30,6 +30,16 @@ pub struct MemberRow {
     pub username: String,
 }
 
+impl From<registrar_domain::user::User> for MemberRow {
+    fn from(u: registrar_domain::user::User) -> Self {
+        MemberRow {
+            id: u.id.to_string(),
+            name: u.display_name.to_string(),
+            username: u.username.to_string(),
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "groups.html")]
 struct GroupsPage {
@@ -153,11 +163,7 @@ async fn render_group(
     .map_err(fail)?
     .items
     .into_iter()
-    .map(|u| MemberRow {
-        id: u.id.to_string(),
-        name: u.display_name.to_string(),
-        username: u.username.to_string(),
-    })
+    .map(MemberRow::from)
     .collect();
     let mut about = vec![(
         "Confidentiality".to_owned(),
@@ -285,11 +291,7 @@ async fn render_team(
     .map_err(fail)?
     .items
     .into_iter()
-    .map(|u| MemberRow {
-        id: u.id.to_string(),
-        name: u.display_name.to_string(),
-        username: u.username.to_string(),
-    })
+    .map(MemberRow::from)
     .collect();
     let mut about = vec![("Members".to_owned(), t.members.to_string())];
     if let Some(creator) = t.created_by

@@ -28,7 +28,7 @@ use registrar_store::TokenKind;
 
 use crate::auth::secret_hash;
 use crate::error::ApiError;
-use crate::extract::{Member, SESSION_COOKIE};
+use crate::extract::{Member, SESSION_COOKIE, cookie};
 use crate::state::AppState;
 
 /// The cookie that holds the session's CSRF secret for the pages' forms (the session cookie
@@ -128,16 +128,22 @@ impl std::fmt::Debug for Viewer {
     }
 }
 
-fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
-    parts
-        .headers
-        .get_all(header::COOKIE)
+/// A form's field, for forms that repeat a name (checked rows) and so arrive as pairs.
+pub fn field(fields: &[(String, String)], name: &str) -> String {
+    fields
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, value)| value)
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default()
+}
+
+/// Every value of a repeated field.
+pub fn fields_named(fields: &[(String, String)], name: &str) -> Vec<String> {
+    fields
+        .iter()
+        .filter(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+        .collect()
 }
 
 impl FromRequestParts<AppState> for Viewer {
@@ -145,7 +151,7 @@ impl FromRequestParts<AppState> for Viewer {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let to_login = || Redirect::to("/login").into_response();
-        let secret = cookie(parts, SESSION_COOKIE).ok_or_else(to_login)?;
+        let secret = cookie(&parts.headers, SESSION_COOKIE).ok_or_else(to_login)?;
         let token = state
             .store
             .token_by_secret_hash(&secret_hash(secret))
@@ -164,7 +170,7 @@ impl FromRequestParts<AppState> for Viewer {
         if !user.effective_status(crate::state::today()).may_log_in() {
             return Err(to_login());
         }
-        let csrf = cookie(parts, CSRF_COOKIE)
+        let csrf = cookie(&parts.headers, CSRF_COOKIE)
             .filter(|c| Some(secret_hash(c)) == token.csrf_hash)
             .unwrap_or_default()
             .to_owned();

@@ -12,7 +12,7 @@ use registrar_domain::ids::{GroupId, UserId};
 use registrar_domain::user::{User, UserStatus};
 use serde::Deserialize;
 
-use super::{Frame, Page, PageResult, Viewer, fail};
+use super::{Frame, Page, PageResult, Viewer, fail, field, fields_named};
 use crate::routes::{path_id, visible_page};
 use crate::state::{AppState, today};
 
@@ -281,20 +281,15 @@ pub async fn bulk_status(
     viewer: Viewer,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> PageResult {
-    let field = |name: &str| {
-        fields
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
-    viewer.verify(&field("csrf"))?;
-    let users: Vec<String> = fields
-        .iter()
-        .filter(|(k, _)| k == "user")
-        .map(|(_, v)| v.clone())
-        .collect();
-    match crate::routes::users::bulk_status(&state, &viewer.member, &users, &field("status")).await
+    viewer.verify(&field(&fields, "csrf"))?;
+    let users = fields_named(&fields, "user");
+    match crate::routes::users::bulk_status(
+        &state,
+        &viewer.member,
+        &users,
+        &field(&fields, "status"),
+    )
+    .await
     {
         Ok(changed) => Ok(Redirect::to(&format!("/people?done={}", changed.len())).into_response()),
         Err(e) => render_list(&state, &viewer, ListQuery::default(), Some(e.to_string())).await,

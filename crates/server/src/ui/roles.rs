@@ -12,7 +12,7 @@ use registrar_domain::access::{Act, Capability, Permission, Reach, RiskFlag, Sco
 use super::names::named;
 use crate::extract::Json;
 
-use super::{Frame, Page, PageResult, Viewer, fail};
+use super::{Frame, Page, PageResult, Viewer, fail, field};
 use crate::routes::access::{RolePatchIn, edit_role};
 use crate::state::AppState;
 
@@ -184,13 +184,7 @@ pub async fn act(
     viewer: Viewer,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> PageResult {
-    let one = |name: &str| {
-        fields
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.trim().to_owned())
-            .unwrap_or_default()
-    };
+    let one = |name: &str| field(&fields, name).trim().to_owned();
     viewer.verify(&one("csrf"))?;
     let member = viewer.member.clone();
     let at = || axum::extract::State(state.clone());
@@ -343,12 +337,7 @@ pub async fn save(
     Path(code): Path<String>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> PageResult {
-    let csrf = fields
-        .iter()
-        .find(|(k, _)| k == "csrf")
-        .map(|(_, v)| v.as_str())
-        .unwrap_or_default();
-    viewer.verify(csrf)?;
+    viewer.verify(&field(&fields, "csrf"))?;
     let mut capabilities = std::collections::BTreeSet::new();
     for (k, v) in &fields {
         if k != "cap" {
