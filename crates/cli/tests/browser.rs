@@ -655,3 +655,40 @@ async fn an_administrator_creates_a_role_from_scratch_and_fills_its_matrix() {
             .unwrap()
     );
 }
+
+#[tokio::test]
+async fn an_administrator_creates_a_nested_group_and_makes_it_public() {
+    let scratch = Scratch::new("browser-groups");
+    let server = demo_server(&scratch);
+    let b = Browser::open(&server.base).await;
+    b.login("demo", "admin", DEMO_ADMIN).await;
+    b.go("/groups").await;
+    b.wait_for("#group-name")
+        .await
+        .send_keys("Sales West")
+        .await
+        .unwrap();
+    b.wait_for("#group-form select")
+        .await
+        .select_by_label("Sales")
+        .await
+        .unwrap();
+    b.click("create-group").await;
+    assert_eq!(b.text("h1").await, "Sales West");
+    assert!(b.text("dl.details").await.contains("Sales"));
+    b.wait_for("#group-edit input[name='public']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    b.follow(b.wait_for("#group-edit button").await).await;
+    assert!(b.text("dl.details").await.contains("public"));
+    b.wait_for("#add-user")
+        .await
+        .send_keys("olaf.north")
+        .await
+        .unwrap();
+    b.click("add").await;
+    assert!(b.text("#members").await.contains("olaf.north"));
+    b.shot("group").await;
+}

@@ -47,6 +47,9 @@ struct GroupsPage {
     groups: Vec<GroupRow>,
     teams: Vec<GroupRow>,
     may_create_team: bool,
+    may_create_group: bool,
+    /// Groups a new group may go in: those the viewer may create groups inside.
+    parents: Vec<(String, String)>,
 }
 
 pub async fn list(State(state): State<AppState>, viewer: Viewer) -> PageResult {
@@ -105,6 +108,12 @@ async fn render_list(state: &AppState, viewer: &Viewer, problem: Option<String>)
             place: ObjectRef::tenant(tenant),
         },
     );
+    let parents: Vec<(String, String)> = all
+        .iter()
+        .filter(|g| state.allows(member, &Act::CreateGroup { parent: Some(g.id) }))
+        .map(|g| (g.id.to_string(), g.name.to_string()))
+        .collect();
+    let may_create_group = state.allows(member, &Act::CreateGroup { parent: None });
     let mut frame = viewer.frame(state, "Groups and teams", "/groups");
     frame.problem = problem;
     Ok(Page::render(&GroupsPage {
@@ -112,6 +121,8 @@ async fn render_list(state: &AppState, viewer: &Viewer, problem: Option<String>)
         groups,
         teams,
         may_create_team,
+        may_create_group: may_create_group || !parents.is_empty(),
+        parents,
     }))
 }
 
@@ -127,6 +138,8 @@ struct GroupPage {
     may_manage: bool,
     may_edit: bool,
     may_delete: bool,
+    /// A group's edit form (name, public): whoever edits the group.
+    group_edit: Option<(String, bool)>,
 }
 
 pub async fn group(
@@ -193,6 +206,9 @@ async fn render_group(
         may_manage: state.allows(member, &Act::ManageMembers(id)),
         may_edit: false,
         may_delete: false,
+        group_edit: state
+            .allows(member, &Act::EditGroup(id))
+            .then(|| (g.name.to_string(), g.public)),
     }))
 }
 
@@ -321,6 +337,7 @@ async fn render_team(
         may_manage,
         may_edit: state.allows(member, &Act::Edit(team)),
         may_delete: state.allows(member, &Act::Delete(team)),
+        group_edit: None,
     }))
 }
 
@@ -452,5 +469,70 @@ pub async fn edit_team(
     match done {
         Ok(()) => render_team(&state, &viewer, id, Some("Renamed.".into()), None).await,
         Err(e) => render_team(&state, &viewer, id, None, Some(e.to_string())).await,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct GroupForm {
+    csrf: String,
+    name: String,
+    #[serde(default)]
+    parent: String,
+    #[serde(default)]
+    public: Option<String>,
+}
+
+/// Creates a group (inside another, or at the top): `POST /api/v1/groups` itself.
+pub async fn create_group(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(f): Form<GroupForm>,
+) -> PageResult {
+    viewer.verify(&f.csrf)?;
+    let body = crate::routes::groups::NewGroupIn {
+        name: f.name.clone(),
+        description: String::new(),
+        parent: (!f.parent.is_empty()).then(|| f.parent.clone()),
+        public: f.public.is_some(),
+    };
+    let made = crate::routes::groups::create(
+        axum::extract::State(state.clone()),
+        viewer.member.clone(),
+        crate::extract::Json(body),
+    )
+    .await;
+    match made {
+        Ok((_, crate::extract::Json(g))) => {
+            Ok(Redirect::to(&format!("/groups/{}", g.id)).into_response())
+        }
+        Err(e) => render_list(&state, &viewer, Some(e.to_string())).await,
+    }
+}
+
+/// Renames a group or changes its confidentiality: `PATCH /api/v1/groups/{id}` itself.
+pub async fn edit_group(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Form(f): Form<GroupForm>,
+) -> PageResult {
+    viewer.verify(&f.csrf)?;
+    let group = path_id(GroupId::parse, &id).map_err(fail)?;
+    let body = crate::routes::groups::GroupPatchIn {
+        name: Some(f.name.clone()),
+        description: None,
+        parent: None,
+        public: Some(f.public.is_some()),
+    };
+    let done = crate::routes::groups::update(
+        axum::extract::State(state.clone()),
+        viewer.member.clone(),
+        Path(id),
+        crate::extract::Json(body),
+    )
+    .await;
+    match done {
+        Ok(_) => render_group(&state, &viewer, group, Some("Saved.".into()), None).await,
+        Err(e) => render_group(&state, &viewer, group, None, Some(e.to_string())).await,
     }
 }
