@@ -62,6 +62,10 @@ pub fn router(state: AppState) -> Router {
             get(access::feed_manager_role).put(access::set_feed_manager_role),
         )
         .route(
+            "/tenant/default-role",
+            get(access::default_role).put(access::set_default_role),
+        )
+        .route(
             "/tenant/legal-representative",
             get(tenants::legal_representative)
                 .put(tenants::set_legal_representative)

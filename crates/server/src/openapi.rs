@@ -19,7 +19,7 @@ use crate::routes::*;
         tenants::create, tenants::list, tenants::get, tenants::update, tenants::digest,
         tenants::current, tenants::update_current, tenants::legal_representative,
         tenants::set_legal_representative, tenants::remove_legal_representative,
-        access::feed_manager_role, access::set_feed_manager_role,
+        access::feed_manager_role, access::set_feed_manager_role, access::default_role, access::set_default_role,
         users::create, users::list, users::set_statuses, users::get, users::update, users::set_password,
         users::groups, users::managers, users::managees, users::add_manager, users::remove_manager,
         groups::create, groups::list, groups::get, groups::update, groups::members,

@@ -895,12 +895,120 @@ pub async fn put_object(
     Ok(Json(value))
 }
 
-/// The role the HR feed's managers hold (seed 001: the feed makes Managers).
+/// A role a tenant setting names: the HR feed's managers' role (seed 001: the feed makes
+/// Managers), or the default role.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FeedManagerRoleIo {
     /// A role code or id; `null` for none: a feed-given manager link then gives no role.
     pub role: Option<String>,
+}
+
+/// A tenant setting that names a role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RoleSetting {
+    /// Held by whoever the HR feed names as someone's manager (seed 001).
+    FeedManager,
+    /// The platform role (a level) of anyone who holds none.
+    Default,
+}
+
+impl RoleSetting {
+    fn of(self, s: &AccessSettings) -> Option<registrar_domain::access::RoleId> {
+        match self {
+            RoleSetting::FeedManager => s.feed_manager_role,
+            RoleSetting::Default => s.default_role,
+        }
+    }
+
+    fn with(
+        self,
+        s: AccessSettings,
+        role: Option<registrar_domain::access::RoleId>,
+    ) -> AccessSettings {
+        match self {
+            RoleSetting::FeedManager => AccessSettings {
+                feed_manager_role: role,
+                ..s
+            },
+            RoleSetting::Default => AccessSettings {
+                default_role: role,
+                ..s
+            },
+        }
+    }
+
+    fn key(self) -> &'static str {
+        match self {
+            RoleSetting::FeedManager => "feed_manager_role",
+            RoleSetting::Default => "default_role",
+        }
+    }
+}
+
+/// The role a setting names, as its code.
+pub(crate) async fn role_setting(
+    state: &AppState,
+    member: &Member,
+    setting: RoleSetting,
+) -> ApiResult<Option<String>> {
+    state.authorize(member, Act::ViewRoles).await?;
+    Ok(state.access.read(member.tenant, |m| {
+        setting
+            .of(&m.data().settings)
+            .and_then(|r| m.role(r))
+            .map(|r| r.code.to_string())
+    }))
+}
+
+/// Sets the role a setting names (`system.configure`). It is handed to people without a grant,
+/// so whoever sets it must hold what it gives, as when creating such a role (the delegation
+/// rule); a default role must be a level.
+pub(crate) async fn set_role_setting(
+    state: &AppState,
+    member: &Member,
+    setting: RoleSetting,
+    role: Option<&str>,
+) -> ApiResult<Option<String>> {
+    let (role, _) = state
+        .access
+        .write(member.tenant, |m| {
+            let by = crate::ops::require(m, member.user.id, &Act::Configure)?;
+            let role = role.map(|r| role_in(m, r)).transpose()?;
+            if let Some(role) = &role {
+                if setting == RoleSetting::Default && !role.level {
+                    return Err(ApiError::invalid(
+                        "role",
+                        format!(
+                            "{:?} is not a level: the default role is what a person is in the tenant",
+                            role.code.as_str()
+                        ),
+                    ));
+                }
+                m.validate_role_edit(member.user.id, None, role)?;
+            }
+            let change = Change::SetSettings(setting.with(m.data().settings, role.as_ref().map(|r| r.id)));
+            m.data().validate(&change)?;
+            Ok(Written {
+                by: by.into(),
+                entries: vec![LogEntry {
+                    action: match setting {
+                        RoleSetting::FeedManager => "tenant.feed_manager_role_set",
+                        RoleSetting::Default => "tenant.default_role_set",
+                    },
+                    entity: "tenant",
+                    entity_id: member.tenant.to_string(),
+                    before: None,
+                    after: Some(serde_json::json!({
+                        setting.key(): role.as_ref().map(|r| r.code.to_string()),
+                    })),
+                    access: vec![change],
+                }],
+                made: role.map(|r| r.code.to_string()),
+            })
+        })
+        .await?;
+    Ok(role)
 }
 
 /// The role whoever the HR feed names as someone's manager holds, while they manage someone
@@ -911,14 +1019,7 @@ pub async fn feed_manager_role(
     State(state): State<AppState>,
     member: Member,
 ) -> ApiResult<Json<FeedManagerRoleIo>> {
-    state.authorize(&member, Act::ViewRoles).await?;
-    let role = state.access.read(member.tenant, |m| {
-        m.data()
-            .settings
-            .feed_manager_role
-            .and_then(|r| m.role(r))
-            .map(|r| r.code.to_string())
-    });
+    let role = role_setting(&state, &member, RoleSetting::FeedManager).await?;
     Ok(Json(FeedManagerRoleIo { role }))
 }
 
@@ -934,36 +1035,41 @@ pub async fn set_feed_manager_role(
     member: Member,
     Json(body): Json<FeedManagerRoleIo>,
 ) -> ApiResult<Json<FeedManagerRoleIo>> {
-    let (role, _) = state
-        .access
-        .write(member.tenant, |m| {
-            let by = crate::ops::require(m, member.user.id, &Act::Configure)?;
-            let role = body.role.as_deref().map(|r| role_in(m, r)).transpose()?;
-            if let Some(role) = &role {
-                m.validate_role_edit(member.user.id, None, role)?;
-            }
-            let settings = AccessSettings {
-                feed_manager_role: role.as_ref().map(|r| r.id),
-                ..m.data().settings
-            };
-            let change = Change::SetSettings(settings);
-            m.data().validate(&change)?;
-            Ok(Written {
-                by: by.into(),
-                entries: vec![LogEntry {
-                    action: "tenant.feed_manager_role_set",
-                    entity: "tenant",
-                    entity_id: member.tenant.to_string(),
-                    before: None,
-                    after: Some(serde_json::json!({
-                        "feed_manager_role": role.as_ref().map(|r| r.code.to_string()),
-                    })),
-                    access: vec![change],
-                }],
-                made: role.map(|r| r.code.to_string()),
-            })
-        })
-        .await?;
+    let role = set_role_setting(
+        &state,
+        &member,
+        RoleSetting::FeedManager,
+        body.role.as_deref(),
+    )
+    .await?;
+    Ok(Json(FeedManagerRoleIo { role }))
+}
+
+/// The tenant's default role: the level of anyone who holds none (Student, User, Learner).
+#[utoipa::path(get, path = "/api/v1/tenant/default-role", tag = "grants",
+    responses((status = 200, body = FeedManagerRoleIo)), security(("bearer" = [])))]
+pub async fn default_role(
+    State(state): State<AppState>,
+    member: Member,
+) -> ApiResult<Json<FeedManagerRoleIo>> {
+    let role = role_setting(&state, &member, RoleSetting::Default).await?;
+    Ok(Json(FeedManagerRoleIo { role }))
+}
+
+/// Sets the default role (`system.configure`; a level, and only one whose every permission the
+/// setter holds; `null` for none).
+#[utoipa::path(put, path = "/api/v1/tenant/default-role", tag = "grants",
+    request_body = FeedManagerRoleIo,
+    responses((status = 200, body = FeedManagerRoleIo), (status = 403, body = crate::error::Problem),
+              (status = 422, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn set_default_role(
+    State(state): State<AppState>,
+    member: Member,
+    Json(body): Json<FeedManagerRoleIo>,
+) -> ApiResult<Json<FeedManagerRoleIo>> {
+    let role =
+        set_role_setting(&state, &member, RoleSetting::Default, body.role.as_deref()).await?;
     Ok(Json(FeedManagerRoleIo { role }))
 }
 

@@ -27,6 +27,10 @@ struct SettingsPage {
     policies: Vec<(String, String, bool)>,
     representative: String,
     address: String,
+    /// (code, name, selected) of the level roles, for the default role.
+    levels: Vec<(String, String, bool)>,
+    /// (code, name, selected) of every role, for the feed's managers.
+    roles: Vec<(String, String, bool)>,
 }
 
 pub async fn page(State(state): State<AppState>, viewer: Viewer) -> PageResult {
@@ -71,6 +75,33 @@ async fn render(
         )
     })
     .collect();
+    use crate::routes::access::{RoleSetting, role_setting};
+    let default_role = role_setting(state, &member, RoleSetting::Default)
+        .await
+        .map_err(fail)?
+        .unwrap_or_default();
+    let feed_role = role_setting(state, &member, RoleSetting::FeedManager)
+        .await
+        .map_err(fail)?
+        .unwrap_or_default();
+    let (levels, roles) = state.access.read(member.tenant, |m| {
+        let mut all: Vec<_> = m.data().roles.values().collect();
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        let pick = |chosen: &str, r: &&registrar_domain::access::Role| {
+            (
+                r.code.to_string(),
+                r.name.clone(),
+                r.code.as_str() == chosen,
+            )
+        };
+        (
+            all.iter()
+                .filter(|r| r.level)
+                .map(|r| pick(&default_role, r))
+                .collect(),
+            all.iter().map(|r| pick(&feed_role, r)).collect(),
+        )
+    });
     let mut frame = viewer.frame(state, "Settings", "/settings");
     frame.notice = notice;
     frame.problem = problem;
@@ -97,6 +128,8 @@ async fn render(
             .map(|r| r.name.clone())
             .unwrap_or_default(),
         address: representative.and_then(|r| r.address).unwrap_or_default(),
+        levels,
+        roles,
     }))
 }
 
@@ -119,6 +152,10 @@ pub struct SettingsForm {
     name: String,
     #[serde(default)]
     address: String,
+    #[serde(default)]
+    default_role: String,
+    #[serde(default)]
+    feed_manager_role: String,
 }
 
 pub async fn save(
@@ -164,6 +201,28 @@ pub async fn save(
                 leaver_policy: f.leaver_policy.clone(),
             };
             leaver::set(at(), member, Json(body)).await.map(|_| ())
+        }
+        "roles" => {
+            use crate::routes::access::{RoleSetting, set_role_setting};
+            let chosen = |v: &str| (!v.is_empty()).then(|| v.to_owned());
+            match set_role_setting(
+                &state,
+                &member,
+                RoleSetting::Default,
+                chosen(&f.default_role).as_deref(),
+            )
+            .await
+            {
+                Ok(_) => set_role_setting(
+                    &state,
+                    &member,
+                    RoleSetting::FeedManager,
+                    chosen(&f.feed_manager_role).as_deref(),
+                )
+                .await
+                .map(|_| ()),
+                Err(e) => Err(e),
+            }
         }
         "representative" if f.name.trim().is_empty() => {
             tenants::remove_legal_representative(at(), member)

@@ -759,3 +759,39 @@ async fn an_invitation_to_a_group_carries_roles_that_apply_when_the_invitee_sign
     .await;
     assert_problem(refused, 403, None, "users.create").await;
 }
+
+#[tokio::test]
+async fn the_default_role_is_a_level_set_under_the_delegation_rule() {
+    let app = spawn_app().await;
+    let path = "/api/v1/tenant/default-role";
+    let now = ok(app.get(path).await).await;
+    assert_eq!(now["role"], "student");
+    // A responsibility is no level.
+    assert_problem(
+        app.send(Method::PUT, path, json!({ "role": "course-tutor" }))
+            .await,
+        422,
+        Some("role"),
+        "not a level",
+    )
+    .await;
+    let set = ok(app
+        .send(Method::PUT, path, json!({ "role": "tutor" }))
+        .await)
+    .await;
+    assert_eq!(set["role"], "tutor");
+    // Someone who may not configure the tenant may not set it.
+    let hana = app.create_user("hana", json!({})).await;
+    crate::helpers::grant(&app, &hana, "training-coordinator", "platform").await;
+    let token = token_in(&app, app.tenant.id, &hana).await;
+    let refused = call(
+        &app,
+        &token,
+        Method::PUT,
+        path,
+        json!({ "role": "student" }),
+    )
+    .await;
+    assert_problem(refused, 403, None, "system.configure").await;
+    assert_eq!(ok(app.get(path).await).await["role"], "tutor");
+}
