@@ -692,3 +692,33 @@ async fn an_administrator_creates_a_nested_group_and_makes_it_public() {
     assert!(b.text("#members").await.contains("olaf.north"));
     b.shot("group").await;
 }
+
+#[tokio::test]
+async fn a_very_long_name_wraps_instead_of_breaking_the_pages() {
+    let scratch = Scratch::new("browser-long");
+    let server = demo_server(&scratch);
+    let b = Browser::open(&server.base).await;
+    b.login("demo", "admin", DEMO_ADMIN).await;
+    let long = "Maximiliana Alexandrovna Konstantinopoulou-Featherstonehaugh-Wolfeschlegelsteinhausenbergerdorff von Hohenzollern-Sigmaringen";
+    b.go("/people?q=uma.south").await;
+    b.follow(b.wait_for("td.name a").await).await;
+    let name = b.wait_for("#edit-person input[name='display_name']").await;
+    name.clear().await.unwrap();
+    name.send_keys(long).await.unwrap();
+    b.click("save-person").await;
+    assert_eq!(b.text("h1").await, long);
+    b.shot("person-long-name").await;
+    b.go("/people?q=south").await;
+    assert!(b.text("#people").await.contains(long));
+    b.shot("people-long-name").await;
+    // The page is no wider than the window: the name wraps.
+    let width = b
+        .client
+        .execute("return document.documentElement.scrollWidth;", vec![])
+        .await
+        .unwrap();
+    assert!(
+        width.as_u64().unwrap() <= 1366,
+        "the page scrolls sideways: {width}"
+    );
+}
