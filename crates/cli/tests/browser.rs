@@ -722,3 +722,45 @@ async fn a_very_long_name_wraps_instead_of_breaking_the_pages() {
         "the page scrolls sideways: {width}"
     );
 }
+
+#[tokio::test]
+async fn an_administrator_creates_a_policy_and_attaches_it_to_a_group() {
+    let scratch = Scratch::new("browser-policy");
+    let server = demo_server(&scratch);
+    let b = Browser::open(&server.base).await;
+    b.login("demo", "admin", DEMO_ADMIN).await;
+    b.go("/roles").await;
+    b.wait_for("#policy-name")
+        .await
+        .send_keys("Regional trainers")
+        .await
+        .unwrap();
+    b.wait_for("#new-policy select")
+        .await
+        .select_by_value("tutor")
+        .await
+        .unwrap();
+    b.click("create-policy").await;
+    assert_eq!(b.text(".notice").await, "Policy created.");
+    let policies = b.text("main").await;
+    assert!(
+        policies.contains("Regional trainers") && policies.contains("Tutor at platform"),
+        "{policies}"
+    );
+    // Attached to Tutors, it gives its members the role.
+    let section = b
+        .client
+        .find(Locator::XPath("//section[h3='Regional trainers']"))
+        .await
+        .unwrap();
+    section
+        .find(Locator::Css("select[name='principal']"))
+        .await
+        .unwrap()
+        .select_by_label("Tutors")
+        .await
+        .unwrap();
+    let attach = section.find(Locator::Css("button")).await.unwrap();
+    b.follow(attach).await;
+    assert_eq!(b.text(".notice").await, "Policy attached.");
+}

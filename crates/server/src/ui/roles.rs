@@ -43,6 +43,8 @@ struct RolesPage {
     may_attach: bool,
     /// Groups to attach a policy to: (`group:<id>`, name).
     groups: Vec<(String, String)>,
+    /// (code, name) of every role, for a new policy's items.
+    role_choices: Vec<(String, String)>,
 }
 
 /// Where a role may be given, in the order the form offers them.
@@ -168,9 +170,13 @@ async fn render_list(
     frame.problem = problem;
     Ok(Page::render(&RolesPage {
         frame,
-        roles,
         may_edit: state.allows(member, &Act::EditRoles),
         scopes: SCOPES.iter().map(|s| s.code()).collect(),
+        role_choices: roles
+            .iter()
+            .map(|r| (r.code.clone(), r.name.clone()))
+            .collect(),
+        roles,
         policies,
         may_attach,
         groups,
@@ -228,6 +234,25 @@ pub async fn act(
             {
                 Ok((_, Json(r))) => Ok(Redirect::to(&format!("/roles/{}", r.code)).into_response()),
                 Err(e) => render(&state, &viewer, &from, None, Some(e.to_string())).await,
+            }
+        }
+        "policy" => {
+            // Up to three (role, scope) rows; empty rows are left out.
+            let roles = crate::ui::fields_named(&fields, "item_role");
+            let scopes = crate::ui::fields_named(&fields, "item_scope");
+            let items = roles
+                .into_iter()
+                .zip(scopes)
+                .filter(|(r, _)| !r.is_empty())
+                .map(|(role, scope)| crate::routes::access::PolicyItemIn {
+                    role,
+                    scope: scope.trim().to_owned(),
+                })
+                .collect();
+            let body = crate::routes::access::PolicyIn { name, items };
+            match crate::routes::access::create_policy(at(), member, Json(body)).await {
+                Ok(_) => render_list(&state, &viewer, Some("Policy created.".into()), None).await,
+                Err(e) => render_list(&state, &viewer, None, Some(e.to_string())).await,
             }
         }
         "attach" | "detach" => {
