@@ -721,6 +721,16 @@ async fn a_very_long_name_wraps_instead_of_breaking_the_pages() {
         width.as_u64().unwrap() <= 1366,
         "the page scrolls sideways: {width}"
     );
+    // Sorted by name, the list is in the order of the names.
+    b.go("/people?sort=name").await;
+    let mut names = Vec::new();
+    for cell in b.client.find_all(Locator::Css("td.name")).await.unwrap() {
+        names.push(cell.text().await.unwrap());
+    }
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted);
+    assert!(names.len() > 10);
 }
 
 #[tokio::test]

@@ -382,14 +382,15 @@ pub trait Store:
     async fn user(&self, tenant: TenantId, id: UserId) -> StoreResult<User>;
     async fn user_by_username(&self, tenant: TenantId, username: &Username) -> StoreResult<User>;
     async fn list_users(&self, tenant: TenantId, page: &PageRequest) -> StoreResult<Page<User>>;
-    /// As [`Store::list_users`], only the people whose status on `today` is `status` (an
-    /// expired account is expired whatever its stored status): the filter runs in the
-    /// database, so a status few people have is found without reading everyone.
-    async fn list_users_in_status(
+    /// The people list: as [`Store::list_users`], optionally only the people whose status on
+    /// `today` is `query.status` (an expired account is expired whatever its stored status) and
+    /// sorted by name, all in the database, so a status few people have is found without
+    /// reading everyone.
+    async fn list_people(
         &self,
         tenant: TenantId,
         page: &PageRequest,
-        status: registrar_domain::user::EffectiveStatus,
+        query: &PeopleQuery,
         today: time::Date,
     ) -> StoreResult<Page<User>>;
     async fn update_user(

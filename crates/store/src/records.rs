@@ -255,6 +255,15 @@ pub struct ChangeRecord {
     pub at: OffsetDateTime,
 }
 
+/// How the people list is cut and sorted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PeopleQuery {
+    /// Only people in this effective status.
+    pub status: Option<registrar_domain::user::EffectiveStatus>,
+    /// By display name (then username) rather than by username.
+    pub by_name: bool,
+}
+
 /// Which audit rows to read: each field left `None` matches everything.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AuditFilter {

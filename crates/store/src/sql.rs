@@ -807,42 +807,69 @@ where
         }))
     }
 
-    async fn list_users_in_status(
+    async fn list_people(
         &self,
         tenant: TenantId,
         page: &PageRequest,
-        status: registrar_domain::user::EffectiveStatus,
+        query: &PeopleQuery,
         today: time::Date,
     ) -> StoreResult<Page<User>> {
         use registrar_domain::user::EffectiveStatus;
-        // The effective status as the domain defines it (`User::effective_status`): past the
-        // last day is expired, otherwise the stored status.
-        let (condition, stored) = match status {
-            EffectiveStatus::Expired => {
-                ("expires_on IS NOT NULL AND expires_on < $5 AND $6 = ''", "")
-            }
-            other => (
-                "status = $6 AND (expires_on IS NULL OR expires_on >= $5)",
+        // Every parameter appears in every form of the statement (PostgreSQL counts them).
+        // The effective status as the domain defines it (`EffectiveStatus::of`): past the last
+        // day is expired, otherwise the stored status.
+        let (status, stored) = match query.status {
+            None => ("($6 = '' AND $5 = $5)", ""),
+            Some(EffectiveStatus::Expired) => (
+                "(expires_on IS NOT NULL AND expires_on < $5 AND $6 = '')",
+                "",
+            ),
+            Some(other) => (
+                "(status = $6 AND (expires_on IS NULL OR expires_on >= $5))",
                 other.code(),
             ),
         };
+        // A cursor by name is the display name and the username, apart by a unit separator
+        // (which no name holds).
+        let (after, after_username) = match (&page.after, query.by_name) {
+            (Some(a), true) => match a.split_once('\u{1f}') {
+                Some((name, username)) => (name.to_owned(), username.to_owned()),
+                None => (a.clone(), String::new()),
+            },
+            (Some(a), false) => (a.clone(), String::new()),
+            (None, _) => (String::new(), String::new()),
+        };
+        let (cursor, order) = if query.by_name {
+            (
+                "(display_name > $2 OR (display_name = $2 AND username > $7))",
+                "display_name, username",
+            )
+        } else {
+            ("(username > $2 AND $7 = $7)", "username")
+        };
         let sql = format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND username > $2 \
+            "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND {cursor} \
              AND (username LIKE $3 ESCAPE '\\' OR LOWER(COALESCE(email, '')) LIKE $3 ESCAPE '\\' \
                   OR LOWER(display_name) LIKE $3 ESCAPE '\\') \
-             AND {condition} ORDER BY username LIMIT $4"
+             AND {status} ORDER BY {order} LIMIT $4"
         );
         let rows = sqlx::query_as::<DB, UserRow>(&sql)
             .bind(tenant.to_string())
-            .bind(page.after.clone().unwrap_or_default())
+            .bind(after)
             .bind(like_pattern(page.search.as_deref()))
             .bind(limit(page) + 1)
             .bind(date_text(today))
             .bind(stored.to_owned())
+            .bind(after_username)
             .fetch_all(&self.read)
             .await?;
+        let by_name = query.by_name;
         Ok(paginate(convert(rows)?, page, |u: &User| {
-            u.username.to_string()
+            if by_name {
+                format!("{}\u{1f}{}", u.display_name, u.username)
+            } else {
+                u.username.to_string()
+            }
         }))
     }
 

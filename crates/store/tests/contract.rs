@@ -62,27 +62,48 @@ contract!(
     app_access_settings_and_the_outbox_round_trip,
     an_enrollment_and_its_role_are_written_together_or_not_at_all,
     bookings_move_the_enrollment_and_attendance_completes_it,
-    people_are_listed_by_their_effective_status,
+    people_are_listed_by_their_effective_status_and_by_name,
 );
 
-/// The people list's status filter runs in the database with the domain's rule: past its last
-/// day an account is expired, whatever its stored status.
-async fn people_are_listed_by_their_effective_status(kind: Kind) {
+/// The people list's status filter and sort run in the database with the domain's rule: past
+/// its last day an account is expired, whatever its stored status.
+async fn people_are_listed_by_their_effective_status_and_by_name(kind: Kind) {
     use registrar_domain::user::EffectiveStatus as S;
     let f = fixture(kind).await;
     let t = tenant(&f.store, "acme").await;
     let cli = Actor::cli();
     let today = date!(2026 - 06 - 15);
-    for (name, status, expires_on) in [
-        ("ann", UserStatus::Activated, None),
-        ("bob", UserStatus::Deactivated, Some(date!(2030 - 01 - 01))),
-        ("cid", UserStatus::Activated, Some(date!(2026 - 06 - 14))),
-        ("dee", UserStatus::Deactivated, Some(date!(2020 - 01 - 01))),
-        ("eve", UserStatus::Active, Some(date!(2026 - 06 - 15))),
+    for (name, display, status, expires_on) in [
+        ("ann", "Zoe Ann", UserStatus::Activated, None),
+        (
+            "bob",
+            "Yves Bob",
+            UserStatus::Deactivated,
+            Some(date!(2030 - 01 - 01)),
+        ),
+        (
+            "cid",
+            "Xena Cid",
+            UserStatus::Activated,
+            Some(date!(2026 - 06 - 14)),
+        ),
+        (
+            "dee",
+            "Walt Dee",
+            UserStatus::Deactivated,
+            Some(date!(2020 - 01 - 01)),
+        ),
+        (
+            "eve",
+            "Walt Dee",
+            UserStatus::Active,
+            Some(date!(2026 - 06 - 15)),
+        ),
     ] {
         let new = NewUser {
             status,
             expires_on,
+            display_name: Name::parse("display name", display).unwrap(),
             ..new_user(name, None)
         };
         f.store.create_user(&cli, t, new).await.unwrap();
@@ -91,6 +112,10 @@ async fn people_are_listed_by_their_effective_status(kind: Kind) {
         page.items.iter().map(|u| u.username.to_string()).collect()
     };
     let all = PageRequest::first(50);
+    let only = |status| PeopleQuery {
+        status: Some(status),
+        by_name: false,
+    };
     for (status, expected) in [
         (S::Activated, vec!["ann"]),
         (S::Active, vec!["eve"]),
@@ -99,7 +124,7 @@ async fn people_are_listed_by_their_effective_status(kind: Kind) {
     ] {
         let got = f
             .store
-            .list_users_in_status(t, &all, status, today)
+            .list_people(t, &all, &only(status), today)
             .await
             .unwrap();
         assert_eq!(names(got), expected, "{status:?}");
@@ -108,7 +133,7 @@ async fn people_are_listed_by_their_effective_status(kind: Kind) {
     let first = PageRequest::first(1);
     let page = f
         .store
-        .list_users_in_status(t, &first, S::Expired, today)
+        .list_people(t, &first, &only(S::Expired), today)
         .await
         .unwrap();
     assert_eq!(names(page.clone()), ["cid"]);
@@ -118,7 +143,7 @@ async fn people_are_listed_by_their_effective_status(kind: Kind) {
     };
     let page = f
         .store
-        .list_users_in_status(t, &next, S::Expired, today)
+        .list_people(t, &next, &only(S::Expired), today)
         .await
         .unwrap();
     assert_eq!(names(page), ["dee"]);
@@ -128,10 +153,30 @@ async fn people_are_listed_by_their_effective_status(kind: Kind) {
     };
     let page = f
         .store
-        .list_users_in_status(t, &search, S::Expired, today)
+        .list_people(t, &search, &only(S::Expired), today)
         .await
         .unwrap();
     assert_eq!(names(page), ["dee"]);
+    // By name, then username (two are Walt Dee), one to a page: everyone once, in order.
+    let by_name = PeopleQuery {
+        status: None,
+        by_name: true,
+    };
+    let mut seen = Vec::new();
+    let mut request = PageRequest::first(1);
+    loop {
+        let page = f
+            .store
+            .list_people(t, &request, &by_name, today)
+            .await
+            .unwrap();
+        seen.extend(names(page.clone()));
+        match page.next {
+            Some(next) => request.after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["dee", "eve", "cid", "bob", "ann"]);
 }
 
 struct Fixture {

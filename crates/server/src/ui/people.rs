@@ -35,6 +35,9 @@ pub struct ListQuery {
     /// `key=value` of a label.
     #[serde(default)]
     label: String,
+    /// `name` sorts by display name; by username otherwise.
+    #[serde(default)]
+    sort: String,
     #[serde(default)]
     after: String,
     /// How many were just changed, and to what (after a bulk change).
@@ -68,6 +71,7 @@ struct PeoplePage {
     groups: Vec<Choice>,
     roles: Vec<Choice>,
     label: String,
+    sorts: Vec<Choice>,
     rows: Vec<Row>,
     any_changeable: bool,
     next: Option<String>,
@@ -177,16 +181,21 @@ async fn render_list(
         "expired" => Some(S::Expired),
         _ => None,
     };
+    let query = registrar_store::PeopleQuery {
+        status: in_status,
+        by_name: q.sort == "name",
+    };
     let page = visible_page(
         request,
-        |r| async move {
-            match in_status {
-                Some(status) => store.list_users_in_status(tenant, &r, status, today).await,
-                None => store.list_users(tenant, &r).await,
+        |r| async move { store.list_people(tenant, &r, &query, today).await },
+        wanted,
+        |u| {
+            if query.by_name {
+                format!("{}\u{1f}{}", u.display_name, u.username)
+            } else {
+                u.username.to_string()
             }
         },
-        wanted,
-        |u| u.username.to_string(),
     )
     .await
     .map_err(fail)?;
@@ -252,6 +261,7 @@ async fn render_list(
         ("group", q.group.as_str()),
         ("role", q.role.as_str()),
         ("label", q.label.as_str()),
+        ("sort", q.sort.as_str()),
     ])
     .unwrap_or_default();
     Ok(Page::render(&PeoplePage {
@@ -267,6 +277,13 @@ async fn render_list(
         groups: choices(groups, &q.group),
         roles: choices(roles, &q.role),
         label: q.label.clone(),
+        sorts: choices(
+            vec![
+                ("username".to_owned(), "username".to_owned()),
+                ("name".to_owned(), "name".to_owned()),
+            ],
+            if q.sort == "name" { "name" } else { "username" },
+        ),
         any_changeable: rows.iter().any(|r| r.changeable),
         rows,
         next: page.next,
