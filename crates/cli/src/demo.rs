@@ -1391,16 +1391,21 @@ async fn management(
         }
         b.objects.push((team.object(), about));
     }
-    b.course(
-        "TPS Reports 101",
-        "TPS Reports 101",
-        None,
-        CourseType::ELearning,
-        true,
-        None,
-        None,
-    )
-    .await?;
+    let tps = b
+        .course(
+            "TPS Reports 101 (Pat and Sam enrolled: the learner managers' reports have rows)",
+            "TPS Reports 101",
+            None,
+            CourseType::ELearning,
+            true,
+            None,
+            None,
+        )
+        .await?;
+    b.enroll("pat.learner", tps, EnrollmentStatus::Enrolled)
+        .await?;
+    b.enroll("sam.learner", tps, EnrollmentStatus::Enrolled)
+        .await?;
     Ok(describe("mgmt-demo", Preset::ManagementGroups, b.objects))
 }
 

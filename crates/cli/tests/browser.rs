@@ -159,6 +159,11 @@ impl Browser {
         }
     }
 
+    /// Types `text` into the field `css` finds.
+    async fn type_into(&self, css: &str, text: &str) {
+        self.wait_for(css).await.send_keys(text).await.unwrap();
+    }
+
     async fn text(&self, css: &str) -> String {
         self.wait_for(css).await.text().await.unwrap()
     }
@@ -189,16 +194,32 @@ impl Browser {
     }
 }
 
-fn demo_server(scratch: &Scratch) -> Server {
-    let db = format!("sqlite://{}", scratch.dir.join("demo.db").display());
-    Server::start(&db, scratch, &["--demo", "--insecure-cookies"])
+/// `registrar serve --demo` on a database of its own, and a browser on it; dropped in that
+/// order (browser, server, then the scratch folder).
+struct Demo {
+    browser: Browser,
+    _server: Server,
+    scratch: Scratch,
+}
+
+impl Demo {
+    async fn start(name: &str) -> Demo {
+        let scratch = Scratch::new(name);
+        let db = format!("sqlite://{}", scratch.dir.join("demo.db").display());
+        let server = Server::start(&db, &scratch, &["--demo", "--insecure-cookies"]);
+        let browser = Browser::open(&server.base).await;
+        Demo {
+            browser,
+            _server: server,
+            scratch,
+        }
+    }
 }
 
 #[tokio::test]
 async fn each_demo_person_sees_what_their_preset_gives_and_nothing_else() {
-    let scratch = Scratch::new("browser-roles");
-    let server = demo_server(&scratch);
-    let b = Browser::open(&server.base).await;
+    let demo = Demo::start("browser-roles").await;
+    let b = &demo.browser;
 
     // The administrator: every section, and everyone.
     b.login("demo", "admin", DEMO_ADMIN).await;
@@ -274,19 +295,23 @@ async fn each_demo_person_sees_what_their_preset_gives_and_nothing_else() {
             .any(|s| s == "Audit log" || s == "Access review")
     );
     b.go("/reports?by=team").await;
-    let page = b.text("main").await;
+    let summary = b.text("#summary").await;
     assert!(
-        page.contains("Onboarding cohort") && page.contains("Sales cohort"),
-        "{page}"
+        summary.contains("Onboarding cohort") && summary.contains("Sales cohort"),
+        "{summary}"
+    );
+    let rows = b.text("#rows").await;
+    assert!(
+        rows.contains("pat.learner") && rows.contains("TPS Reports 101"),
+        "{rows}"
     );
     b.shot("reports-learner-manager").await;
 }
 
 #[tokio::test]
 async fn an_administrator_deactivates_people_in_bulk_and_never_themselves() {
-    let scratch = Scratch::new("browser-bulk");
-    let server = demo_server(&scratch);
-    let b = Browser::open(&server.base).await;
+    let demo = Demo::start("browser-bulk").await;
+    let b = &demo.browser;
     b.login("demo", "grace.hopper", DEMO_PERSON).await;
     // Her own row has no checkbox: nobody changes their own status.
     let own = b
@@ -315,11 +340,10 @@ async fn an_administrator_deactivates_people_in_bulk_and_never_themselves() {
 
 #[tokio::test]
 async fn an_import_with_a_bad_row_shows_that_rows_error_and_changes_nothing() {
-    let scratch = Scratch::new("browser-import");
-    let server = demo_server(&scratch);
-    let b = Browser::open(&server.base).await;
+    let demo = Demo::start("browser-import").await;
+    let b = &demo.browser;
     b.login("demo", "admin", DEMO_ADMIN).await;
-    let file = scratch.dir.join("people.csv");
+    let file = demo.scratch.dir.join("people.csv");
     std::fs::write(
         &file,
         "username,email,display_name\nnew.one,new.one@example.com,New One\nbad one,not-an-email,Bad\n",
@@ -340,9 +364,8 @@ async fn an_import_with_a_bad_row_shows_that_rows_error_and_changes_nothing() {
 
 #[tokio::test]
 async fn the_explain_page_shows_a_denials_missing_link_with_names() {
-    let scratch = Scratch::new("browser-explain");
-    let server = demo_server(&scratch);
-    let b = Browser::open(&server.base).await;
+    let demo = Demo::start("browser-explain").await;
+    let b = &demo.browser;
     b.login("demo", "admin", DEMO_ADMIN).await;
     // Terry tutors Selling Basics, not Rust for Platform Teams.
     b.go("/people?q=terry").await;
@@ -360,18 +383,10 @@ async fn the_explain_page_shows_a_denials_missing_link_with_names() {
         }
     }
     let rust = rust.expect("the Rust course is offered");
-    b.wait_for("#explain-user")
-        .await
-        .send_keys("terry.tutor")
-        .await
-        .unwrap();
+    b.type_into("#explain-user", "terry.tutor").await;
     let action = b.wait_for("#explain-action").await;
     action.select_by_value("enrollments.approve").await.unwrap();
-    b.wait_for("#explain-object")
-        .await
-        .send_keys(&rust)
-        .await
-        .unwrap();
+    b.type_into("#explain-object", &rust).await;
     b.click("explain").await;
     let answer = b.text("#answer").await;
     assert!(answer.starts_with("Denied"), "{answer}");
@@ -385,9 +400,8 @@ async fn the_explain_page_shows_a_denials_missing_link_with_names() {
 
 #[tokio::test]
 async fn a_managers_report_never_shows_a_person_outside_their_team() {
-    let scratch = Scratch::new("browser-report");
-    let server = demo_server(&scratch);
-    let b = Browser::open(&server.base).await;
+    let demo = Demo::start("browser-report").await;
+    let b = &demo.browser;
     b.login("demo", "nina.north", DEMO_PERSON).await;
     b.go("/reports").await;
     let rows = b.text("#rows").await;
@@ -418,9 +432,8 @@ async fn a_managers_report_never_shows_a_person_outside_their_team() {
 
 #[tokio::test]
 async fn a_course_tutor_sees_the_approve_button_and_a_course_administrator_does_not() {
-    let scratch = Scratch::new("browser-approve");
-    let server = demo_server(&scratch);
-    let b = Browser::open(&server.base).await;
+    let demo = Demo::start("browser-approve").await;
+    let b = &demo.browser;
     // Petra administers Selling Basics: she sees who is enrolled but cannot approve.
     b.login("demo", "petra.north", DEMO_PERSON).await;
     b.go("/courses").await;
@@ -459,22 +472,13 @@ async fn a_course_tutor_sees_the_approve_button_and_a_course_administrator_does_
 
 #[tokio::test]
 async fn a_learner_manager_creates_fills_and_deletes_a_team_and_reads_the_others() {
-    let scratch = Scratch::new("browser-teams");
-    let server = demo_server(&scratch);
-    let b = Browser::open(&server.base).await;
+    let demo = Demo::start("browser-teams").await;
+    let b = &demo.browser;
     b.login("mgmt-demo", "lou.lm", DEMO_PERSON).await;
     b.go("/groups").await;
-    b.wait_for("#team-name")
-        .await
-        .send_keys("Company A Team")
-        .await
-        .unwrap();
+    b.type_into("#team-name", "Company A Team").await;
     b.click("create-team").await;
-    b.wait_for("#add-user")
-        .await
-        .send_keys("sam.learner")
-        .await
-        .unwrap();
+    b.type_into("#add-user", "sam.learner").await;
     b.click("add").await;
     assert!(b.text("#members").await.contains("sam.learner"));
     b.shot("team").await;
@@ -509,9 +513,8 @@ async fn a_learner_manager_creates_fills_and_deletes_a_team_and_reads_the_others
 
 #[tokio::test]
 async fn the_role_matrix_refuses_an_edit_that_gives_more_than_the_editor_holds() {
-    let scratch = Scratch::new("browser-roles");
-    let server = demo_server(&scratch);
-    let b = Browser::open(&server.base).await;
+    let demo = Demo::start("browser-roles").await;
+    let b = &demo.browser;
     // Hana, a training coordinator, edits roles but holds no system configuration.
     b.login("demo", "hana.hr", DEMO_PERSON).await;
     b.go("/roles/student").await;
@@ -530,9 +533,8 @@ async fn the_role_matrix_refuses_an_edit_that_gives_more_than_the_editor_holds()
 
 #[tokio::test]
 async fn settings_and_a_persons_details_are_changed_through_the_apis_rules() {
-    let scratch = Scratch::new("browser-settings");
-    let server = demo_server(&scratch);
-    let b = Browser::open(&server.base).await;
+    let demo = Demo::start("browser-settings").await;
+    let b = &demo.browser;
     b.login("demo", "admin", DEMO_ADMIN).await;
     // A template without the password is refused, naming what is missing.
     b.go("/settings").await;
@@ -560,9 +562,8 @@ async fn settings_and_a_persons_details_are_changed_through_the_apis_rules() {
 
 #[tokio::test]
 async fn the_learner_app_tab_switches_access_and_greys_the_invitation_without_a_template() {
-    let scratch = Scratch::new("browser-app");
-    let server = demo_server(&scratch);
-    let b = Browser::open(&server.base).await;
+    let demo = Demo::start("browser-app").await;
+    let b = &demo.browser;
     // Northwind has a template and "access on sends the invitation".
     b.login("demo", "admin", DEMO_ADMIN).await;
     b.go("/people?q=ken.platform").await;
@@ -584,9 +585,8 @@ async fn the_learner_app_tab_switches_access_and_greys_the_invitation_without_a_
 
 #[tokio::test]
 async fn a_tutor_approves_a_booking_and_marks_attendance_and_moves_an_enrollment() {
-    let scratch = Scratch::new("browser-sessions");
-    let server = demo_server(&scratch);
-    let b = Browser::open(&server.base).await;
+    let demo = Demo::start("browser-sessions").await;
+    let b = &demo.browser;
     // Tessa tutors Rust for Platform Teams: Ken's booking awaits her approval.
     b.login("demo", "tessa.tutor", DEMO_PERSON).await;
     b.go("/courses").await;
@@ -618,21 +618,12 @@ async fn a_tutor_approves_a_booking_and_marks_attendance_and_moves_an_enrollment
 
 #[tokio::test]
 async fn an_administrator_creates_a_role_from_scratch_and_fills_its_matrix() {
-    let scratch = Scratch::new("browser-new-role");
-    let server = demo_server(&scratch);
-    let b = Browser::open(&server.base).await;
+    let demo = Demo::start("browser-new-role").await;
+    let b = &demo.browser;
     b.login("demo", "admin", DEMO_ADMIN).await;
     b.go("/roles").await;
-    b.wait_for("#new-role-code")
-        .await
-        .send_keys("regional-trainer")
-        .await
-        .unwrap();
-    b.wait_for("#new-role-name")
-        .await
-        .send_keys("Regional Trainer")
-        .await
-        .unwrap();
+    b.type_into("#new-role-code", "regional-trainer").await;
+    b.type_into("#new-role-name", "Regional Trainer").await;
     b.wait_for("#new-role input[value='group']")
         .await
         .click()
@@ -658,16 +649,11 @@ async fn an_administrator_creates_a_role_from_scratch_and_fills_its_matrix() {
 
 #[tokio::test]
 async fn an_administrator_creates_a_nested_group_and_makes_it_public() {
-    let scratch = Scratch::new("browser-groups");
-    let server = demo_server(&scratch);
-    let b = Browser::open(&server.base).await;
+    let demo = Demo::start("browser-groups").await;
+    let b = &demo.browser;
     b.login("demo", "admin", DEMO_ADMIN).await;
     b.go("/groups").await;
-    b.wait_for("#group-name")
-        .await
-        .send_keys("Sales West")
-        .await
-        .unwrap();
+    b.type_into("#group-name", "Sales West").await;
     b.wait_for("#group-form select")
         .await
         .select_by_label("Sales")
@@ -683,11 +669,7 @@ async fn an_administrator_creates_a_nested_group_and_makes_it_public() {
         .unwrap();
     b.follow(b.wait_for("#group-edit button").await).await;
     assert!(b.text("dl.details").await.contains("public"));
-    b.wait_for("#add-user")
-        .await
-        .send_keys("olaf.north")
-        .await
-        .unwrap();
+    b.type_into("#add-user", "olaf.north").await;
     b.click("add").await;
     assert!(b.text("#members").await.contains("olaf.north"));
     b.shot("group").await;
@@ -695,9 +677,8 @@ async fn an_administrator_creates_a_nested_group_and_makes_it_public() {
 
 #[tokio::test]
 async fn a_very_long_name_wraps_instead_of_breaking_the_pages() {
-    let scratch = Scratch::new("browser-long");
-    let server = demo_server(&scratch);
-    let b = Browser::open(&server.base).await;
+    let demo = Demo::start("browser-long").await;
+    let b = &demo.browser;
     b.login("demo", "admin", DEMO_ADMIN).await;
     let long = "Maximiliana Alexandrovna Konstantinopoulou-Featherstonehaugh-Wolfeschlegelsteinhausenbergerdorff von Hohenzollern-Sigmaringen";
     b.go("/people?q=uma.south").await;
@@ -735,16 +716,11 @@ async fn a_very_long_name_wraps_instead_of_breaking_the_pages() {
 
 #[tokio::test]
 async fn an_administrator_creates_a_policy_and_attaches_it_to_a_group() {
-    let scratch = Scratch::new("browser-policy");
-    let server = demo_server(&scratch);
-    let b = Browser::open(&server.base).await;
+    let demo = Demo::start("browser-policy").await;
+    let b = &demo.browser;
     b.login("demo", "admin", DEMO_ADMIN).await;
     b.go("/roles").await;
-    b.wait_for("#policy-name")
-        .await
-        .send_keys("Regional trainers")
-        .await
-        .unwrap();
+    b.type_into("#policy-name", "Regional trainers").await;
     b.wait_for("#new-policy select")
         .await
         .select_by_value("tutor")

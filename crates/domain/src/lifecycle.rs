@@ -332,8 +332,13 @@ pub fn leaver_status(course: CourseType, from: EnrollmentStatus) -> Option<Enrol
 /// confirms their booking: an approval, whichever way it is asked for, so it needs the approve
 /// permission even as a plain status edit.
 pub fn is_approval(from: EnrollmentStatus, to: EnrollmentStatus) -> bool {
-    matches!(from, S::Waiting | S::ToConfirm)
-        && !matches!(to, S::Waiting | S::ToConfirm | S::Suspended)
+    awaits_approval(from) && !matches!(to, S::Waiting | S::ToConfirm | S::Suspended)
+}
+
+/// Whether an enrollment waits for someone to approve it: on the waiting list, or with a
+/// booking to confirm.
+pub fn awaits_approval(status: EnrollmentStatus) -> bool {
+    matches!(status, S::Waiting | S::ToConfirm)
 }
 
 /// Approving a waiting enrollment (or a booking to confirm) lets the learner in, if there is room.
@@ -342,7 +347,7 @@ pub fn approve(
     capacity: Option<u32>,
     taken: u32,
 ) -> Result<EnrollmentStatus, LifecycleError> {
-    if !matches!(from, S::Waiting | S::ToConfirm) {
+    if !awaits_approval(from) {
         return Err(LifecycleError::Transition {
             from,
             to: S::Enrolled,

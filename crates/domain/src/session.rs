@@ -158,6 +158,16 @@ impl BookingStatus {
             })
     }
 
+    /// Whether approving the booking would give it a place: it is to confirm or waiting.
+    pub fn awaits_a_decision(self) -> bool {
+        matches!(self, BookingStatus::ToConfirm | BookingStatus::Waiting)
+    }
+
+    /// Whether attendance is still to be marked on a confirmed place.
+    pub fn attendable(self) -> bool {
+        self == BookingStatus::Booked
+    }
+
     /// Whether the booking awaits approval (the learner may not attend that session yet).
     pub fn awaits_approval(self) -> bool {
         self == BookingStatus::ToConfirm
@@ -218,7 +228,7 @@ pub fn approve_booking(
     capacity: Option<u32>,
     taken: u32,
 ) -> Result<BookingStatus, LifecycleError> {
-    if !matches!(status, BookingStatus::ToConfirm | BookingStatus::Waiting) {
+    if !status.awaits_a_decision() {
         return Err(LifecycleError::BookingNotAwaiting { status });
     }
     match capacity {

@@ -228,19 +228,8 @@ impl FromRequestParts<AppState> for Principal {
             (TokenKind::Operator, None, None) => {
                 Ok(Principal::Operator(Operator { token: token.id }))
             }
-            (TokenKind::Session | TokenKind::Api, Some(tenant), Some(user)) => {
-                let user = state.store.user(tenant, user).await?;
-                let today = time::OffsetDateTime::now_utc().date();
-                if !user.effective_status(today).may_log_in() {
-                    return Err(ApiError::Unauthenticated(
-                        "this account is deactivated or expired; contact your administrator".into(),
-                    ));
-                }
-                Ok(Principal::Member(Box::new(Member {
-                    tenant,
-                    user,
-                    token,
-                })))
+            (TokenKind::Session | TokenKind::Api, Some(_), Some(_)) => {
+                Ok(Principal::Member(Box::new(member_of(state, token).await?)))
             }
             _ => Err(ApiError::Internal(format!(
                 "token {} has an inconsistent owner",
@@ -248,6 +237,26 @@ impl FromRequestParts<AppState> for Principal {
             ))),
         }
     }
+}
+
+/// The member a person's token stands for, while their account may log in: the API's
+/// extractors and the admin pages' `Viewer` alike.
+pub(crate) async fn member_of(state: &AppState, token: TokenRecord) -> Result<Member, ApiError> {
+    let (Some(tenant), Some(user)) = (token.tenant, token.user) else {
+        return Err(unauthenticated());
+    };
+    let user = state.store.user(tenant, user).await?;
+    let today = time::OffsetDateTime::now_utc().date();
+    if !user.effective_status(today).may_log_in() {
+        return Err(ApiError::Unauthenticated(
+            "this account is deactivated or expired; contact your administrator".into(),
+        ));
+    }
+    Ok(Member {
+        tenant,
+        user,
+        token,
+    })
 }
 
 impl FromRequestParts<AppState> for Member {

@@ -566,6 +566,30 @@ impl AccessModel {
         }
     }
 
+    /// Who belongs to `group`, directly or through a group nested in it: the people a list or
+    /// a report cut by that group covers.
+    pub fn group_members(&self, group: GroupId) -> BTreeSet<UserId> {
+        let mut slots = BTreeSet::new();
+        if let Some(g) = self.group_slot(group) {
+            self.subtree_users(g, &mut slots);
+        }
+        slots
+            .into_iter()
+            .map(|u| self.users[u as usize].id)
+            .collect()
+    }
+
+    /// Every group `user` is in, directly or through nesting.
+    pub fn groups_of(&self, user: UserId) -> Vec<GroupId> {
+        self.user_slot(user).map_or_else(Vec::new, |u| {
+            self.users[u as usize]
+                .groups
+                .iter()
+                .map(|g| GroupId::from_uuid(self.objs[*g as usize].r.id.as_uuid()))
+                .collect()
+        })
+    }
+
     /// Members of a group and of every group nested in it.
     pub(super) fn subtree_users(&self, group: u32, out: &mut BTreeSet<u32>) {
         let mut stack = vec![group];

@@ -197,18 +197,9 @@ pub(crate) async fn summarise(
             }
         }
         "group" => {
-            let groups = state.access.read(member.tenant, |m| {
-                let data = m.data();
-                let mut of: BTreeMap<_, BTreeSet<GroupId>> = BTreeMap::new();
-                for (user, group) in &data.memberships {
-                    let mut cursor = Some(*group);
-                    let mut seen = BTreeSet::new();
-                    while let Some(g) = cursor.filter(|g| seen.insert(*g)) {
-                        of.entry(*user).or_default().insert(g);
-                        cursor = data.groups.get(&g).and_then(|a| a.parent);
-                    }
-                }
-                of
+            let users: BTreeSet<_> = rows.iter().map(|r| r.user).collect();
+            let groups: BTreeMap<_, Vec<GroupId>> = state.access.read(member.tenant, |m| {
+                users.iter().map(|u| (*u, m.groups_of(*u))).collect()
             });
             let mut names = BTreeMap::new();
             for r in rows {
@@ -469,6 +460,8 @@ pub(crate) fn chart(lines: &[SummaryLine], title: &str) -> ApiResult<String> {
             .configure_mesh()
             .disable_y_mesh()
             .y_label_formatter(&label)
+            .label_style(("sans-serif", 13))
+            .axis_desc_style(("sans-serif", 13))
             .x_desc("enrollments")
             .draw()
             .map_err(|e| failed(&e))?;

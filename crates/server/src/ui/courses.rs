@@ -177,11 +177,7 @@ async fn render(
                 user: e.user.to_string(),
                 name: format!("{} ({})", person.display_name, person.username),
                 status: e.status.code().to_owned(),
-                approvable: may_approve
-                    && matches!(
-                        e.status,
-                        EnrollmentStatus::Waiting | EnrollmentStatus::ToConfirm
-                    ),
+                approvable: may_approve && registrar_domain::lifecycle::awaits_approval(e.status),
                 moves,
                 app: state.allows(member, &Act::ManageAppAccess(e.user)),
             });
@@ -244,6 +240,7 @@ async fn sessions(
         let mut rows = Vec::with_capacity(bookings.len());
         for b in bookings {
             let user = path_id(UserId::parse, &b.user).map_err(fail)?;
+            let status = registrar_domain::session::BookingStatus::parse(b.status).map_err(fail)?;
             let name = match state.store.user(member.tenant, user).await {
                 Ok(u) if state.sees(member, user) => {
                     format!("{} ({})", u.display_name, u.username)
@@ -253,8 +250,8 @@ async fn sessions(
             rows.push(BookingRow {
                 user: b.user,
                 name,
-                approvable: may_approve && matches!(b.status, "to_confirm" | "waiting"),
-                attendable: may_attend && b.status == "booked",
+                approvable: may_approve && status.awaits_a_decision(),
+                attendable: may_attend && status.attendable(),
                 status: b.status.to_owned(),
             });
         }

@@ -159,29 +159,16 @@ impl FromRequestParts<AppState> for Viewer {
             .map_err(|e| Page::error(ApiError::from(e)))?
             .filter(|t| t.kind == TokenKind::Session)
             .ok_or_else(to_login)?;
-        let (Some(tenant), Some(user)) = (token.tenant, token.user) else {
-            return Err(to_login());
+        let member = match crate::extract::member_of(state, token).await {
+            Ok(member) => member,
+            Err(ApiError::Unauthenticated(_)) => return Err(to_login()),
+            Err(e) => return Err(Page::error(e)),
         };
-        let user = state
-            .store
-            .user(tenant, user)
-            .await
-            .map_err(|e| Page::error(ApiError::from(e)))?;
-        if !user.effective_status(crate::state::today()).may_log_in() {
-            return Err(to_login());
-        }
         let csrf = cookie(&parts.headers, CSRF_COOKIE)
-            .filter(|c| Some(secret_hash(c)) == token.csrf_hash)
+            .filter(|c| Some(secret_hash(c)) == member.token.csrf_hash)
             .unwrap_or_default()
             .to_owned();
-        Ok(Viewer {
-            member: Member {
-                tenant,
-                user,
-                token,
-            },
-            csrf,
-        })
+        Ok(Viewer { member, csrf })
     }
 }
 

@@ -118,28 +118,7 @@ async fn render_list(
     // Who is in the group (nesting included) and who holds the role, from the engine's data.
     let (in_group, with_role) = state.access.read(member.tenant, |m| {
         let data = m.data();
-        let in_group = group.map(|g| {
-            let mut inside = std::collections::BTreeSet::from([g]);
-            loop {
-                let more: Vec<GroupId> = data
-                    .groups
-                    .iter()
-                    .filter(|(id, a)| {
-                        a.parent.is_some_and(|p| inside.contains(&p)) && !inside.contains(id)
-                    })
-                    .map(|(id, _)| *id)
-                    .collect();
-                if more.is_empty() {
-                    break;
-                }
-                inside.extend(more);
-            }
-            data.memberships
-                .iter()
-                .filter(|(_, g)| inside.contains(g))
-                .map(|(u, _)| *u)
-                .collect::<std::collections::BTreeSet<UserId>>()
-        });
+        let in_group = group.map(|g| m.group_members(g));
         let with_role = (!q.role.is_empty()).then(|| {
             data.users
                 .keys()
@@ -628,7 +607,7 @@ async fn render_profile(
         managees,
         grants,
         holdings: named_holdings,
-        may_grant: may_roles && state.allows(member, &Act::ViewRoles),
+        may_grant: may_roles,
         roles: choices(roles, ""),
         results,
         app_access,
