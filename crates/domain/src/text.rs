@@ -163,6 +163,19 @@ impl Name {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// What names sort by: without accents (compatibility decomposition, combining marks
+    /// dropped) and lower-cased, so that "élodie", "Elodie" and "ELODIE" sit together and both
+    /// backends order them alike (the store keeps it beside the name, compared byte by byte).
+    pub fn sort_key(&self) -> String {
+        use unicode_normalization::UnicodeNormalization;
+        use unicode_normalization::char::is_combining_mark;
+        self.0
+            .nfkd()
+            .filter(|c| !is_combining_mark(*c))
+            .collect::<String>()
+            .to_lowercase()
+    }
 }
 
 impl fmt::Display for Name {
@@ -264,6 +277,18 @@ impl fmt::Debug for Password {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_sort_without_case_or_accents() {
+        let key = |n: &str| Name::parse("name", n).unwrap().sort_key();
+        assert_eq!(key("Élodie"), "elodie");
+        assert_eq!(key("ELODIE"), key("elodie"));
+        assert_eq!(key("İnes"), "ines");
+        assert_eq!(key("ﬁona"), "fiona");
+        let mut names = ["zoe", "Émile", "adam", "Bea", "émilie"];
+        names.sort_by_key(|n| key(n));
+        assert_eq!(names, ["adam", "Bea", "Émile", "émilie", "zoe"]);
+    }
 
     #[test]
     fn emails_are_trimmed_and_lower_cased() {

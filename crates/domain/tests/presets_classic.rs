@@ -5,6 +5,7 @@ mod common;
 
 use common::*;
 use registrar_domain::access::*;
+use registrar_domain::ids::{GroupId, UserId};
 use registrar_domain::tenant::Preset;
 use registrar_domain::user::UserStatus;
 use time::macros::date;
@@ -137,6 +138,62 @@ fn a_manager_tutor_may_edit_the_groups_they_manage_and_only_those() {
     assert!(w.can(mt, P::CoursesEdit, c1));
     assert!(!w.can(mt, P::CoursesEdit, c2));
     assert!(!w.can(mt, P::CoursesCreate, w.tenant_ref()));
+}
+
+#[test]
+fn a_group_is_administered_by_whoever_may_change_it_and_managed_by_its_group_managers() {
+    let mut w = World::new(Preset::ClassicLms);
+    let company = w.group(None, false);
+    let team = w.group(Some(company), false);
+    let other = w.group(None, false);
+    let (learner, mt, ga, coordinator, outsider) =
+        (w.user(), w.user(), w.user(), w.user(), w.user());
+    w.member(learner, team);
+    let boss = w.superadmin();
+    // A manager-tutor who is the company's group manager: manages its people, edits it and the
+    // groups inside it.
+    w.platform(mt, "manager-tutor");
+    w.grant(
+        mt,
+        "group-manager",
+        Scope::Object(ObjectRef::group(company)),
+    );
+    // A manager who administers the team's group sees it read-only: neither list names her as
+    // its administrator, but she manages its people.
+    w.platform(ga, "manager");
+    w.grant(ga, "group-admin", Scope::Object(ObjectRef::group(team)));
+    // A training coordinator administers every group.
+    w.platform(coordinator, "training-coordinator");
+    w.platform(outsider, "manager");
+    w.grant(
+        outsider,
+        "group-manager",
+        Scope::Object(ObjectRef::group(other)),
+    );
+
+    let today = date!(2026 - 06 - 01);
+    let stewards = w.model.group_stewards(team, today).unwrap();
+    // Exactly those who may rename the group or change its members, superadmins left out.
+    let mut expected: Vec<UserId> = [learner, mt, ga, coordinator, outsider]
+        .into_iter()
+        .filter(|u| {
+            w.can(*u, P::GroupsEdit, ObjectRef::group(team))
+                || w.can(*u, P::GroupsMembers, ObjectRef::group(team))
+        })
+        .collect();
+    expected.sort();
+    assert_eq!(stewards.administrators, expected);
+    assert!(stewards.administrators.contains(&mt));
+    assert!(stewards.administrators.contains(&coordinator));
+    assert!(!stewards.administrators.contains(&boss));
+    assert!(!stewards.administrators.contains(&outsider));
+    // Managers: the group managers at the team's group and at the company it sits in.
+    let mut managers = vec![mt, ga];
+    managers.sort();
+    assert_eq!(stewards.managers, managers);
+    let other_stewards = w.model.group_stewards(other, today).unwrap();
+    assert_eq!(other_stewards.managers, vec![outsider]);
+    assert!(w.model.group_stewards(GroupId::new(), today).is_err());
 }
 
 /// One object of every kind, so that every permission has something to be checked on.

@@ -562,6 +562,7 @@ fn assert_vocabulary_agrees(d: &AccessData, m: &AccessModel, r: &mut Rng) {
             Act::ViewResults(*x),
             Act::ReportOn(*x),
             Act::SendInvitation(*x),
+            Act::FollowImport { importer: *x },
         ]);
     }
     for g in &groups {

@@ -11,6 +11,7 @@ pub mod error;
 pub mod export;
 pub mod extract;
 pub mod import;
+pub mod import_jobs;
 pub mod mail;
 pub mod metrics;
 pub mod openapi;
@@ -236,6 +237,7 @@ pub fn router(state: AppState) -> Router {
             get(deployments::catalogue_courses),
         )
         .route("/imports", post(imports::create))
+        .route("/imports/jobs/{id}", get(imports::job))
         .route("/exports/{kind}", get(imports::export))
         .fallback(|| async { ApiError::NotFound("no such API endpoint".into()) });
 
@@ -310,6 +312,7 @@ impl AppState {
             metrics: Arc::new(metrics::Metrics::new()),
             limiter: Arc::new(ratelimit::LoginLimiter::new()),
             refusals: Arc::new(ratelimit::RepeatFilter::new(settings.refusal_audit_window)),
+            imports: Arc::new(import_jobs::ImportJobs::default()),
             settings: Arc::new(settings),
         })
     }

@@ -41,7 +41,7 @@ use crate::routes::*;
         courses::delete_plan,
         app::set_app_access, app::app_access, app::course_app_access, app::app_courses, app::invite, app::settings, app::set_settings,
         crate::scim::leaver::get, crate::scim::leaver::set,
-        imports::create, imports::export,
+        imports::create, imports::job, imports::export,
         teams::create, teams::list, teams::get, teams::update, teams::delete, teams::members,
         teams::add_member, teams::remove_member, teams::results,
         deployments::deploy, deployments::list, deployments::withdraw,

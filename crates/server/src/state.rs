@@ -54,6 +54,8 @@ pub struct AppState {
     pub limiter: Arc<LoginLimiter>,
     /// Holds back repeats of the same refusal from the audit log (see `authorize`).
     pub refusals: Arc<crate::ratelimit::RepeatFilter>,
+    /// Imports running in the background, and those that ended lately.
+    pub imports: Arc<crate::import_jobs::ImportJobs>,
     pub settings: Arc<Settings>,
 }
 

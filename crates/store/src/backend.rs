@@ -95,7 +95,9 @@ pub async fn connect(url: &str) -> StoreResult<Arc<dyn Store>> {
                 .await?
         };
         Sqlite::migrate(&write).await?;
-        Ok(Arc::new(SqlStore::new(read, write)))
+        let store = SqlStore::new(read, write);
+        store.key_names().await?;
+        Ok(Arc::new(store))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         let options = PgConnectOptions::from_str(url)?;
         let pool = PgPoolOptions::new()
@@ -104,7 +106,9 @@ pub async fn connect(url: &str) -> StoreResult<Arc<dyn Store>> {
             .connect_with(options)
             .await?;
         Postgres::migrate(&pool).await?;
-        Ok(Arc::new(SqlStore::new(pool.clone(), pool)))
+        let store = SqlStore::new(pool.clone(), pool);
+        store.key_names().await?;
+        Ok(Arc::new(store))
     } else {
         Err(StoreError::Rule(format!(
             "unsupported database url {:?}: expected sqlite:... or postgres://...",

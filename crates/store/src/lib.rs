@@ -40,7 +40,7 @@ pub use sql_teams::TeamStore;
 pub use sqlx::Error as DatabaseError;
 
 use async_trait::async_trait;
-use registrar_domain::access::{EnrollmentStatus, ObjectId};
+use registrar_domain::access::{EnrollmentStatus, ObjectId, ObjectRef};
 use registrar_domain::course::{Course, Enrollment, LearningPlan, Material};
 use registrar_domain::group::Group;
 use registrar_domain::ids::{GroupId, TenantId, TokenId, UserId};
@@ -195,6 +195,14 @@ pub trait CourseStore: Send + Sync {
     async fn delete_plan(&self, actor: &Actor, tenant: TenantId, id: ObjectId) -> StoreResult<()>;
 }
 
+/// A session, event or lesson found by its title, with its course's title.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LearningItem {
+    pub object: ObjectRef,
+    pub title: String,
+    pub course: String,
+}
+
 /// Sessions and events of a course, their bookings, approvals and attendance. Booking rules run
 /// inside the transaction, and a booking that moves the course enrollment writes it too.
 #[async_trait]
@@ -206,6 +214,14 @@ pub trait SessionStore: Send + Sync {
         new: NewSession,
     ) -> StoreResult<Session>;
     async fn session(&self, tenant: TenantId, id: ObjectId) -> StoreResult<Session>;
+    /// Sessions, events and lessons of the tenant whose titles contain `search` (any case), by
+    /// title, at most `limit`: what a picker suggests as someone types.
+    async fn find_learning_items(
+        &self,
+        tenant: TenantId,
+        search: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<LearningItem>>;
     /// A course's sessions and events, by start.
     async fn course_sessions(
         &self,

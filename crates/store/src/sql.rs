@@ -196,6 +196,38 @@ where
             .try_into()
     }
 
+    /// Gives every person stored before names had sort keys (migration 0009) their key, a
+    /// thousand at a time. Run as the store opens, before it serves: afterwards every write of
+    /// a name writes its key too. Returns how many were keyed.
+    pub(crate) async fn key_names(&self) -> StoreResult<u64> {
+        let mut keyed = 0;
+        loop {
+            let rows = sqlx::query_as::<DB, (String, String, String)>(
+                "SELECT tenant_id, id, display_name FROM users WHERE name_key IS NULL LIMIT 1000",
+            )
+            .fetch_all(&self.write)
+            .await?;
+            if rows.is_empty() {
+                return Ok(keyed);
+            }
+            let mut tx = self.begin().await?;
+            for (tenant, id, name) in rows {
+                let name = registrar_domain::text::Name::parse("display_name", &name)
+                    .map_err(|e| crate::rows::corrupt("user", e))?;
+                sqlx::query::<DB>(
+                    "UPDATE users SET name_key = $1 WHERE tenant_id = $2 AND id = $3",
+                )
+                .bind(name.sort_key())
+                .bind(tenant)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                keyed += 1;
+            }
+            tx.commit().await?;
+        }
+    }
+
     /// The revision of the last change-log row about an entity (0 when there is none): its
     /// version, as ETags carry it.
     pub(crate) async fn version_in(
@@ -528,12 +560,12 @@ where
     ) -> StoreResult<()> {
         let sql = if insert {
             "INSERT INTO users (id, tenant_id, username, email, display_name, labels, status, \
-             expires_on, primary_group_id, superadmin, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+             expires_on, primary_group_id, superadmin, created_at, updated_at, name_key) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
         } else {
             "UPDATE users SET username = $3, email = $4, display_name = $5, labels = $6, \
              status = $7, expires_on = $8, primary_group_id = $9, superadmin = $10, \
-             updated_at = $12 WHERE id = $1 AND tenant_id = $2 AND created_at = $11"
+             updated_at = $12, name_key = $13 WHERE id = $1 AND tenant_id = $2 AND created_at = $11"
         };
         let username = u.username.to_string();
         let email = u.email.as_ref().map(|e| e.to_string());
@@ -551,6 +583,7 @@ where
             .bind(u.superadmin)
             .bind(to_millis(u.created_at))
             .bind(to_millis(u.updated_at))
+            .bind(u.display_name.sort_key())
             .execute(tx)
             .await
             .map_err(|e| {
@@ -829,7 +862,7 @@ where
                 other.code(),
             ),
         };
-        // A cursor by name is the display name and the username, apart by a unit separator
+        // A cursor by name is the name's sort key and the username, apart by a unit separator
         // (which no name holds).
         let (after, after_username) = match (&page.after, query.by_name) {
             (Some(a), true) => match a.split_once('\u{1f}') {
@@ -841,8 +874,8 @@ where
         };
         let (cursor, order) = if query.by_name {
             (
-                "(display_name > $2 OR (display_name = $2 AND username > $7))",
-                "display_name, username",
+                "(name_key > $2 OR (name_key = $2 AND username > $7))",
+                "name_key, username",
             )
         } else {
             ("(username > $2 AND $7 = $7)", "username")
@@ -866,7 +899,7 @@ where
         let by_name = query.by_name;
         Ok(paginate(convert(rows)?, page, |u: &User| {
             if by_name {
-                format!("{}\u{1f}{}", u.display_name, u.username)
+                format!("{}\u{1f}{}", u.display_name.sort_key(), u.username)
             } else {
                 u.username.to_string()
             }

@@ -363,8 +363,9 @@ where
         for chunk in users.chunks(BATCH) {
             let sql = format!(
                 "INSERT INTO users (id, tenant_id, username, email, display_name, labels, status, \
-                 expires_on, primary_group_id, superadmin, created_at, updated_at) VALUES {}",
-                placeholders(chunk.len(), 12)
+                 expires_on, primary_group_id, superadmin, created_at, updated_at, name_key) \
+                 VALUES {}",
+                placeholders(chunk.len(), 13)
             );
             let mut q = sqlx::query::<DB>(&sql);
             for u in chunk {
@@ -380,7 +381,8 @@ where
                     .bind(u.primary_group.map(|g| g.to_string()))
                     .bind(u.superadmin)
                     .bind(to_millis(u.created_at))
-                    .bind(to_millis(u.updated_at));
+                    .bind(to_millis(u.updated_at))
+                    .bind(u.display_name.sort_key());
             }
             q.execute(&mut *self.tx).await.map_err(|e| {
                 StoreError::from_write(e, &[("email or username", "")], &[("primary_group_id", "")])

@@ -4,7 +4,7 @@
 //! its engine change, so the decision engine's enrollment vetoes follow.
 
 use async_trait::async_trait;
-use registrar_domain::access::{Change, ObjectId, ObjectRef};
+use registrar_domain::access::{Change, ObjectId, ObjectKind, ObjectRef};
 use registrar_domain::course::Enrollment;
 use registrar_domain::ids::{TenantId, UserId};
 use registrar_domain::lifecycle::{self, Activity, CourseType, Progress};
@@ -16,7 +16,8 @@ use crate::backend::Backend;
 use crate::rows::{corrupt, from_millis, to_millis, uuid};
 use crate::sql::{Entry, SqlStore, convert, now};
 use crate::{
-    Actor, BookingOutcome, NewMail, NewSession, SessionPatch, SessionStore, StoreError, StoreResult,
+    Actor, BookingOutcome, LearningItem, NewMail, NewSession, SessionPatch, SessionStore,
+    StoreError, StoreResult,
 };
 
 const SESSION_COLUMNS: &str =
@@ -419,6 +420,46 @@ where
     async fn session(&self, tenant: TenantId, id: ObjectId) -> StoreResult<Session> {
         let mut tx = self.snapshot().await?;
         Self::load_session(&mut tx, tenant, id).await
+    }
+
+    async fn find_learning_items(
+        &self,
+        tenant: TenantId,
+        search: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<LearningItem>> {
+        let rows = sqlx::query_as::<DB, (String, String, String, String)>(
+            "SELECT s.id, s.kind, s.title, c.title FROM sessions s \
+             JOIN courses c ON c.tenant_id = s.tenant_id AND c.id = s.course_id \
+             WHERE s.tenant_id = $1 AND LOWER(s.title) LIKE $2 ESCAPE '\\' \
+             UNION ALL \
+             SELECT m.id, 'lesson', m.title, c.title FROM materials m \
+             JOIN courses c ON c.tenant_id = m.tenant_id AND c.id = m.course_id \
+             WHERE m.tenant_id = $1 AND LOWER(m.title) LIKE $2 ESCAPE '\\' \
+             ORDER BY 3, 1 LIMIT $3",
+        )
+        .bind(tenant.to_string())
+        .bind(crate::sql::like_pattern(search))
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await?;
+        rows.into_iter()
+            .map(|(id, kind, title, course)| {
+                let object = if kind == "lesson" {
+                    ObjectRef::new(
+                        ObjectKind::Lesson,
+                        ObjectId::from_uuid(uuid("material", &id)?),
+                    )
+                } else {
+                    session_ref(&id, &kind)?
+                };
+                Ok(LearningItem {
+                    object,
+                    title,
+                    course,
+                })
+            })
+            .collect()
     }
 
     async fn course_sessions(

@@ -132,6 +132,9 @@ pub enum Act {
     ReviewAccess,
     /// Reading the audit log.
     ViewAudit,
+    /// Following an import as it runs and reading what it found (its refused rows name
+    /// people): one's own always, anyone else's with `audit.view`, as the audit log will hold it.
+    FollowImport { importer: UserId },
     /// Reading billing information, such as the legal representative on the invoices.
     ViewBilling,
     /// Changing tenant settings: features, automations, tokens, the leaver policy.
@@ -263,6 +266,10 @@ impl AccessModel {
             Act::EditPolicies => (P::PoliciesEdit, tenant),
             Act::ReviewAccess => (P::AccessReview, tenant),
             Act::ViewAudit => (P::AuditView, tenant),
+            Act::FollowImport { importer } if actor == *importer => {
+                return Ok(super::acts::oneself(actor, P::AuditView, tenant));
+            }
+            Act::FollowImport { .. } => (P::AuditView, tenant),
             Act::ViewBilling => (P::BillingView, tenant),
             Act::Configure => (P::SystemConfigure, tenant),
         };

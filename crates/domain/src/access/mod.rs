@@ -30,6 +30,7 @@ pub mod presets;
 pub mod reach;
 pub mod review;
 pub mod role;
+mod stewards;
 
 pub use act::Act;
 pub use acts::{CheckAnswer, OnNewPeople};
@@ -49,3 +50,4 @@ pub use presets::PresetData;
 pub use reach::Reach;
 pub use review::{ReviewLine, RiskFlag};
 pub use role::{Capability, Constraints, Precondition, Role, RoleCode, RoleId, Scope, ScopeKind};
+pub use stewards::GroupStewards;

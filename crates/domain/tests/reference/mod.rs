@@ -496,6 +496,7 @@ pub fn act(d: &AccessData, u: UserId, act: &Act, today: Date) -> Option<bool> {
         Act::EditPolicies => on(P::PoliciesEdit, t),
         Act::ReviewAccess => on(P::AccessReview, t),
         Act::ViewAudit => on(P::AuditView, t),
+        Act::FollowImport { importer } => *importer == u || on(P::AuditView, t),
         Act::ViewBilling => on(P::BillingView, t),
         Act::Configure => on(P::SystemConfigure, t),
     })

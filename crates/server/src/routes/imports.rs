@@ -4,9 +4,10 @@
 
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::header;
-use axum::response::IntoResponse;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
+use registrar_domain::access::Act;
 use registrar_domain::import::{ColumnMapping, Format};
 use serde::Deserialize;
 use tokio::io::{AsyncSeekExt, AsyncWriteExt};
@@ -16,6 +17,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::export::{ExportKind, USER_COLUMNS, users_page, write};
 use crate::extract::{Json, Member, Query};
 use crate::import::{ImportError, ImportOptions, ImportReport, run};
+use crate::import_jobs::{Job, JobOut};
 use crate::state::AppState;
 
 /// Largest import file accepted: about four million user rows.
@@ -31,6 +33,10 @@ pub struct ImportQuery {
     pub dry_run: bool,
     /// The generic format: `Their column=field,Other=field`.
     pub mapping: Option<String>,
+    /// Run in the background: answer `202` with the job at once (its `Location`), and follow it
+    /// with `GET /api/v1/imports/jobs/{id}` until it has ended.
+    #[serde(default)]
+    pub background: bool,
 }
 
 /// Writes the upload to an anonymous temporary file (created unlinked, readable by this process
@@ -63,9 +69,12 @@ pub(crate) async fn spool<E: std::fmt::Display>(
 
 /// Imports a CSV file (the request body, UTF-8, `,` `;` or tab, with or without a byte order
 /// mark). Every row is checked by the engine as the caller; one refused row refuses the file.
+/// With `background=true` the answer is `202` and the job, to follow until it ends.
 #[utoipa::path(post, path = "/api/v1/imports", tag = "imports", params(ImportQuery),
     request_body(content = String, content_type = "text/csv"),
     responses((status = 200, body = ImportReport),
+              (status = 202, body = JobOut, description = "started in the background; `Location` names the job"),
+              (status = 409, description = "an import of the caller's is still running (background)"),
               (status = 422, description = "refused rows (problem+json with the report)")),
     security(("bearer" = [])))]
 pub async fn create(
@@ -73,7 +82,7 @@ pub async fn create(
     member: Member,
     Query(q): Query<ImportQuery>,
     body: Body,
-) -> Result<Json<ImportReport>, ImportError> {
+) -> Result<Response, ImportError> {
     let options = ImportOptions {
         format: Format::parse(&q.format).map_err(ApiError::from)?,
         mapping: ColumnMapping::parse(q.mapping.as_deref().unwrap_or_default())
@@ -82,6 +91,18 @@ pub async fn create(
         source: "upload".into(),
     };
     let file = spool(body.into_data_stream()).await?;
+    if q.background {
+        let job = state
+            .imports
+            .start(&state, member.tenant, member.user.id, file, options)?;
+        let location = format!("/api/v1/imports/jobs/{}", job.id);
+        return Ok((
+            StatusCode::ACCEPTED,
+            [(header::LOCATION, location)],
+            Json(job.view()),
+        )
+            .into_response());
+    }
     let report = run(
         state.store.as_ref(),
         &state.access,
@@ -92,7 +113,46 @@ pub async fn create(
         &|_| {},
     )
     .await?;
-    Ok(Json(report))
+    Ok(Json(report).into_response())
+}
+
+/// A background import: how far it got, and once it has ended what it did (`done`), which
+/// rows it refused (`refused`, nothing written) or why it could not run (`failed`). Its
+/// importer's, or anyone's who reads the audit log; others get 404, as for a job that is not
+/// there (jobs are kept an hour after they end, and not across restarts).
+#[utoipa::path(get, path = "/api/v1/imports/jobs/{id}", tag = "imports",
+    responses((status = 200, body = JobOut), (status = 404, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn job(
+    State(state): State<AppState>,
+    member: Member,
+    Path(id): Path<String>,
+) -> ApiResult<Json<JobOut>> {
+    Ok(Json(followed(&state, &member, &id)?.view()))
+}
+
+/// The job `id` if the caller may follow it; 404 alike for a missing job and another's.
+pub(crate) fn followed(
+    state: &AppState,
+    member: &crate::extract::Member,
+    id: &str,
+) -> ApiResult<std::sync::Arc<Job>> {
+    state
+        .imports
+        .get(member.tenant, id)
+        .filter(|j| {
+            state.allows(
+                member,
+                &Act::FollowImport {
+                    importer: j.importer,
+                },
+            )
+        })
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "no import job {id:?} here: jobs are kept an hour after they end, and not across restarts"
+            ))
+        })
 }
 
 /// Users, grants or enrollments as CSV, cut by what the caller may see; cells that a

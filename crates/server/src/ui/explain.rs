@@ -5,10 +5,10 @@
 
 use askama::Template;
 use axum::extract::{Query, State};
-use registrar_domain::access::{Explanation, Permission, Via};
+use registrar_domain::access::{Explanation, ObjectKind, ObjectRef, Permission, Via};
 use serde::Deserialize;
 
-use super::names::named;
+use super::names::{catalogue_name, named};
 use super::{Frame, Page, PageResult, Viewer, fail};
 use crate::routes::access::{CheckItemIn, decision};
 use crate::state::AppState;
@@ -244,6 +244,44 @@ async fn suggestions(
             objects.push(Pick {
                 value: t.object().to_string(),
                 label: format!("{} (team)", t.name),
+                selected: false,
+            });
+        }
+    }
+    let found = state
+        .store
+        .find_learning_items(tenant, first.search.as_deref(), first.limit)
+        .await?;
+    for item in found {
+        if state.allows(member, &Act::View(item.object)) {
+            objects.push(Pick {
+                value: item.object.to_string(),
+                label: format!("{} ({} in {})", item.title, item.object.kind, item.course),
+                selected: false,
+            });
+        }
+    }
+    let catalogues: Vec<ObjectRef> = state.access.read(tenant, |m| {
+        m.data()
+            .objects
+            .keys()
+            .filter(|r| r.kind == ObjectKind::Catalogue)
+            .copied()
+            .collect()
+    });
+    let wanted = first.search.as_deref().map(str::to_lowercase);
+    for c in catalogues.into_iter().take(first.limit as usize) {
+        if !state.allows(member, &Act::View(c)) {
+            continue;
+        }
+        let label = catalogue_name(state, viewer, c).await;
+        if wanted
+            .as_deref()
+            .is_none_or(|w| label.to_lowercase().contains(w))
+        {
+            objects.push(Pick {
+                value: c.to_string(),
+                label,
                 selected: false,
             });
         }

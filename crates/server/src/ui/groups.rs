@@ -140,7 +140,17 @@ struct GroupPage {
     may_delete: bool,
     /// A group's edit form (name, public): whoever edits the group.
     group_edit: Option<(String, bool)>,
+    /// Where the group may be moved (value, name, whether it is there now): the top of the
+    /// tenant and the groups the viewer edits that would not put it inside itself. Empty for
+    /// a team, or for a viewer who may not edit the group.
+    places: Vec<(String, String, bool)>,
+    /// A group's people who look after it, among those the viewer sees.
+    administrators: Vec<MemberRow>,
+    managers: Vec<MemberRow>,
 }
+
+/// The `parent` a group's form sends for the top of the tenant.
+const TOP: &str = "top";
 
 pub async fn group(
     State(state): State<AppState>,
@@ -194,6 +204,20 @@ async fn render_group(
     {
         about.push(("Inside".to_owned(), parent.name.to_string()));
     }
+    let stewards = state
+        .access
+        .read(tenant, |m| m.group_stewards(id, today()))
+        .map_err(fail)?;
+    let administrators = seen_people(state, viewer, &stewards.administrators).await?;
+    let managers = seen_people(state, viewer, &stewards.managers).await?;
+    let group_edit = state
+        .allows(member, &Act::EditGroup(id))
+        .then(|| (g.name.to_string(), g.public));
+    let places = if group_edit.is_some() {
+        places_for(state, viewer, &g).await?
+    } else {
+        Vec::new()
+    };
     let mut frame = viewer.frame(state, g.name.to_string(), "/groups");
     frame.notice = notice;
     frame.problem = problem;
@@ -206,10 +230,72 @@ async fn render_group(
         may_manage: state.allows(member, &Act::ManageMembers(id)),
         may_edit: false,
         may_delete: false,
-        group_edit: state
-            .allows(member, &Act::EditGroup(id))
-            .then(|| (g.name.to_string(), g.public)),
+        group_edit,
+        places,
+        administrators,
+        managers,
     }))
+}
+
+/// The people among `ids` the viewer sees, as rows.
+async fn seen_people(
+    state: &AppState,
+    viewer: &Viewer,
+    ids: &[registrar_domain::ids::UserId],
+) -> Result<Vec<MemberRow>, super::Refusal> {
+    let mut rows = Vec::new();
+    for id in ids {
+        if state.sees(&viewer.member, *id) {
+            rows.push(MemberRow::from(
+                state
+                    .store
+                    .user(viewer.member.tenant, *id)
+                    .await
+                    .map_err(fail)?,
+            ));
+        }
+    }
+    rows.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(rows)
+}
+
+/// Where `g` may be moved by the viewer, as the group API would take it: the top of the tenant,
+/// its place now, and every group the viewer edits (moving a group under another edits that
+/// one too) that is not `g` or inside it.
+async fn places_for(
+    state: &AppState,
+    viewer: &Viewer,
+    g: &registrar_domain::group::Group,
+) -> Result<Vec<(String, String, bool)>, super::Refusal> {
+    let all = state
+        .store
+        .list_groups(
+            viewer.member.tenant,
+            &registrar_store::PageRequest::first(500),
+        )
+        .await
+        .map_err(fail)?
+        .items;
+    let parents: std::collections::HashMap<GroupId, GroupId> = all
+        .iter()
+        .filter_map(|x| x.parent.map(|p| (x.id, p)))
+        .collect();
+    let mut places = vec![(
+        TOP.to_owned(),
+        "(the top of the tenant)".to_owned(),
+        g.parent.is_none(),
+    )];
+    for other in &all {
+        let here = g.parent == Some(other.id);
+        let may =
+            !registrar_domain::group::would_cycle(g.id, other.id, |x| parents.get(&x).copied())
+                && state.allows(&viewer.member, &Act::EditGroup(other.id));
+        if here || may {
+            places.push((other.id.to_string(), other.name.to_string(), here));
+        }
+    }
+    places[1..].sort_by(|a, b| a.1.cmp(&b.1));
+    Ok(places)
 }
 
 #[derive(Debug, Deserialize)]
@@ -338,6 +424,9 @@ async fn render_team(
         may_edit: state.allows(member, &Act::Edit(team)),
         may_delete: state.allows(member, &Act::Delete(team)),
         group_edit: None,
+        places: Vec::new(),
+        administrators: Vec::new(),
+        managers: Vec::new(),
     }))
 }
 
@@ -518,10 +607,24 @@ pub async fn edit_group(
 ) -> PageResult {
     viewer.verify(&f.csrf)?;
     let group = path_id(GroupId::parse, &id).map_err(fail)?;
+    // The place is sent only when it changes: staying where it is asks nothing of the parent.
+    let now = state
+        .access
+        .read(viewer.member.tenant, |m| {
+            m.data().groups.get(&group).map(|g| g.parent)
+        })
+        .flatten()
+        .map_or_else(|| TOP.to_owned(), |p| p.to_string());
+    let parent = match f.parent.trim() {
+        "" => None,
+        place if place == now => None,
+        TOP => Some(None),
+        place => Some(Some(place.to_owned())),
+    };
     let body = crate::routes::groups::GroupPatchIn {
         name: Some(f.name.clone()),
         description: None,
-        parent: None,
+        parent,
         public: Some(f.public.is_some()),
     };
     let done = crate::routes::groups::update(

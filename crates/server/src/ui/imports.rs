@@ -1,25 +1,63 @@
 //! The import page: upload a CSV, check it (a dry run that shows every refused row with its
 //! line, column and reason) or import it; the same `import::run` as `POST /api/v1/imports`,
-//! deciding every row as the viewer. The form posts with htmx, so the chosen file stays chosen
-//! between "Check" and "Import", and `static/app.js` shows the upload's progress.
+//! deciding every row as the viewer, run as a background job (`import_jobs`) whose progress the
+//! page follows until it shows the outcome. The form posts with htmx, so the chosen file stays
+//! chosen between "Check" and "Import", and `static/app.js` shows the upload's progress.
 
 use askama::Template;
-use axum::extract::{Multipart, State};
+use axum::extract::{Multipart, Path, State};
 use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect};
 use registrar_domain::access::Act;
 use registrar_domain::import::{ColumnMapping, Format, RowError};
 
 use super::{Frame, Page, PageResult, Viewer, fail};
 use crate::error::ApiError;
-use crate::import::{ImportError, ImportOptions, ImportReport, run};
-use crate::routes::imports::spool;
+use crate::import::{ImportOptions, ImportReport};
+use crate::import_jobs::{JobOut, JobState};
+use crate::routes::imports::{followed, spool};
 use crate::state::AppState;
 
 #[derive(Template)]
 #[template(path = "import.html")]
 struct ImportPage {
     frame: Frame,
+    /// An import running in the background, followed by this page (which refreshes itself).
+    running: Option<Running>,
     outcome: Option<Outcome>,
+}
+
+/// A running import's progress bar; it asks for itself again shortly, until the import ends.
+#[derive(Template)]
+#[template(path = "import_progress.html")]
+struct Progress {
+    job: Running,
+}
+
+/// A running import as its progress bar shows it.
+pub struct Running {
+    pub id: String,
+    pub dry_run: bool,
+    /// How much of the file has been checked, in percent.
+    pub percent: u64,
+    /// "1.2 MB of 6.0 MB".
+    pub read: String,
+    /// Read to its end: only the last rows (and, unless a dry run, the commit) are left.
+    pub finishing: bool,
+}
+
+impl From<JobOut> for Running {
+    fn from(job: JobOut) -> Self {
+        Running {
+            percent: (job.bytes_read * 100)
+                .checked_div(job.bytes_total)
+                .unwrap_or(100),
+            read: format!("{} of {}", size(job.bytes_read), size(job.bytes_total)),
+            finishing: job.bytes_read >= job.bytes_total,
+            dry_run: job.dry_run,
+            id: job.id,
+        }
+    }
 }
 
 /// What a check or an import found.
@@ -40,6 +78,15 @@ struct OutcomeFragment {
     outcome: Outcome,
 }
 
+/// A size for people: bytes, kB or MB.
+fn size(bytes: u64) -> String {
+    match bytes {
+        b if b < 1_000 => format!("{b} bytes"),
+        b if b < 1_000_000 => format!("{:.1} kB", b as f64 / 1e3),
+        b => format!("{:.1} MB", b as f64 / 1e6),
+    }
+}
+
 pub async fn page(State(state): State<AppState>, viewer: Viewer) -> PageResult {
     state
         .authorize(&viewer.member, Act::CreateUser)
@@ -47,6 +94,7 @@ pub async fn page(State(state): State<AppState>, viewer: Viewer) -> PageResult {
         .map_err(fail)?;
     Ok(Page::render(&ImportPage {
         frame: viewer.frame(&state, "Import people", "/import"),
+        running: None,
         outcome: None,
     }))
 }
@@ -103,9 +151,9 @@ pub async fn submit(
         }
     }
     viewer.verify(&csrf)?;
-    let result = match (Format::parse(&format), file) {
-        (Err(e), _) => failed(e.to_string()),
-        (_, None) => failed("choose a CSV file to import".into()),
+    let started = match (Format::parse(&format), file) {
+        (Err(e), _) => Err(e.to_string()),
+        (_, None) => Err("choose a CSV file to import".into()),
         (Ok(format), Some(file)) => {
             let options = ImportOptions {
                 format,
@@ -114,28 +162,62 @@ pub async fn submit(
                 source: "admin page".into(),
             };
             let m = &viewer.member;
-            match run(
-                state.store.as_ref(),
-                &state.access,
-                m.tenant,
-                m.user.id,
-                file,
-                &options,
-                &|_| {},
-            )
-            .await
-            {
-                Ok(report) => outcome(report),
-                Err(ImportError::Refused(report)) => outcome(*report),
-                Err(ImportError::Api(e)) => failed(e.to_string()),
-            }
+            state
+                .imports
+                .start(&state, m.tenant, m.user.id, file, options)
+                .map_err(|e| e.to_string())
         }
     };
-    if headers.contains_key("hx-request") {
-        return Ok(Page::render(&OutcomeFragment { outcome: result }));
+    match started {
+        Ok(job) if headers.contains_key("hx-request") => Ok(Page::render(&Progress {
+            job: job.view().into(),
+        })),
+        // Without htmx the page itself follows the job (it refreshes while it runs).
+        Ok(job) => Ok(Redirect::to(&format!("/import/jobs/{}", job.id)).into_response()),
+        Err(problem) => show(&state, &viewer, &headers, Followed::Ended(failed(problem))),
     }
-    Ok(Page::render(&ImportPage {
-        frame: viewer.frame(&state, "Import people", "/import"),
-        outcome: Some(result),
-    }))
+}
+
+/// A background import, as the page follows it: its progress while it runs (the fragment asks
+/// again shortly), its outcome once it has ended.
+pub async fn job(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> PageResult {
+    let job = followed(&state, &viewer.member, &id).map_err(fail)?.view();
+    let shown = match job.state {
+        JobState::Running => Followed::Running(job),
+        JobState::Done | JobState::Refused => Followed::Ended(job.report.map_or_else(
+            || failed("the import ended without a report".into()),
+            outcome,
+        )),
+        JobState::Failed => Followed::Ended(failed(job.problem.unwrap_or_default())),
+    };
+    show(&state, &viewer, &headers, shown)
+}
+
+enum Followed {
+    Running(JobOut),
+    Ended(Outcome),
+}
+
+/// The fragment htmx swaps in, or the whole page.
+fn show(state: &AppState, viewer: &Viewer, headers: &HeaderMap, shown: Followed) -> PageResult {
+    let fragment = headers.contains_key("hx-request");
+    Ok(match (shown, fragment) {
+        (Followed::Running(job), true) => Page::render(&Progress { job: job.into() }),
+        (Followed::Ended(outcome), true) => Page::render(&OutcomeFragment { outcome }),
+        (Followed::Running(job), false) => Page::render(&ImportPage {
+            frame: viewer.frame(state, "Import people", "/import"),
+            running: Some(job.into()),
+            outcome: None,
+        }),
+        (Followed::Ended(outcome), false) => Page::render(&ImportPage {
+            frame: viewer.frame(state, "Import people", "/import"),
+            running: None,
+            outcome: Some(outcome),
+        }),
+    })
 }

@@ -74,6 +74,7 @@ pub fn router() -> Router<AppState> {
                     usize::try_from(crate::routes::imports::MAX_IMPORT_BYTES).unwrap_or(usize::MAX),
                 )),
         )
+        .route("/import/jobs/{id}", get(imports::job))
         .route("/static/app.css", get(css))
         .route("/static/htmx.min.js", get(htmx))
         .route("/static/app.js", get(app_js))

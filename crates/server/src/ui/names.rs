@@ -40,7 +40,40 @@ pub async fn name_of(state: &AppState, viewer: &Viewer, r: ObjectRef) -> Option<
             let s = state.store.session(tenant, r.id).await.ok()?;
             Some(format!("{} ({})", s.title, r.kind))
         }
+        ObjectKind::Lesson => {
+            let course = state
+                .access
+                .read(tenant, |m| m.data().objects.get(&r).and_then(|o| o.parent))?;
+            let lessons = state.store.materials(tenant, course.id).await.ok()?;
+            let lesson = lessons.into_iter().find(|l| l.id == r.id)?;
+            Some(format!("{} (lesson)", lesson.title))
+        }
+        ObjectKind::Catalogue => Some(catalogue_name(state, viewer, r).await),
         _ => None,
+    }
+}
+
+/// A catalogue has no name of its own: it is called after the courses it offers (the first
+/// three, by title).
+pub async fn catalogue_name(state: &AppState, viewer: &Viewer, r: ObjectRef) -> String {
+    let courses = state
+        .store
+        .deployed_to(viewer.member.tenant, r)
+        .await
+        .unwrap_or_default();
+    let titles: Vec<String> = courses
+        .iter()
+        .take(3)
+        .map(|c| c.title.to_string())
+        .collect();
+    match courses.len() {
+        0 => "an empty catalogue".to_owned(),
+        1..=3 => format!("the catalogue offering {}", titles.join(", ")),
+        n => format!(
+            "the catalogue offering {} and {} more",
+            titles.join(", "),
+            n - 3
+        ),
     }
 }
 
