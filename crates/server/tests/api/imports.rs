@@ -4,7 +4,7 @@ use registrar_store::{Actor, PageRequest, TokenKind};
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, group_roles_tenant, spawn_app};
+use crate::helpers::{TestApp, group_roles_tenant, s, spawn_app};
 
 async fn import(app: &TestApp, token: &str, query: &str, body: impl Into<Vec<u8>>) -> Response {
     app.request(Method::POST, &format!("/api/v1/imports?{query}"), token)
@@ -427,4 +427,103 @@ async fn the_users_export_streams_every_page() {
     assert_eq!(csv.lines().count(), 1 + 1_201);
     assert!(csv.starts_with("id,username,email,"), "{}", &csv[..80]);
     assert!(csv.contains(",u1199@acme.example,"));
+}
+
+/// Follows a background job until it has ended, as `token`; every answer along the way.
+async fn follow(app: &TestApp, token: &str, location: &str) -> Vec<Value> {
+    let mut seen = Vec::new();
+    for _ in 0..600 {
+        let r = app
+            .request(Method::GET, location, token)
+            .send()
+            .await
+            .unwrap();
+        let job = ok(r).await;
+        let running = job["state"] == "running";
+        seen.push(job);
+        if !running {
+            return seen;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the import job did not end: {:?}", seen.last());
+}
+
+#[tokio::test]
+async fn a_background_import_is_followed_to_its_outcome_by_its_importer_alone() {
+    let app = spawn_app().await;
+    let mut file = String::from("email,display_name\n");
+    for i in 0..3000 {
+        file.push_str(&format!("bg{i:05}@acme.example,Background {i}\n"));
+    }
+    let total = file.len() as u64;
+    let r = import(&app, &app.token, "format=users&background=true", file).await;
+    assert_eq!(r.status(), 202);
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    let started: Value = r.json().await.unwrap();
+    assert_eq!(
+        location,
+        format!("/api/v1/imports/jobs/{}", s(&started, "id"))
+    );
+    assert_eq!(started["bytes_total"], total);
+    assert_eq!(started["dry_run"], false);
+
+    let seen = follow(&app, &app.token, &location).await;
+    for job in &seen {
+        assert!(job["bytes_read"].as_u64().unwrap() <= total, "{job}");
+    }
+    let done = seen.last().unwrap();
+    assert_eq!(done["state"], "done", "{done}");
+    assert_eq!(done["bytes_read"], total);
+    assert_eq!(done["report"]["applied"], true);
+    assert_eq!(counts(&done["report"]), [3000, 0, 0, 0]);
+    assert!(
+        usernames(&app)
+            .await
+            .iter()
+            .any(|u| u.starts_with("bg00000"))
+    );
+
+    // Somebody who does not read the audit log gets what a missing job gets.
+    let (_, learner) = crate::helpers::person(&app, "lena").await;
+    let theirs = app
+        .request(Method::GET, &location, &learner)
+        .send()
+        .await
+        .unwrap();
+    crate::helpers::assert_problem(theirs, 404, None, "no import job").await;
+    let missing = app
+        .request(
+            Method::GET,
+            "/api/v1/imports/jobs/00000000-0000-4000-8000-000000000000",
+            &app.token,
+        )
+        .send()
+        .await
+        .unwrap();
+    crate::helpers::assert_problem(missing, 404, None, "no import job").await;
+
+    // A refused file ends refused, names its rows, and writes nothing.
+    let r = import(
+        &app,
+        &learner,
+        "format=users&background=true",
+        WITH_BAD_ROWS,
+    )
+    .await;
+    assert_eq!(r.status(), 202);
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    let refused = follow(&app, &learner, &location).await.pop().unwrap();
+    assert_eq!(refused["state"], "refused", "{refused}");
+    assert_eq!(refused["report"]["applied"], false);
+    assert!(refused["report"]["refused"].as_u64().unwrap() >= 3);
+    assert!(!usernames(&app).await.iter().any(|u| u.starts_with("ann")));
+    // The administrator reads the audit log, so she may follow anyone's import.
+    let theirs = ok(app
+        .request(Method::GET, &location, &app.token)
+        .send()
+        .await
+        .unwrap())
+    .await;
+    assert_eq!(theirs["state"], "refused");
 }

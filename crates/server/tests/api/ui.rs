@@ -176,3 +176,139 @@ async fn names_are_escaped_and_refusals_read_as_in_the_api() {
             .contains("this account is deactivated")
     );
 }
+
+/// A page as the logged-in `jar` sees it.
+async fn page(app: &TestApp, jar: &[(String, String)], path: &str) -> String {
+    let r = app
+        .client
+        .get(format!("{}{path}", app.address))
+        .header(COOKIE, header(jar))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{path}");
+    r.text().await.unwrap()
+}
+
+/// The session's CSRF secret, as the page's forms carry it.
+fn csrf(html: &str) -> String {
+    html.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_group_page_names_who_looks_after_it_and_moves_it_where_its_editor_may() {
+    use crate::helpers::{grant, ok, person, s};
+    use reqwest::Method;
+    let app = spawn_app().await;
+    let group = |name: &str, parent: Option<String>| {
+        let body = json!({ "name": name, "parent": parent });
+        let app = &app;
+        async move {
+            s(
+                &ok(app.send(Method::POST, "/api/v1/groups", body).await).await,
+                "id",
+            )
+        }
+    };
+    let company = group("Company", None).await;
+    let sales = group("Sales", Some(company.clone())).await;
+    let other = group("Other", None).await;
+    let (gail, _) = person(&app, "gail").await;
+    grant(&app, &gail, "manager-tutor", "platform").await;
+    grant(&app, &gail, "group-manager", &format!("group:{company}")).await;
+    let (_, _) = person(&app, "nobody").await;
+
+    let (_, jar) = log_in(&app, "admin", ADMIN_PASSWORD).await;
+    let html = page(&app, &jar, &format!("/groups/{sales}")).await;
+    let stewards = html.split("id=\"stewards\"").nth(1).unwrap();
+    let stewards = stewards.split("</dl>").next().unwrap();
+    let (administered, managed) = stewards.split_once("Managed by").unwrap();
+    assert!(administered.contains(">gail<"), "{stewards}");
+    assert!(managed.contains(">gail<"), "{stewards}");
+    assert!(
+        !stewards.contains("nobody") && !stewards.contains(">admin<"),
+        "{stewards}"
+    );
+    // The place picker offers the top and the other groups, never Sales itself.
+    let picker = html.split("id=\"group-parent\"").nth(1).unwrap();
+    let picker = picker.split("</select>").next().unwrap();
+    assert!(
+        picker.contains(&format!("value=\"{company}\" selected")),
+        "{picker}"
+    );
+    assert!(picker.contains(&format!("value=\"{other}\"")), "{picker}");
+    assert!(!picker.contains(&format!("value=\"{sales}\"")), "{picker}");
+
+    // Moved under Other from its page: the company's manager no longer manages it.
+    let r = app
+        .client
+        .post(format!("{}/groups/{sales}", app.address))
+        .header(COOKIE, header(&jar))
+        .form(&[
+            ("csrf", csrf(&html).as_str()),
+            ("name", "Sales"),
+            ("parent", other.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let after = ok(app.get(&format!("/api/v1/groups/{sales}")).await).await;
+    assert_eq!(after["parent"], json!(other));
+    let html = page(&app, &jar, &format!("/groups/{sales}")).await;
+    let stewards = html.split("id=\"stewards\"").nth(1).unwrap();
+    assert!(
+        stewards.contains("no group manager you may see"),
+        "{stewards}"
+    );
+}
+
+#[tokio::test]
+async fn explain_suggests_sessions_and_lessons_by_their_titles() {
+    use crate::helpers::{ok, s};
+    use reqwest::Method;
+    let app = spawn_app().await;
+    let course = ok(app
+        .send(
+            Method::POST,
+            "/api/v1/courses",
+            json!({ "title": "Forklift Safety", "course_type": "instructor_led" }),
+        )
+        .await)
+    .await;
+    let id = s(&course, "id");
+    ok(app
+        .send(
+            Method::POST,
+            &format!("/api/v1/courses/{id}/sessions"),
+            json!({ "kind": "session", "title": "Forklift morning drill",
+                    "starts_at": "2030-01-01T09:00:00Z", "ends_at": "2030-01-01T12:00:00Z" }),
+        )
+        .await)
+    .await;
+    ok(app
+        .send(
+            Method::POST,
+            &format!("/api/v1/courses/{id}/materials"),
+            json!({ "title": "Forklift checklist" }),
+        )
+        .await)
+    .await;
+    let (_, jar) = log_in(&app, "admin", ADMIN_PASSWORD).await;
+    let options = page(&app, &jar, "/explain/suggest?object=forklift").await;
+    assert!(
+        options.contains("Forklift morning drill (session in Forklift Safety)"),
+        "{options}"
+    );
+    assert!(
+        options.contains("Forklift checklist (lesson in Forklift Safety)"),
+        "{options}"
+    );
+    assert!(options.contains("Forklift Safety (course)"), "{options}");
+    let none = page(&app, &jar, "/explain/suggest?object=zeppelin").await;
+    assert!(!none.contains("Forklift"), "{none}");
+}
