@@ -378,7 +378,8 @@ async fn the_explain_page_shows_a_denials_missing_link_with_names() {
     let mut rust = None;
     for o in courses {
         let label = o.prop("textContent").await.unwrap().unwrap_or_default();
-        if label.contains("Rust for Platform Teams") {
+        // The course itself, not one of its sessions or lessons ("... in Rust for ...").
+        if label.starts_with("Rust for Platform Teams") && label.ends_with("(course)") {
             rust = o.attr("value").await.unwrap();
         }
     }
@@ -749,4 +750,98 @@ async fn an_administrator_creates_a_policy_and_attaches_it_to_a_group() {
     let attach = section.find(Locator::Css("button")).await.unwrap();
     b.follow(attach).await;
     assert_eq!(b.text(".notice").await, "Policy attached.");
+}
+
+/// Scrolls to the end of the page, for a screenshot of its bottom.
+async fn scroll_to_end(b: &Browser) {
+    b.client
+        .execute("window.scrollTo(0, document.body.scrollHeight);", vec![])
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_thousand_people_are_imported_with_progress_and_fill_the_lists_and_the_report() {
+    let demo = Demo::start("browser-thousand").await;
+    let b = &demo.browser;
+    b.login("demo", "admin", DEMO_ADMIN).await;
+    // Engineering: Security Awareness is deployed to it, so each newcomer is enrolled.
+    b.go("/groups").await;
+    let mut engineering = None;
+    for a in b
+        .client
+        .find_all(Locator::Css("a[href^='/groups/']"))
+        .await
+        .unwrap()
+    {
+        if a.text().await.unwrap() == "Engineering" {
+            engineering = a.attr("href").await.unwrap();
+        }
+    }
+    let engineering = engineering.expect("the demo has Engineering");
+    let group = engineering.trim_start_matches("/groups/").to_owned();
+    let mut csv = String::from("username,email,display_name,primary_group\n");
+    for i in 1..=1000 {
+        csv.push_str(&format!(
+            "eng.{i:04},eng.{i:04}@example.com,Engineer {i:04},{group}\n"
+        ));
+    }
+    let file = demo.scratch.dir.join("thousand.csv");
+    std::fs::write(&file, csv).unwrap();
+    b.go("/import").await;
+    let input = b.wait_for("#import-file").await;
+    input.send_keys(&file.display().to_string()).await.unwrap();
+    b.press("import-apply").await;
+    // The job's progress comes first, whatever its pace; then its outcome replaces it.
+    let progress = b.text("#import-running").await;
+    assert!(progress.contains("Checking and importing"), "{progress}");
+    b.shot("import-progress").await;
+    let counts = b.text("#counts").await;
+    assert!(counts.starts_with("1000 rows: 1000 to create"), "{counts}");
+    assert_eq!(b.text("#outcome h2").await, "Imported");
+
+    b.go(&format!("/people?group={group}")).await;
+    let people = b.text("#people").await;
+    assert!(people.contains("Engineer 0001"), "{people}");
+    assert!(b.text(".pager").await.contains("Next"));
+    b.shot("people-thousand").await;
+    b.go(&engineering).await;
+    assert!(b.text("#more-members").await.contains("the people list"));
+    b.go(&format!("/reports?group={group}")).await;
+    let heading = b.text("#enrollments-heading").await;
+    let shown: usize = heading
+        .trim_start_matches("Enrollments (")
+        .trim_end_matches(')')
+        .parse()
+        .unwrap();
+    assert!(shown >= 1000, "{heading}");
+    let rows = b
+        .client
+        .find_all(Locator::Css("#rows tbody tr"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), shown.min(1000));
+    // The chart was drawn (a failed one shows only its alternative text).
+    b.wait_for(".chart img").await;
+    let mut drawn = 0;
+    for _ in 0..100 {
+        drawn = b
+            .client
+            .execute(
+                "return document.querySelector('.chart img').naturalWidth;",
+                vec![],
+            )
+            .await
+            .unwrap()
+            .as_u64()
+            .unwrap_or(0);
+        if drawn > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(drawn > 0, "the report's chart did not load");
+    b.shot("reports-thousand").await;
+    scroll_to_end(b).await;
+    b.shot("reports-thousand-end").await;
 }

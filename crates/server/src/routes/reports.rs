@@ -459,6 +459,8 @@ pub(crate) fn chart(lines: &[SummaryLine], title: &str) -> ApiResult<String> {
         chart
             .configure_mesh()
             .disable_y_mesh()
+            // One finer line between labelled ones at most (the default is unreadable at 1,000).
+            .x_max_light_lines(1)
             .y_label_formatter(&label)
             .label_style(("sans-serif", 13))
             .axis_desc_style(("sans-serif", 13))

@@ -135,6 +135,8 @@ struct GroupPage {
     id: String,
     about: Vec<(String, String)>,
     members: Vec<MemberRow>,
+    /// A group with more direct members than the page shows: the people list has them all.
+    more_members: bool,
     may_manage: bool,
     may_edit: bool,
     may_delete: bool,
@@ -148,6 +150,10 @@ struct GroupPage {
     administrators: Vec<MemberRow>,
     managers: Vec<MemberRow>,
 }
+
+/// The most direct members a group's page lists (by username); the people list, filtered by
+/// the group, pages through all of them.
+const MEMBERS_SHOWN: u32 = 100;
 
 /// The `parent` a group's form sends for the top of the tenant.
 const TOP: &str = "top";
@@ -176,18 +182,16 @@ async fn render_group(
     let g = state.store.group(member.tenant, id).await.map_err(fail)?;
     let tenant = member.tenant;
     let store = &state.store;
-    let members = visible_page(
-        registrar_store::PageRequest::first(500),
+    let first = visible_page(
+        registrar_store::PageRequest::first(MEMBERS_SHOWN),
         |r| async move { store.group_members(tenant, id, &r).await },
         |u| state.sees(member, u.id),
         |u| u.username.to_string(),
     )
     .await
-    .map_err(fail)?
-    .items
-    .into_iter()
-    .map(MemberRow::from)
-    .collect();
+    .map_err(fail)?;
+    let more_members = first.next.is_some();
+    let members = first.items.into_iter().map(MemberRow::from).collect();
     let mut about = vec![(
         "Confidentiality".to_owned(),
         if g.public {
@@ -228,6 +232,7 @@ async fn render_group(
         about,
         members,
         may_manage: state.allows(member, &Act::ManageMembers(id)),
+        more_members,
         may_edit: false,
         may_delete: false,
         group_edit,
@@ -421,6 +426,7 @@ async fn render_team(
         about,
         members,
         may_manage,
+        more_members: false,
         may_edit: state.allows(member, &Act::Edit(team)),
         may_delete: state.allows(member, &Act::Delete(team)),
         group_edit: None,

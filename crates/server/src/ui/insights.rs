@@ -61,7 +61,7 @@ struct ReportsPage {
 }
 
 /// Most detail rows shown on the page; the CSV has them all.
-const SHOWN_ROWS: usize = 500;
+const SHOWN_ROWS: usize = 1_000;
 
 pub async fn reports(
     State(state): State<AppState>,
@@ -144,7 +144,11 @@ pub async fn reports(
             learner: format!("{} ({})", r.display_name, r.username),
             title: r.title.to_string(),
             status: r.status.code().to_owned(),
-            progress: format!("{} of {}", r.completed, r.materials),
+            progress: if r.materials == 0 {
+                "no materials".to_owned()
+            } else {
+                format!("{} of {}", r.completed, r.materials)
+            },
             enrolled_at: r.enrolled_at.date().to_string(),
         })
         .collect();
