@@ -87,6 +87,14 @@ const PEOPLE: &[(&str, &str, &str, &str, Option<&str>)] = &[
         "Sales",
         Some("nina.north"),
     ),
+    // Sorted by name among the E's, not after the Z's: names sort without case or accents.
+    (
+        "emile.north",
+        "Émile Durand",
+        "Sales North",
+        "Sales",
+        Some("nina.north"),
+    ),
     (
         "sofia.south",
         "Sofia Reyes",
