@@ -196,6 +196,67 @@ fn a_group_is_administered_by_whoever_may_change_it_and_managed_by_its_group_man
     assert!(w.model.group_stewards(GroupId::new(), today).is_err());
 }
 
+#[test]
+fn moving_a_group_edits_the_group_it_leaves_and_the_one_it_joins() {
+    let mut w = World::new(Preset::ClassicLms);
+    let company = w.group(None, false);
+    let team = w.group(Some(company), false);
+    let other = w.group(None, false);
+    // Edits the team and the other group, not the company the team sits in.
+    let (inner, outer) = (w.user(), w.user());
+    w.platform(inner, "manager-tutor");
+    w.grant(
+        inner,
+        "group-manager",
+        Scope::Object(ObjectRef::group(team)),
+    );
+    w.grant(
+        inner,
+        "group-manager",
+        Scope::Object(ObjectRef::group(other)),
+    );
+    // Edits the company (so the team in it) and the other group.
+    w.platform(outer, "manager-tutor");
+    w.grant(
+        outer,
+        "group-manager",
+        Scope::Object(ObjectRef::group(company)),
+    );
+    w.grant(
+        outer,
+        "group-manager",
+        Scope::Object(ObjectRef::group(other)),
+    );
+    let today = date!(2026 - 06 - 01);
+    let may = |u, to| {
+        w.model
+            .decide(u, &Act::MoveGroup { group: team, to }, today)
+            .unwrap()
+            .allowed()
+    };
+    // Staying is only editing it.
+    assert!(may(inner, Some(company)));
+    // Taking it out of the company needs the company too.
+    assert!(!may(inner, Some(other)));
+    assert!(may(outer, Some(other)));
+    // To the top: creating groups there.
+    let creates_at_top = w.can(outer, P::GroupsCreate, w.tenant_ref());
+    assert_eq!(may(outer, None), creates_at_top);
+    assert!(!may(inner, None));
+    assert!(
+        w.model
+            .decide(
+                inner,
+                &Act::MoveGroup {
+                    group: GroupId::new(),
+                    to: None
+                },
+                today
+            )
+            .is_err()
+    );
+}
+
 /// One object of every kind, so that every permission has something to be checked on.
 fn one_of_each(w: &mut World) -> Vec<ObjectRef> {
     let g = w.group(None, false);

@@ -570,6 +570,14 @@ fn assert_vocabulary_agrees(d: &AccessData, m: &AccessModel, r: &mut Rng) {
             Act::ViewGroup(*g),
             Act::CreateGroup { parent: Some(*g) },
             Act::EditGroup(*g),
+            Act::MoveGroup {
+                group: *g,
+                to: None,
+            },
+            Act::MoveGroup {
+                group: *g,
+                to: r.pick(&groups),
+            },
             Act::ManageMembers(*g),
             Act::InviteToGroup(*g),
             Act::DeleteGroup(*g),

@@ -42,8 +42,11 @@ pub enum Act {
     ViewGroup(GroupId),
     /// Creating a group inside `parent`, or at the top of the tenant.
     CreateGroup { parent: Option<GroupId> },
-    /// Changing a group (its name, its place: moving it under another edits that one too).
+    /// Changing a group (its name, its confidentiality).
     EditGroup(GroupId),
+    /// Moving a group under another, or to the top of the tenant (`to: None`): editing it, the
+    /// group it leaves and the one it joins, or creating groups at the top.
+    MoveGroup { group: GroupId, to: Option<GroupId> },
     /// Adding people to a group or taking them out.
     ManageMembers(GroupId),
     /// Inviting someone by email to join a group (seed 004): creating people, and adding
@@ -174,6 +177,9 @@ impl AccessModel {
                 (P::GroupsCreate, parent.map_or(tenant, ObjectRef::group))
             }
             Act::EditGroup(group) => (P::GroupsEdit, ObjectRef::group(*group)),
+            Act::MoveGroup { group, to } => {
+                return self.decide_move_group(actor, *group, *to, today);
+            }
             Act::ManageMembers(group) => (P::GroupsMembers, ObjectRef::group(*group)),
             Act::InviteToGroup(group) => {
                 let creating = self.check(actor, P::UsersCreate, &tenant, today)?;

@@ -9,7 +9,7 @@ use super::error::AccessError;
 use super::explain::{Allowance, Decision, Explanation, Via};
 use super::model::AccessModel;
 use super::object::{ObjectKind, ObjectRef};
-use crate::ids::UserId;
+use crate::ids::{GroupId, UserId};
 
 /// What [`AccessModel::decide_check`] answers: the asker's right to ask, and the decision when
 /// they have it.
@@ -202,6 +202,54 @@ impl AccessModel {
             return Ok(managing);
         }
         self.check(actor, target, to, today)
+    }
+
+    /// Moving `group` under `to` (or to the top of the tenant): editing the group, the group it
+    /// leaves and the group it joins, whose subtrees change (and with them who reaches its
+    /// people), or creating groups at the top when it goes there. Staying where it is is only
+    /// editing it. What the move hands its members is checked apart (`validate_nesting`).
+    pub fn decide_move_group(
+        &self,
+        actor: UserId,
+        group: GroupId,
+        to: Option<GroupId>,
+        today: Date,
+    ) -> Result<Decision, AccessError> {
+        let from = self
+            .data
+            .groups
+            .get(&group)
+            .ok_or(AccessError::UnknownObject(ObjectRef::group(group)))?
+            .parent;
+        let editing = self.check(
+            actor,
+            Permission::GroupsEdit,
+            &ObjectRef::group(group),
+            today,
+        )?;
+        if !editing.allowed || from == to {
+            return Ok(editing);
+        }
+        if let Some(from) = from {
+            let leaving = self.check(
+                actor,
+                Permission::GroupsEdit,
+                &ObjectRef::group(from),
+                today,
+            )?;
+            if !leaving.allowed {
+                return Ok(leaving);
+            }
+        }
+        match to {
+            Some(to) => self.check(actor, Permission::GroupsEdit, &ObjectRef::group(to), today),
+            None => self.check(
+                actor,
+                Permission::GroupsCreate,
+                &ObjectRef::tenant(self.data.tenant),
+                today,
+            ),
+        }
     }
 
     /// Enrolling oneself in `course` through one of the `catalogues` it is offered in: seeing

@@ -434,6 +434,16 @@ pub fn act(d: &AccessData, u: UserId, act: &Act, today: Date) -> Option<bool> {
         Act::ViewGroup(g) => on(P::GroupsView, group(g)),
         Act::CreateGroup { parent } => on(P::GroupsCreate, parent.as_ref().map_or(t, group)),
         Act::EditGroup(g) => on(P::GroupsEdit, group(g)),
+        Act::MoveGroup { group: g, to } => {
+            let from = d.groups.get(g)?.parent;
+            on(P::GroupsEdit, group(g))
+                && (from == *to
+                    || (from.is_none_or(|f| on(P::GroupsEdit, group(&f)))
+                        && match to {
+                            Some(to) => on(P::GroupsEdit, group(to)),
+                            None => on(P::GroupsCreate, t),
+                        }))
+        }
         Act::ManageMembers(g) => on(P::GroupsMembers, group(g)),
         Act::InviteToGroup(g) => on(P::UsersCreate, t) && on(P::GroupsMembers, group(g)),
         Act::DeleteGroup(g) => on(P::GroupsDelete, group(g)),

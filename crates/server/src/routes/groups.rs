@@ -140,16 +140,22 @@ pub async fn update(
     Json(body): Json<GroupPatchIn>,
 ) -> ApiResult<Json<GroupOut>> {
     let id = path_id(GroupId::parse, &id)?;
-    let by = state.authorize(&member, Act::EditGroup(id)).await?;
-    if let Some(Some(raw)) = &body.parent {
-        let parent = parent_ref(raw)?;
-        // Moving a group under another is editing that one too, and hands the moved members
-        // what the new ancestors carry.
-        state.authorize(&member, Act::EditGroup(parent)).await?;
-        state.access.read(member.tenant, |m| {
-            m.validate_nesting(member.user.id, id, parent, today())
-        })?;
-    }
+    let by = match &body.parent {
+        Some(to) => {
+            let to = to.as_deref().map(parent_ref).transpose()?;
+            let by = state
+                .authorize(&member, Act::MoveGroup { group: id, to })
+                .await?;
+            // Going under another hands the moved members what the new ancestors carry.
+            if let Some(parent) = to {
+                state.access.read(member.tenant, |m| {
+                    m.validate_nesting(member.user.id, id, parent, today())
+                })?;
+            }
+            by
+        }
+        None => state.authorize(&member, Act::EditGroup(id)).await?,
+    };
     let patch = GroupPatch {
         name: body
             .name

@@ -264,9 +264,8 @@ async fn seen_people(
     Ok(rows)
 }
 
-/// Where `g` may be moved by the viewer, as the group API would take it: the top of the tenant,
-/// its place now, and every group the viewer edits (moving a group under another edits that
-/// one too) that is not `g` or inside it.
+/// Where the viewer may move `g` (the engine's `Act::MoveGroup`), and its place now: the top of
+/// the tenant and every group that is not `g` or inside it.
 async fn places_for(
     state: &AppState,
     viewer: &Viewer,
@@ -285,21 +284,26 @@ async fn places_for(
         .iter()
         .filter_map(|x| x.parent.map(|p| (x.id, p)))
         .collect();
-    let mut places = vec![(
-        TOP.to_owned(),
-        "(the top of the tenant)".to_owned(),
-        g.parent.is_none(),
-    )];
+    let may = |to| state.allows(&viewer.member, &Act::MoveGroup { group: g.id, to });
+    let mut places = Vec::new();
+    if g.parent.is_none() || may(None) {
+        places.push((
+            TOP.to_owned(),
+            "(the top of the tenant)".to_owned(),
+            g.parent.is_none(),
+        ));
+    }
+    let mut groups = Vec::new();
     for other in &all {
         let here = g.parent == Some(other.id);
-        let may =
-            !registrar_domain::group::would_cycle(g.id, other.id, |x| parents.get(&x).copied())
-                && state.allows(&viewer.member, &Act::EditGroup(other.id));
-        if here || may {
-            places.push((other.id.to_string(), other.name.to_string(), here));
+        let fits =
+            !registrar_domain::group::would_cycle(g.id, other.id, |x| parents.get(&x).copied());
+        if here || (fits && may(Some(other.id))) {
+            groups.push((other.id.to_string(), other.name.to_string(), here));
         }
     }
-    places[1..].sort_by(|a, b| a.1.cmp(&b.1));
+    groups.sort_by(|a, b| a.1.cmp(&b.1));
+    places.extend(groups);
     Ok(places)
 }
 

@@ -235,3 +235,41 @@ async fn joining_a_privileged_group_is_a_grant_and_obeys_the_delegation_rule() {
         .unwrap();
     assert_eq!(unchanged["parent"], Value::Null);
 }
+
+#[tokio::test]
+async fn moving_a_group_out_of_another_needs_that_one_too() {
+    use crate::helpers::{grant, ok, person};
+    let app = spawn_app().await;
+    let company = app.create_group("Company", None).await;
+    let team = app.create_group("Team", Some(id(&company))).await;
+    let other = app.create_group("Other", None).await;
+    // Edits the team and the other group, not the company the team sits in.
+    let (gm, token) = person(&app, "gm").await;
+    grant(&app, &gm, "manager-tutor", "platform").await;
+    grant(&app, &gm, "group-manager", &format!("group:{}", id(&team))).await;
+    grant(&app, &gm, "group-manager", &format!("group:{}", id(&other))).await;
+    let path = format!("/api/v1/groups/{}", id(&team));
+    let patch = |body: Value| {
+        let (app, token, path) = (&app, &token, &path);
+        async move {
+            app.request(Method::PATCH, path, token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    for body in [json!({ "parent": id(&other) }), json!({ "parent": null })] {
+        assert_problem(patch(body).await, 403, None, "groups.").await;
+    }
+    // Renaming it, or naming the place it is in, is editing it alone.
+    let renamed = ok(patch(json!({ "name": "Renamed", "parent": id(&company) })).await).await;
+    assert_eq!(renamed["parent"], company["id"]);
+    assert_eq!(renamed["name"], "Renamed");
+    // Whoever edits the company too may take it out.
+    let moved = ok(app
+        .send(Method::PATCH, &path, json!({ "parent": id(&other) }))
+        .await)
+    .await;
+    assert_eq!(moved["parent"], other["id"]);
+}
