@@ -604,6 +604,28 @@ impl Run<'_> {
         }
     }
 
+    /// A people line: the person created or updated. In a tenant where everyone holds a role
+    /// (group roles), a new person whose primary group gives none joins the default group, as
+    /// on `POST /users` and from the SCIM feed; a group-roles line gives its role instead.
+    fn person(&mut self, line: u64, r: &csv::StringRecord) -> Result<Outcome, RowError> {
+        let (user, outcome) = self.upsert_user(line, r)?;
+        if matches!(outcome, Outcome::Created) {
+            let joining: Vec<GroupId> = user.primary_group.into_iter().collect();
+            if let Some(group) = self.model.default_group_for_new(&[], &joining) {
+                self.apply(Change::AddMember {
+                    user: user.id,
+                    group,
+                })
+                .map_err(|e| RowError { line, ..e })?;
+                self.ops.push(ImportOp::Join {
+                    user: user.id,
+                    group,
+                });
+            }
+        }
+        Ok(outcome)
+    }
+
     /// A group-roles line: the user (created when unknown), then the role at the group.
     fn group_role(&mut self, line: u64, r: &csv::StringRecord) -> Result<Outcome, RowError> {
         let code = self
@@ -735,7 +757,7 @@ impl Run<'_> {
 
     fn row(&mut self, line: u64, r: &csv::StringRecord) -> Result<Outcome, RowError> {
         match self.format {
-            Format::Users => self.upsert_user(line, r).map(|(_, o)| o),
+            Format::Users => self.person(line, r),
             Format::GroupRoles => self.group_role(line, r),
             Format::Status => self.status(line, r),
             Format::Managers => self.manager(line, r),

@@ -462,7 +462,7 @@ where
     }
 
     /// The change-log entry of joining a group.
-    fn membership_entry(
+    pub(crate) fn membership_entry(
         tenant: TenantId,
         actor: &Actor,
         user: UserId,

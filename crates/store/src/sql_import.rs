@@ -24,6 +24,12 @@ pub enum ImportOp {
     },
     /// A change-log-only write such as a grant.
     Log(LogEntry),
+    /// A new person joins a group besides their primary one (the tenant's default group, so
+    /// that they hold a role).
+    Join {
+        user: UserId,
+        group: GroupId,
+    },
     AddManager(ManagerLink),
 }
 
@@ -229,7 +235,7 @@ where
                             u.id,
                             group,
                         ))?);
-                        joining.push(u.clone());
+                        joining.push((group, u.id));
                         self.joined.push((group, u.id));
                     }
                     created.push(u);
@@ -251,7 +257,7 @@ where
                         log.push(Pending::of(e)?);
                         if after.primary_group != before.primary_group
                             && let Some(group) = after.primary_group
-                            && self.join(vec![after.clone()]).await? > 0
+                            && self.join(vec![(group, after.id)]).await? > 0
                         {
                             log.push(Pending::of(SqlStore::<DB>::primary_membership(
                                 self.tenant,
@@ -262,6 +268,16 @@ where
                             self.joined.push((group, after.id));
                         }
                     }
+                }
+                ImportOp::Join { user, group } => {
+                    log.push(Pending::of(SqlStore::<DB>::membership_entry(
+                        self.tenant,
+                        actor,
+                        user,
+                        group,
+                    ))?);
+                    joining.push((group, user));
+                    self.joined.push((group, user));
                 }
                 ImportOp::Log(e) => log.push(Pending {
                     action: e.action,
@@ -393,10 +409,10 @@ where
 
     /// Makes each of `users` a member of their primary group (SPEC 1: the primary group is a
     /// membership); how many memberships are new.
-    async fn join(&mut self, users: Vec<User>) -> StoreResult<u64> {
-        let joins: Vec<(String, String)> = users
+    async fn join(&mut self, pairs: Vec<(GroupId, UserId)>) -> StoreResult<u64> {
+        let joins: Vec<(String, String)> = pairs
             .iter()
-            .filter_map(|u| u.primary_group.map(|g| (g.to_string(), u.id.to_string())))
+            .map(|(g, u)| (g.to_string(), u.to_string()))
             .collect();
         let mut added = 0;
         for chunk in joins.chunks(BATCH) {

@@ -123,6 +123,9 @@ pub struct ScimUserWrite {
     /// transaction, so of two writers holding one version only one succeeds), else
     /// [`StoreError::VersionMismatch`] and nothing is written.
     pub version: Option<i64>,
+    /// Creating: the groups the person joins with it (the tenant's default group, so that they
+    /// hold a role: `AccessModel::default_group_for_new`).
+    pub also_joins: Vec<GroupId>,
 }
 
 /// The whole state of a group the feed asks for.
@@ -674,7 +677,7 @@ where
                     status: w.status,
                     expires_on: None,
                     primary_group: None,
-                    also_joins: Vec::new(),
+                    also_joins: w.also_joins,
                     superadmin: false,
                     password_hash: None,
                 };

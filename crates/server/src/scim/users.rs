@@ -347,6 +347,13 @@ pub async fn create(
             m.validate_on_new_people(member.user.id, OnNewPeople::SetManager)
         })?;
     }
+    // In a group-roles tenant everyone holds a role: a person the feed creates joins the default
+    // group until the feed puts them in groups of their own.
+    let also_joins = state
+        .access
+        .read(member.tenant, |m| m.default_group_for_new(&[], &[]))
+        .into_iter()
+        .collect();
     let write = ScimUserWrite {
         id: None,
         username: input.username,
@@ -366,6 +373,7 @@ pub async fn create(
         expected: None,
         suspend_enrollments: false,
         version: None,
+        also_joins,
     };
     let record = state
         .store
@@ -459,6 +467,7 @@ async fn write(
             expected,
             suspend_enrollments: policy == LeaverPolicy::SuspendEnrollments,
             version,
+            also_joins: Vec::new(),
         };
         match state.store.scim_write_user(&by.into(), tenant, w).await {
             Err(StoreError::Stale { .. }) => continue,

@@ -645,6 +645,72 @@ async fn every_group_roles_user_holds_a_role_learner_in_the_default_group_when_g
     .await)
     .await;
     assert!(!groups.to_string().contains(&learners), "{groups}");
+
+    // The same from the HR feed and from a CSV file of people; a group-roles line gives a
+    // role instead.
+    let groups_of = |id: String| {
+        let (app, admin) = (&app, &admin);
+        async move {
+            let path = format!("/api/v1/users/{id}/groups");
+            ok(call(app, admin, Method::GET, &path, json!({})).await)
+                .await
+                .to_string()
+        }
+    };
+    let fed = app
+        .request(Method::POST, "/scim/v2/Users", &admin)
+        .header("content-type", "application/scim+json")
+        .json(&json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": "fed", "name": { "givenName": "Fed", "familyName": "Eral" },
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fed.status(), 201);
+    let fed: Value = fed.json().await.unwrap();
+    assert!(groups_of(s(&fed, "id")).await.contains(&learners));
+    let csv = "email,display_name\nfiled@roles.example,Filed\n";
+    let r = app
+        .request(Method::POST, "/api/v1/imports?format=users", &admin)
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let csv = format!(
+        "email,role,group_id,display_name\nauthored@roles.example,2,{},Authored\n",
+        s(&team, "id")
+    );
+    let r = app
+        .request(Method::POST, "/api/v1/imports?format=group-roles", &admin)
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let users = ok(call(
+        &app,
+        &admin,
+        Method::GET,
+        "/api/v1/users?limit=100",
+        json!({}),
+    )
+    .await)
+    .await;
+    let id_of = |name: &str| {
+        users["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["username"].as_str().unwrap().starts_with(name))
+            .map(|u| s(u, "id"))
+            .unwrap()
+    };
+    assert!(groups_of(id_of("filed")).await.contains(&learners));
+    assert!(!groups_of(id_of("authored")).await.contains(&learners));
 }
 
 #[tokio::test]
