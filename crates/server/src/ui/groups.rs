@@ -142,9 +142,9 @@ struct GroupPage {
     may_delete: bool,
     /// A group's edit form (name, public): whoever edits the group.
     group_edit: Option<(String, bool)>,
-    /// Where the group may be moved (value, name, whether it is there now): the top of the
-    /// tenant and the groups the viewer edits that would not put it inside itself. Empty for
-    /// a team, or for a viewer who may not edit the group.
+    /// Where the group may be moved (value, name, whether it is there now): its place now, and
+    /// the top of the tenant and the groups the engine lets the viewer move it to. Empty for a
+    /// team, or for a viewer who may not edit the group.
     places: Vec<(String, String, bool)>,
     /// A group's people who look after it, among those the viewer sees.
     administrators: Vec<MemberRow>,
@@ -617,7 +617,8 @@ pub async fn edit_group(
 ) -> PageResult {
     viewer.verify(&f.csrf)?;
     let group = path_id(GroupId::parse, &id).map_err(fail)?;
-    // The place is sent only when it changes: staying where it is asks nothing of the parent.
+    // The place is sent only when it changes: staying where it is is no move, and hands the
+    // members nothing new to check.
     let now = state
         .access
         .read(viewer.member.tenant, |m| {

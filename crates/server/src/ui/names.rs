@@ -53,21 +53,24 @@ pub async fn name_of(state: &AppState, viewer: &Viewer, r: ObjectRef) -> Option<
     }
 }
 
-/// A catalogue has no name of its own: it is called after the courses it offers (the first
-/// three, by title).
+/// A catalogue has no name of its own: it is called after the courses it offers that the
+/// viewer sees (the first three, by title).
 pub async fn catalogue_name(state: &AppState, viewer: &Viewer, r: ObjectRef) -> String {
-    let courses = state
+    let courses: Vec<_> = state
         .store
         .deployed_to(viewer.member.tenant, r)
         .await
-        .unwrap_or_default();
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|c| state.allows(&viewer.member, &Act::View(c.object())))
+        .collect();
     let titles: Vec<String> = courses
         .iter()
         .take(3)
         .map(|c| c.title.to_string())
         .collect();
     match courses.len() {
-        0 => "an empty catalogue".to_owned(),
+        0 => "a catalogue offering no course you see".to_owned(),
         1..=3 => format!("the catalogue offering {}", titles.join(", ")),
         n => format!(
             "the catalogue offering {} and {} more",

@@ -670,27 +670,31 @@ async fn every_group_roles_user_holds_a_role_learner_in_the_default_group_when_g
     assert_eq!(fed.status(), 201);
     let fed: Value = fed.json().await.unwrap();
     assert!(groups_of(s(&fed, "id")).await.contains(&learners));
-    let csv = "email,display_name\nfiled@roles.example,Filed\n";
-    let r = app
-        .request(Method::POST, "/api/v1/imports?format=users", &admin)
-        .header("content-type", "text/csv")
-        .body(csv)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
-    let csv = format!(
-        "email,role,group_id,display_name\nauthored@roles.example,2,{},Authored\n",
-        s(&team, "id")
-    );
-    let r = app
-        .request(Method::POST, "/api/v1/imports?format=group-roles", &admin)
-        .header("content-type", "text/csv")
-        .body(csv)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let import = |format: &str, csv: String| {
+        let (app, admin) = (&app, &admin);
+        let path = format!("/api/v1/imports?format={format}");
+        async move {
+            let r = app
+                .request(Method::POST, &path, admin)
+                .header("content-type", "text/csv")
+                .body(csv)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+        }
+    };
+    import(
+        "users",
+        "email,display_name\nfiled@roles.example,Filed\n".into(),
+    )
+    .await;
+    let line = format!("authored@roles.example,2,{},Authored", s(&team, "id"));
+    import(
+        "group-roles",
+        format!("email,role,group_id,display_name\n{line}\n"),
+    )
+    .await;
     let users = ok(call(
         &app,
         &admin,
