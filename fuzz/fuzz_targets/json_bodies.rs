@@ -64,8 +64,8 @@ fn decide(item: &CheckItemIn) {
         TODAY,
     );
     if let Ok(d) = t.model.check(user, permission, &resource, TODAY) {
-        assert!(!d.explanation.to_string().is_empty());
-        serde_json::to_value(&d.explanation).expect("an explanation serialises");
+        assert!(!d.explanation().to_string().is_empty());
+        serde_json::to_value(d.explanation()).expect("an explanation serialises");
     }
 }
 

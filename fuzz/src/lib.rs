@@ -156,6 +156,7 @@ pub fn tenant(preset: Preset) -> Tenant {
         Change::AddManager {
             manager: admin,
             managee: learner,
+            by_feed: false,
         },
     ];
     changes.push(Change::UpsertObject(LearningObject {
