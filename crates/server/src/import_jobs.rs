@@ -143,15 +143,11 @@ impl ImportJobs {
             .len();
         let job = {
             let mut jobs = self.lock();
-            if let Some(running) = jobs
-                .values()
-                .find(|j| j.tenant == tenant && j.importer == importer && j.running())
-            {
+            if let Some(running) = running_of(&jobs, tenant, importer) {
                 return Err(ApiError::Conflict {
                     field: "import".into(),
                     detail: format!(
-                        "an import of yours is still running (job {}); start another when it ends",
-                        running.id
+                        "an import of yours is still running (job {running}); start another when it ends"
                     ),
                 });
             }
@@ -217,9 +213,20 @@ impl ImportJobs {
         Ok(job)
     }
 
+    /// The import `importer` is running, if any.
+    pub fn running_for(&self, tenant: TenantId, importer: UserId) -> Option<Uuid> {
+        running_of(&self.lock(), tenant, importer)
+    }
+
     /// The job `id` of `tenant`, if this server has it.
     pub fn get(&self, tenant: TenantId, id: &str) -> Option<Arc<Job>> {
         let id = Uuid::parse_str(id).ok()?;
         self.lock().get(&id).filter(|j| j.tenant == tenant).cloned()
     }
+}
+
+fn running_of(jobs: &HashMap<Uuid, Arc<Job>>, tenant: TenantId, importer: UserId) -> Option<Uuid> {
+    jobs.values()
+        .find(|j| j.tenant == tenant && j.importer == importer && j.running())
+        .map(|j| j.id)
 }

@@ -70,6 +70,8 @@ pub struct Outcome {
     pub refused: u64,
     pub errors: Vec<RowError>,
     pub problem: Option<String>,
+    /// Refused because another import of the viewer's is running: that job's id, to follow.
+    pub running: Option<String>,
 }
 
 #[derive(Template)]
@@ -109,6 +111,7 @@ fn outcome(report: ImportReport) -> Outcome {
         refused: report.refused,
         errors: report.errors,
         problem: None,
+        running: None,
     }
 }
 
@@ -122,6 +125,7 @@ fn failed(problem: String) -> Outcome {
         refused: 0,
         errors: Vec::new(),
         problem: Some(problem),
+        running: None,
     }
 }
 
@@ -174,7 +178,15 @@ pub async fn submit(
         })),
         // Without htmx the page itself follows the job (it refreshes while it runs).
         Ok(job) => Ok(Redirect::to(&format!("/import/jobs/{}", job.id)).into_response()),
-        Err(problem) => show(&state, &viewer, &headers, Followed::Ended(failed(problem))),
+        Err(problem) => {
+            let m = &viewer.member;
+            let running = state.imports.running_for(m.tenant, m.user.id);
+            let outcome = Outcome {
+                running: running.map(|id| id.to_string()),
+                ..failed(problem)
+            };
+            show(&state, &viewer, &headers, Followed::Ended(outcome))
+        }
     }
 }
 
