@@ -66,6 +66,8 @@ async fn the_openapi_document_describes_every_endpoint() {
         "/api/v1/roles/{role}",
         "/api/v1/grants",
         "/api/v1/holders",
+        "/api/v1/imports",
+        "/api/v1/imports/jobs/{id}",
         "/healthz",
     ] {
         assert!(doc["paths"].get(path).is_some(), "{path} is documented");
@@ -74,7 +76,12 @@ async fn the_openapi_document_describes_every_endpoint() {
         doc["components"]["securitySchemes"]["bearer"]["scheme"],
         "bearer"
     );
-    assert!(doc["components"]["schemas"].get("Problem").is_some());
+    for schema in ["Problem", "ImportReport", "JobOut", "JobState"] {
+        assert!(
+            doc["components"]["schemas"].get(schema).is_some(),
+            "{schema} is documented"
+        );
+    }
 }
 
 #[tokio::test]
