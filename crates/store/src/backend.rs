@@ -96,7 +96,7 @@ pub async fn connect(url: &str) -> StoreResult<Arc<dyn Store>> {
         };
         Sqlite::migrate(&write).await?;
         let store = SqlStore::new(read, write);
-        store.key_names().await?;
+        keyed(store.key_names().await?);
         Ok(Arc::new(store))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         let options = PgConnectOptions::from_str(url)?;
@@ -107,13 +107,23 @@ pub async fn connect(url: &str) -> StoreResult<Arc<dyn Store>> {
             .await?;
         Postgres::migrate(&pool).await?;
         let store = SqlStore::new(pool.clone(), pool);
-        store.key_names().await?;
+        keyed(store.key_names().await?);
         Ok(Arc::new(store))
     } else {
         Err(StoreError::Rule(format!(
             "unsupported database url {:?}: expected sqlite:... or postgres://...",
             redact(url)
         )))
+    }
+}
+
+/// Says how many people from before migration 0009 got their name's sort key, if any did.
+fn keyed(people: u64) {
+    if people > 0 {
+        tracing::info!(
+            people,
+            "gave the names stored before sort keys existed their key"
+        );
     }
 }
 

@@ -212,12 +212,14 @@ where
             }
             let mut tx = self.begin().await?;
             for (tenant, id, name) in rows {
-                let name = registrar_domain::text::Name::parse("display_name", &name)
-                    .map_err(|e| crate::rows::corrupt("user", e))?;
+                // A name that no longer parses is reported when its row is read; keying it
+                // anyway keeps this loop finite and the store able to open.
+                let key = registrar_domain::text::Name::parse("display_name", &name)
+                    .map_or_else(|_| name.to_lowercase(), |n| n.sort_key());
                 sqlx::query::<DB>(
                     "UPDATE users SET name_key = $1 WHERE tenant_id = $2 AND id = $3",
                 )
-                .bind(name.sort_key())
+                .bind(key)
                 .bind(tenant)
                 .bind(id)
                 .execute(&mut *tx)
