@@ -312,3 +312,82 @@ async fn explain_suggests_sessions_and_lessons_by_their_titles() {
     let none = page(&app, &jar, "/explain/suggest?object=zeppelin").await;
     assert!(!none.contains("Forklift"), "{none}");
 }
+
+/// A multipart body as a browser sends the import form, and its content type.
+fn import_form(csrf: &str, mode: &str, csv: &str) -> (String, String) {
+    let boundary = "registrar-test-boundary";
+    let field = |name: &str, value: &str| {
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+        )
+    };
+    let body = format!(
+        "{}{}{}--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"people.csv\"\r\n\
+         Content-Type: text/csv\r\n\r\n{csv}\r\n--{boundary}--\r\n",
+        field("csrf", csrf),
+        field("format", "users"),
+        field("mode", mode),
+    );
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[tokio::test]
+async fn the_import_page_follows_its_job_with_htmx_and_without_it() {
+    let app = spawn_app().await;
+    let (_, jar) = log_in(&app, "admin", ADMIN_PASSWORD).await;
+    let html = page(&app, &jar, "/import").await;
+    let secret = csrf(&html);
+    let csv = "email,display_name\nform.one@acme.example,Form One\nbad,Bad\n";
+    // With htmx: the progress fragment, which asks for the job again.
+    let (kind, body) = import_form(&secret, "check", csv);
+    let r = app
+        .client
+        .post(format!("{}/import", app.address))
+        .header(COOKIE, header(&jar))
+        .header("hx-request", "true")
+        .header(reqwest::header::CONTENT_TYPE, kind)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let fragment = r.text().await.unwrap();
+    assert!(fragment.contains("hx-get=\"/import/jobs/"), "{fragment}");
+    assert!(!fragment.contains("<html"), "a fragment, not a page");
+    // Without it: to the job's own page, which refreshes itself until the outcome shows.
+    let (kind, body) = import_form(&secret, "apply", csv);
+    let mut job = None;
+    for _ in 0..100 {
+        let r = app
+            .client
+            .post(format!("{}/import", app.address))
+            .header(COOKIE, header(&jar))
+            .header(reqwest::header::CONTENT_TYPE, kind.clone())
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        if r.status() == StatusCode::SEE_OTHER {
+            job = Some(r.headers()["location"].to_str().unwrap().to_owned());
+            break;
+        }
+        // The check above may still be running: one import per person at a time.
+        let refused = r.text().await.unwrap();
+        assert!(refused.contains("still running"), "{refused}");
+        assert!(refused.contains("id=\"running-import\""), "{refused}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let job = job.expect("the import started");
+    assert!(job.starts_with("/import/jobs/"), "{job}");
+    let mut shown = String::new();
+    for _ in 0..100 {
+        shown = page(&app, &jar, &job).await;
+        if shown.contains("id=\"outcome\"") {
+            break;
+        }
+        assert!(shown.contains("http-equiv=\"refresh\""), "{shown}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(shown.contains("Nothing was imported"), "{shown}");
+    assert!(shown.contains("invalid email"), "{shown}");
+}
