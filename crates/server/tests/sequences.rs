@@ -1628,6 +1628,9 @@ enum Expected {
         format: Format,
         created: usize,
         updated: usize,
+        /// Memberships the import made: in a group-roles tenant, a person a `users` line
+        /// creates with no role joins the default group.
+        joined: usize,
     },
 }
 
@@ -1716,6 +1719,7 @@ fn expected_rows(
                 format: *format,
                 created: report["created"].as_u64().unwrap_or(0) as usize,
                 updated: report["updated"].as_u64().unwrap_or(0) as usize,
+                joined: after.memberships.difference(&before.memberships).count(),
             }
         }
         Kind::Read { .. } => Exactly(vec![]),
@@ -1749,6 +1753,7 @@ fn check_expected(expected: &Expected, rows: &[&ChangeRecord]) -> Result<(), Str
             format,
             created,
             updated,
+            joined,
         } => {
             let allowed = [
                 "import.applied",
@@ -1756,6 +1761,7 @@ fn check_expected(expected: &Expected, rows: &[&ChangeRecord]) -> Result<(), Str
                 "user.updated",
                 "grant.created",
                 "manager.added",
+                "group.member_added",
             ];
             if let Some(other) = got.keys().find(|a| !allowed.contains(a)) {
                 return Err(format!("an import wrote a {other} row"));
@@ -1769,7 +1775,12 @@ fn check_expected(expected: &Expected, rows: &[&ChangeRecord]) -> Result<(), Str
             let lines = rows.len() - 1;
             let ok = match format {
                 // A line creates or updates one user.
-                Format::Users => n("user.created") == *created && n("user.updated") == *updated,
+                Format::Users => {
+                    n("user.created") == *created
+                        && n("user.updated") == *updated
+                        && n("group.member_added") == *joined
+                        && *joined <= *created
+                }
                 Format::Status => n("user.updated") == *updated && *created == 0,
                 Format::Managers => n("manager.added") == *created && *updated == 0,
                 // A line creates the user or updates them, or only grants; and grants one role
@@ -1781,6 +1792,8 @@ fn check_expected(expected: &Expected, rows: &[&ChangeRecord]) -> Result<(), Str
                         && lines <= 2 * (created + updated)
                 }
             };
+            // Only a people file joins anyone to a group.
+            let ok = ok && (matches!(format, Format::Users) || n("group.member_added") == 0);
             if !ok {
                 return Err(format!(
                     "a {format:?} import of {created} created and {updated} updated lines wrote {got:?}"
