@@ -832,7 +832,7 @@ async fn a_thousand_people_are_imported_with_progress_and_fill_the_lists_and_the
     // The chart was drawn (a failed one shows only its alternative text).
     b.wait_for(".chart img").await;
     let mut drawn = 0;
-    for _ in 0..100 {
+    for _ in 0..200 {
         drawn = b
             .client
             .execute(
