@@ -132,6 +132,22 @@ impl Browser {
         }
     }
 
+    /// Follows the link whose text is `text`.
+    async fn follow_link(&self, text: &str) {
+        let link = self
+            .client
+            .find(Locator::LinkText(text))
+            .await
+            .unwrap_or_else(|e| panic!("no link {text:?}: {e}"));
+        self.follow(link).await;
+    }
+
+    /// Opens the profile of the first person the people list finds for `search`.
+    async fn open_person(&self, search: &str) {
+        self.go(&format!("/people?q={search}")).await;
+        self.follow(self.wait_for("td.name a").await).await;
+    }
+
     /// Clicks what changes this page in place (a checkbox, an htmx form).
     async fn press(&self, id: &str) {
         self.client
@@ -368,7 +384,6 @@ async fn the_explain_page_shows_a_denials_missing_link_with_names() {
     let b = &demo.browser;
     b.login("demo", "admin", DEMO_ADMIN).await;
     // Terry tutors Selling Basics, not Rust for Platform Teams.
-    b.go("/people?q=terry").await;
     b.go("/explain").await;
     let courses = b
         .client
@@ -425,8 +440,7 @@ async fn a_managers_report_never_shows_a_person_outside_their_team() {
         b.wait_for("main h1").await;
         b.shot(name).await;
     }
-    b.go("/people?q=olaf.north").await;
-    b.follow(b.wait_for("td.name a").await).await;
+    b.open_person("olaf.north").await;
     b.wait_for("#grant-form").await;
     b.shot("person").await;
 }
@@ -438,13 +452,7 @@ async fn a_course_tutor_sees_the_approve_button_and_a_course_administrator_does_
     // Petra administers Selling Basics: she sees who is enrolled but cannot approve.
     b.login("demo", "petra.north", DEMO_PERSON).await;
     b.go("/courses").await;
-    b.follow(
-        b.client
-            .find(Locator::LinkText("Selling Basics"))
-            .await
-            .unwrap(),
-    )
-    .await;
+    b.follow_link("Selling Basics").await;
     let list = b.text("#enrollments").await;
     assert!(
         list.contains("barbara.mobile") && list.contains("waiting"),
@@ -458,13 +466,7 @@ async fn a_course_tutor_sees_the_approve_button_and_a_course_administrator_does_
     // Terry tutors it: he approves Barbara.
     b.login("demo", "terry.tutor", DEMO_PERSON).await;
     b.go("/courses").await;
-    b.follow(
-        b.client
-            .find(Locator::LinkText("Selling Basics"))
-            .await
-            .unwrap(),
-    )
-    .await;
+    b.follow_link("Selling Basics").await;
     b.shot("course").await;
     b.follow(b.wait_for("button.approve").await).await;
     assert!(b.text(".notice").await.contains("Approved"), "no approval");
@@ -485,13 +487,7 @@ async fn a_learner_manager_creates_fills_and_deletes_a_team_and_reads_the_others
     b.shot("team").await;
     // Lisa's team is readable, not editable.
     b.go("/groups").await;
-    b.follow(
-        b.client
-            .find(Locator::LinkText("Sales cohort"))
-            .await
-            .unwrap(),
-    )
-    .await;
+    b.follow_link("Sales cohort").await;
     assert!(b.text("#members").await.contains("pat.learner"));
     assert!(
         b.client.find(Locator::Id("add-member")).await.is_err(),
@@ -500,13 +496,7 @@ async fn a_learner_manager_creates_fills_and_deletes_a_team_and_reads_the_others
     assert!(b.client.find(Locator::Id("delete-team")).await.is_err());
     // Her own is hers to delete.
     b.go("/groups").await;
-    b.follow(
-        b.client
-            .find(Locator::LinkText("Company A Team"))
-            .await
-            .unwrap(),
-    )
-    .await;
+    b.follow_link("Company A Team").await;
     b.click("delete-team").await;
     b.wait_for("#teams").await;
     assert!(!b.text("#teams").await.contains("Company A Team"));
@@ -548,8 +538,7 @@ async fn settings_and_a_persons_details_are_changed_through_the_apis_rules() {
     b.follow(b.wait_for("#app-settings button").await).await;
     assert!(b.text("#problem").await.contains("{password}"));
     // Moving an expired contractor's last day restores him.
-    b.go("/people?q=carl.contractor").await;
-    b.follow(b.wait_for("td.name a").await).await;
+    b.open_person("carl.contractor").await;
     let day = b.wait_for("#edit-person input[name='expires_on']").await;
     day.send_keys("12312099").await.unwrap();
     b.click("save-person").await;
@@ -567,8 +556,7 @@ async fn the_learner_app_tab_switches_access_and_greys_the_invitation_without_a_
     let b = &demo.browser;
     // Northwind has a template and "access on sends the invitation".
     b.login("demo", "admin", DEMO_ADMIN).await;
-    b.go("/people?q=ken.platform").await;
-    b.follow(b.wait_for("td.name a").await).await;
+    b.open_person("ken.platform").await;
     b.press("app-on").await;
     b.click("save-app").await;
     assert!(b.text(".notice").await.contains("invitation is on its way"));
@@ -577,8 +565,7 @@ async fn the_learner_app_tab_switches_access_and_greys_the_invitation_without_a_
     b.logout().await;
     // Globex has no template: the button is greyed, with the reason.
     b.login("levels-demo", "admin", DEMO_ADMIN).await;
-    b.go("/people?q=lea.learner").await;
-    b.follow(b.wait_for("td.name a").await).await;
+    b.open_person("lea.learner").await;
     let button = b.wait_for("#send-invitation").await;
     assert!(!button.is_enabled().await.unwrap());
     assert!(b.text("#no-template").await.contains("template"));
@@ -591,13 +578,7 @@ async fn a_tutor_approves_a_booking_and_marks_attendance_and_moves_an_enrollment
     // Tessa tutors Rust for Platform Teams: Ken's booking awaits her approval.
     b.login("demo", "tessa.tutor", DEMO_PERSON).await;
     b.go("/courses").await;
-    b.follow(
-        b.client
-            .find(Locator::LinkText("Rust for Platform Teams"))
-            .await
-            .unwrap(),
-    )
-    .await;
+    b.follow_link("Rust for Platform Teams").await;
     b.follow(b.wait_for("button.approve-booking").await).await;
     assert!(
         b.text(".notice").await.starts_with("Booking"),
@@ -682,8 +663,7 @@ async fn a_very_long_name_wraps_instead_of_breaking_the_pages() {
     let b = &demo.browser;
     b.login("demo", "admin", DEMO_ADMIN).await;
     let long = "Maximiliana Alexandrovna Konstantinopoulou-Featherstonehaugh-Wolfeschlegelsteinhausenbergerdorff von Hohenzollern-Sigmaringen";
-    b.go("/people?q=uma.south").await;
-    b.follow(b.wait_for("td.name a").await).await;
+    b.open_person("uma.south").await;
     let name = b.wait_for("#edit-person input[name='display_name']").await;
     name.clear().await.unwrap();
     name.send_keys(long).await.unwrap();
@@ -775,18 +755,15 @@ async fn a_thousand_people_are_imported_with_progress_and_fill_the_lists_and_the
     b.login("demo", "admin", DEMO_ADMIN).await;
     // Engineering: Security Awareness is deployed to it, so each newcomer is enrolled.
     b.go("/groups").await;
-    let mut engineering = None;
-    for a in b
+    let engineering = b
         .client
-        .find_all(Locator::Css("a[href^='/groups/']"))
+        .find(Locator::LinkText("Engineering"))
         .await
         .unwrap()
-    {
-        if a.text().await.unwrap() == "Engineering" {
-            engineering = a.attr("href").await.unwrap();
-        }
-    }
-    let engineering = engineering.expect("the demo has Engineering");
+        .attr("href")
+        .await
+        .unwrap()
+        .expect("the demo has Engineering");
     let group = engineering.trim_start_matches("/groups/").to_owned();
     let mut csv = String::from("username,email,display_name,primary_group\n");
     for i in 1..=1000 {

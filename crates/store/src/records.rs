@@ -264,6 +264,32 @@ pub struct PeopleQuery {
     pub by_name: bool,
 }
 
+impl PeopleQuery {
+    /// The `after` cursor that continues a list of this order past `u`: the username, or by
+    /// name the name's sort key and the username, apart by a unit separator (which no name
+    /// holds). Whoever cuts a page of [`crate::Store::list_people`] short makes its cursor here.
+    pub fn cursor(&self, u: &registrar_domain::user::User) -> String {
+        if self.by_name {
+            format!("{}\u{1f}{}", u.display_name.sort_key(), u.username)
+        } else {
+            u.username.to_string()
+        }
+    }
+
+    /// Where a [`Self::cursor`] says to go on from: the key (username, or the name's sort key)
+    /// and, by name, the username after it (empty for the first page).
+    pub(crate) fn after(&self, cursor: Option<&str>) -> (String, String) {
+        match (cursor, self.by_name) {
+            (Some(c), true) => match c.split_once('\u{1f}') {
+                Some((key, username)) => (key.to_owned(), username.to_owned()),
+                None => (c.to_owned(), String::new()),
+            },
+            (Some(c), false) => (c.to_owned(), String::new()),
+            (None, _) => (String::new(), String::new()),
+        }
+    }
+}
+
 /// Which audit rows to read: each field left `None` matches everything.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AuditFilter {

@@ -864,16 +864,7 @@ where
                 other.code(),
             ),
         };
-        // A cursor by name is the name's sort key and the username, apart by a unit separator
-        // (which no name holds).
-        let (after, after_username) = match (&page.after, query.by_name) {
-            (Some(a), true) => match a.split_once('\u{1f}') {
-                Some((name, username)) => (name.to_owned(), username.to_owned()),
-                None => (a.clone(), String::new()),
-            },
-            (Some(a), false) => (a.clone(), String::new()),
-            (None, _) => (String::new(), String::new()),
-        };
+        let (after, after_username) = query.after(page.after.as_deref());
         let (cursor, order) = if query.by_name {
             (
                 "(name_key > $2 OR (name_key = $2 AND username > $7))",
@@ -898,14 +889,7 @@ where
             .bind(after_username)
             .fetch_all(&self.read)
             .await?;
-        let by_name = query.by_name;
-        Ok(paginate(convert(rows)?, page, |u: &User| {
-            if by_name {
-                format!("{}\u{1f}{}", u.display_name.sort_key(), u.username)
-            } else {
-                u.username.to_string()
-            }
-        }))
+        Ok(paginate(convert(rows)?, page, |u: &User| query.cursor(u)))
     }
 
     async fn update_user(

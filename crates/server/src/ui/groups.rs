@@ -325,41 +325,34 @@ pub async fn group_member(
     viewer.verify(&form.csrf)?;
     let group = path_id(GroupId::parse, &id).map_err(fail)?;
     let member = &viewer.member;
+    // The form names a person by username or id; the API's handlers, which take an id, decide
+    // and write, and the answer about someone hidden is the answer about nobody.
     let outcome = async {
         let person = crate::routes::person(&state, member, form.user.trim()).await?;
-        let act = async {
-            let by = state.authorize(member, Act::ManageMembers(group)).await?;
-            let user = person.require()?.id;
-            if form.remove {
-                state
-                    .store
-                    .remove_member(&by.into(), member.tenant, group, user)
-                    .await?;
-            } else {
-                state.access.read(member.tenant, |m| {
-                    m.validate_membership(member.user.id, user, group, today())
-                })?;
-                state
-                    .store
-                    .add_member(&by.into(), member.tenant, group, user)
-                    .await?;
-            }
-            Ok::<_, crate::error::ApiError>(())
-        }
-        .await;
-        person.conceal(member, act)
+        let path = Path((id.clone(), person.id.to_string()));
+        let done = if form.remove {
+            crate::routes::groups::remove_member(State(state.clone()), member.clone(), path).await
+        } else {
+            crate::routes::groups::add_member(State(state.clone()), member.clone(), path).await
+        };
+        person.conceal(member, done.map(drop))
     }
     .await;
     match outcome {
         Ok(()) => {
-            let done = if form.remove {
-                "Taken out of the group."
-            } else {
-                "Added to the group."
-            };
-            render_group(&state, &viewer, group, Some(done.into()), None).await
+            let done = membership_notice(form.remove, "group");
+            render_group(&state, &viewer, group, Some(done), None).await
         }
         Err(e) => render_group(&state, &viewer, group, None, Some(e.to_string())).await,
+    }
+}
+
+/// What the page says after a member was added or taken out.
+fn membership_notice(removed: bool, of: &str) -> String {
+    if removed {
+        format!("Taken out of the {of}.")
+    } else {
+        format!("Added to the {of}.")
     }
 }
 
@@ -447,44 +440,21 @@ pub async fn team_member(
     Form(form): Form<MemberForm>,
 ) -> PageResult {
     viewer.verify(&form.csrf)?;
-    let id = path_object(&id).map_err(fail)?;
-    let member = &viewer.member;
-    let outcome = async {
-        let person = crate::routes::person(&state, member, form.user.trim()).await?;
-        let act = Act::ManageTeamMember {
-            team: team_ref(id),
-            person: person.id,
-        };
-        let done = async {
-            let by = state.authorize(member, act).await?;
-            let user = person.require()?.id;
-            if form.remove {
-                state
-                    .store
-                    .remove_team_member(&by.into(), member.tenant, id, user)
-                    .await?;
-            } else {
-                state
-                    .store
-                    .add_team_member(&by.into(), member.tenant, id, user)
-                    .await?;
-            }
-            Ok::<_, crate::error::ApiError>(())
+    let team = path_object(&id).map_err(fail)?;
+    // The API's handlers, which take a username or an id as the form does.
+    let path = Path((id, form.user.trim().to_owned()));
+    let (at, member) = (State(state.clone()), viewer.member.clone());
+    let done = if form.remove {
+        crate::routes::teams::remove_member(at, member, path).await
+    } else {
+        crate::routes::teams::add_member(at, member, path).await
+    };
+    match done {
+        Ok(_) => {
+            let done = membership_notice(form.remove, "team");
+            render_team(&state, &viewer, team, Some(done), None).await
         }
-        .await;
-        person.conceal(member, done)
-    }
-    .await;
-    match outcome {
-        Ok(()) => {
-            let done = if form.remove {
-                "Taken out of the team."
-            } else {
-                "Added to the team."
-            };
-            render_team(&state, &viewer, id, Some(done.into()), None).await
-        }
-        Err(e) => render_team(&state, &viewer, id, None, Some(e.to_string())).await,
+        Err(e) => render_team(&state, &viewer, team, None, Some(e.to_string())).await,
     }
 }
 

@@ -168,13 +168,7 @@ async fn render_list(
         request,
         |r| async move { store.list_people(tenant, &r, &query, today).await },
         wanted,
-        |u| {
-            if query.by_name {
-                format!("{}\u{1f}{}", u.display_name, u.username)
-            } else {
-                u.username.to_string()
-            }
-        },
+        |u| query.cursor(u),
     )
     .await
     .map_err(fail)?;
@@ -636,6 +630,9 @@ pub async fn edit(
     viewer.verify(&form.csrf)?;
     let id = path_id(UserId::parse, &id).map_err(fail)?;
     let member = &viewer.member;
+    // Asked before the record is read, so that a missing person and a hidden one get the same
+    // answer here too.
+    state.may_see_user(member, id).await.map_err(fail)?;
     let user = state.store.user(member.tenant, id).await.map_err(fail)?;
     let changed = |new: &str, old: &str| (new.trim() != old).then(|| new.trim().to_owned());
     let email = user

@@ -392,3 +392,79 @@ async fn the_import_page_follows_its_job_with_htmx_and_without_it() {
     assert!(shown.contains("Nothing was imported"), "{shown}");
     assert!(shown.contains("invalid email"), "{shown}");
 }
+
+#[tokio::test]
+async fn saving_a_profile_answers_alike_for_a_hidden_person_and_for_nobody() {
+    use crate::helpers::{person, s};
+    let app = spawn_app().await;
+    let (lena, _) = person(&app, "lena").await;
+    let hidden = s(&app.create_user("hugo", json!({})).await, "id");
+    let nobody = "01a2328a-0000-7000-8000-000000000000".to_owned();
+    let (_, jar) = log_in(&app, "lena", "lena password!").await;
+    let own = page(&app, &jar, &format!("/people/{}", s(&lena, "id"))).await;
+    let secret = csrf(&own);
+    let mut answers = Vec::new();
+    for id in [&hidden, &nobody] {
+        let r = app
+            .client
+            .post(format!("{}/people/{id}", app.address))
+            .header(COOKIE, header(&jar))
+            .form(&[
+                ("csrf", secret.as_str()),
+                ("display_name", "Taken Over"),
+                ("username", "taken"),
+                ("email", ""),
+                ("expires_on", ""),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        let text = r.text().await.unwrap().replace(id.as_str(), "ID");
+        answers.push((status, text));
+    }
+    assert_ne!(answers[0].0, StatusCode::OK);
+    assert_eq!(answers[0], answers[1]);
+}
+
+/// The names of a people-list page, and its next page's address.
+fn people_page(html: &str) -> (Vec<String>, Option<String>) {
+    let names = html
+        .split("<td class=\"name\"><a href=\"/people/")
+        .skip(1)
+        .filter_map(|row| row.split_once("\">")?.1.split_once("</a>"))
+        .map(|(name, _)| name.to_owned())
+        .collect();
+    let next = html
+        .split("id=\"next\"")
+        .next()
+        .filter(|_| html.contains("id=\"next\""))
+        .and_then(|before| before.rsplit("href=\"").next())
+        .and_then(|href| href.split('"').next())
+        .map(|href| href.replace("&amp;", "&").replace("&#38;", "&"));
+    (names, next)
+}
+
+#[tokio::test]
+async fn the_people_list_by_name_pages_on_without_repeating_anyone() {
+    let app = spawn_app().await;
+    for i in 1..=60 {
+        app.create_user(
+            &format!("p{i:02}"),
+            json!({ "display_name": format!("Person {i:02}") }),
+        )
+        .await;
+    }
+    let (_, jar) = log_in(&app, "admin", ADMIN_PASSWORD).await;
+    let (first, next) = people_page(&page(&app, &jar, "/people?sort=name&q=person").await);
+    assert_eq!(first.len(), 50);
+    assert_eq!(first[0], "Person 01");
+    let next = next.expect("a second page");
+    let (second, _) = people_page(&page(&app, &jar, &next).await);
+    assert_eq!(
+        second.first().map(String::as_str),
+        Some("Person 51"),
+        "{second:?}"
+    );
+    assert_eq!(second.len(), 10);
+}
