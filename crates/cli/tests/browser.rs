@@ -430,11 +430,15 @@ async fn a_managers_report_never_shows_a_person_outside_their_team() {
     }
     b.shot("reports-manager").await;
     b.logout().await;
+    b.shot("login").await;
     b.login("demo", "admin", DEMO_ADMIN).await;
     for (path, name) in [
         ("/reports?by=group", "reports"),
         ("/access-review", "access-review"),
         ("/audit", "audit"),
+        ("/groups", "groups"),
+        ("/courses", "courses"),
+        ("/roles", "roles"),
     ] {
         b.go(path).await;
         b.wait_for("main h1").await;
